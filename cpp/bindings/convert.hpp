@@ -1,0 +1,55 @@
+#pragma once
+// Array conversion between NumPy and the core. No numerics here.
+#include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <vector>
+
+#include <gaussmix/gaussmix.hpp>
+
+namespace gaussmix::bindings {
+
+namespace py = pybind11;
+
+/** C-contiguous float64 array, converted if it is not one already (parameters are small). */
+using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using MeansRef = Eigen::Ref<const RowMatrix<double>>;
+
+/** Builds a Mixture from weights (K,), means (K, D) and covariances (K, D, D). */
+template <typename Scalar>
+Mixture<Scalar> make_mixture(const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances) {
+  const Index k = means.rows(), d = means.cols();
+  if (weights.ndim() != 1 || weights.shape(0) != k)
+    throw std::invalid_argument("weights must have shape (K,) with K = number of means");
+  if (covariances.ndim() != 3 || covariances.shape(0) != k || covariances.shape(1) != d ||
+      covariances.shape(2) != d)
+    throw std::invalid_argument("covariances must have shape (K, D, D) matching means (K, D)");
+  Eigen::VectorXd w = Eigen::Map<const Eigen::VectorXd>(weights.data(), k);
+  std::vector<Eigen::MatrixXd> covs;
+  covs.reserve(static_cast<std::size_t>(k));
+  for (Index c = 0; c < k; ++c)
+    covs.emplace_back(Eigen::Map<const RowMatrix<double>>(covariances.data(c, 0, 0), d, d));
+  return Mixture<Scalar>(std::move(w), RowMatrix<double>(means), std::move(covs));
+}
+
+/** (weights (K,), means (K, D), covariances (K, D, D)) as new NumPy arrays. Needs the GIL. */
+template <typename Scalar>
+py::tuple mixture_to_arrays(const Mixture<Scalar>& mix) {
+  const Index k = mix.n_components(), d = mix.dim();
+  DoubleArray weights(k), means({k, d}), covs({k, d, d});
+  Eigen::Map<Eigen::VectorXd>(weights.mutable_data(), k) = mix.weights();
+  Eigen::Map<RowMatrix<double>>(means.mutable_data(), k, d) = mix.means();
+  for (Index c = 0; c < k; ++c)
+    Eigen::Map<RowMatrix<double>>(covs.mutable_data(c, 0, 0), d, d) = mix.covariances()[static_cast<std::size_t>(c)];
+  return py::make_tuple(weights, means, covs);
+}
+
+/** A new (rows, cols) float64 array and an Eigen view of its buffer. */
+inline DoubleArray new_matrix(Index rows, Index cols) { return DoubleArray({rows, cols}); }
+inline Eigen::Map<RowMatrix<double>> view(DoubleArray& a) {
+  return Eigen::Map<RowMatrix<double>>(a.mutable_data(), a.shape(0), a.ndim() > 1 ? a.shape(1) : 1);
+}
+
+}  // namespace gaussmix::bindings

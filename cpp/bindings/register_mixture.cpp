@@ -1,0 +1,93 @@
+// Scoring functions of mixture.hpp.
+#include "convert.hpp"
+#include "register.hpp"
+
+namespace gaussmix::bindings {
+namespace {
+
+template <typename Scalar>
+void register_for(py::module_& m) {
+  using Data = DataRef<Scalar>;
+  // Every function: build the mixture and the output with the GIL held, then
+  // release it for the numerics, which touch only C++ objects and the NumPy
+  // buffers kept alive by the arguments and the result.
+  m.def(
+      "log_prob_components",
+      [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+         int n_threads) {
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
+        DoubleArray out = new_matrix(x.rows(), mix.n_components());
+        auto out_view = view(out);
+        {
+          py::gil_scoped_release release;
+          log_prob_components<Scalar>(x, mix, out_view, n_threads);
+        }
+        return out;
+      },
+      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
+      py::arg("n_threads") = 0, "(N, K) array of log w_k + log N(x_n | mean_k, cov_k).");
+  m.def(
+      "responsibilities",
+      [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+         int n_threads) {
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
+        DoubleArray out = new_matrix(x.rows(), mix.n_components());
+        auto out_view = view(out);
+        {
+          py::gil_scoped_release release;
+          responsibilities<Scalar>(x, mix, out_view, n_threads);
+        }
+        return out;
+      },
+      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
+      py::arg("n_threads") = 0, "(N, K) array of p(k | x_n).");
+  m.def(
+      "log_density",
+      [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+         int n_threads) {
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
+        DoubleArray out(x.rows());
+        Eigen::Map<Eigen::VectorXd> out_view(out.mutable_data(), x.rows());
+        {
+          py::gil_scoped_release release;
+          log_density<Scalar>(x, mix, out_view, n_threads);
+        }
+        return out;
+      },
+      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
+      py::arg("n_threads") = 0, "(N,) array of log p(x_n).");
+  m.def(
+      "log_likelihood",
+      [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+         int n_threads) {
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
+        py::gil_scoped_release release;
+        return log_likelihood<Scalar>(x, mix, n_threads);
+      },
+      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
+      py::arg("n_threads") = 0, "sum_n log p(x_n).");
+  m.def(
+      "assign_to_component",
+      [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+         int n_threads) {
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
+        py::array_t<std::int64_t> out(x.rows());
+        Eigen::Map<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out_view(out.mutable_data(), x.rows());
+        {
+          py::gil_scoped_release release;
+          assign_to_component<Scalar>(x, mix, out_view, n_threads);
+        }
+        return out;
+      },
+      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
+      py::arg("n_threads") = 0, "(N,) int64 array: the most responsible component of each row.");
+}
+
+}  // namespace
+
+void register_mixture(py::module_& m) {
+  register_for<double>(m);
+  register_for<float>(m);
+}
+
+}  // namespace gaussmix::bindings

@@ -1,0 +1,88 @@
+#pragma once
+/** @file detail/parallel.hpp
+ *  Deterministic row partitioning and the chunk-parallel loop.
+ *
+ *  Rows are cut into blocks (the unit of cache-resident work) and blocks are
+ *  grouped into chunks (the unit of parallel work, each with its own
+ *  accumulators). Neither depends on the thread count, and chunk results are
+ *  reduced in chunk order, so any thread count gives bit-identical results.
+ */
+#include <algorithm>
+#include <exception>
+#include <mutex>
+
+#include "config.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace gaussmix {
+namespace detail {
+
+/** Rows per block: small enough that a block of the data and its whitened copy
+ *  stay in L2 for moderate D. */
+constexpr Index kBlockRows = 256;
+/** Upper bound on the number of chunks: enough for load balance on many cores,
+ *  few enough that per-chunk accumulators (K D^2 doubles each) stay small. */
+constexpr Index kMaxChunks = 64;
+
+/** Number of threads to use for a request of n_threads (0 or less = all). */
+inline int resolve_threads(int n_threads) {
+#ifdef _OPENMP
+  return n_threads > 0 ? n_threads : omp_get_max_threads();
+#else
+  (void)n_threads;
+  return 1;
+#endif
+}
+
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+/** The fixed cut of n_rows rows into blocks and chunks. */
+struct RowPartition {
+  Index n_rows = 0;
+  Index n_blocks = 0;
+  Index n_chunks = 0;
+
+  explicit RowPartition(Index rows)
+      : n_rows(rows),
+        n_blocks((rows + kBlockRows - 1) / kBlockRows),
+        n_chunks(std::min(n_blocks, kMaxChunks)) {}
+
+  /** First block of chunk c; chunk c covers blocks [first_block(c), first_block(c+1)). */
+  Index first_block(Index c) const { return c * n_blocks / n_chunks; }
+  Index block_begin(Index b) const { return b * kBlockRows; }
+  Index block_size(Index b) const { return std::min(kBlockRows, n_rows - b * kBlockRows); }
+};
+
+/** Runs body(thread, chunk) for every chunk on n_threads threads. An exception
+ *  thrown by a body cannot cross the OpenMP region, so the first one is kept
+ *  and rethrown after the region ends. */
+template <typename Body>
+void parallel_for_chunks(Index n_chunks, int n_threads, Body&& body) {
+  std::exception_ptr error;
+  std::mutex error_mutex;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+#endif
+  for (Index c = 0; c < n_chunks; ++c) {
+    try {
+      body(thread_id(), c);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+  (void)n_threads;
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace detail
+}  // namespace gaussmix

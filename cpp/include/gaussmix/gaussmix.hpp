@@ -1,0 +1,9 @@
+#pragma once
+/** @file gaussmix.hpp
+ *  The whole gaussmix core: include this one header.
+ */
+#include "errors.hpp"
+#include "gaussian.hpp"
+#include "mixture.hpp"
+#include "em.hpp"
+#include "kmeans.hpp"

@@ -1,0 +1,246 @@
+#pragma once
+/** @file mixture.hpp
+ *  The Gaussian mixture, its factorised components, and scoring of rows:
+ *  per-component weighted log-densities, the mixture log-density,
+ *  responsibilities, hard assignment and the total log-likelihood.
+ */
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "detail/config.hpp"
+#include "detail/parallel.hpp"
+#include "errors.hpp"
+#include "gaussian.hpp"
+
+namespace gaussmix {
+
+/** Tolerance on |sum(weights) - 1| accepted by Mixture. */
+constexpr double kWeightSumTolerance = 1e-6;
+
+/**
+ * A K-component Gaussian mixture over R^D: weights (K), means (K x D, one per
+ * row) and covariances (K matrices D x D), stored in double, plus the
+ * factorisation of every component in the kernels' precision Scalar.
+ *
+ * A Mixture is immutable: EM produces a new one each iteration.
+ */
+template <typename Scalar>
+class Mixture {
+ public:
+  /**
+   * @throws std::invalid_argument if K = 0, shapes disagree, a weight is
+   *         negative or not finite, or the weights do not sum to 1 (within 1e-6).
+   * @throws CovProblem if a covariance is not positive definite.
+   */
+  Mixture(Eigen::VectorXd weights, RowMatrix<double> means, std::vector<Eigen::MatrixXd> covariances)
+      : weights_(std::move(weights)), means_(std::move(means)), covariances_(std::move(covariances)) {
+    const Index k = weights_.size();
+    if (k < 1) detail::invalid_argument("a mixture needs at least one component");
+    if (means_.rows() != k || static_cast<Index>(covariances_.size()) != k)
+      detail::invalid_argument("mixture: " + std::to_string(k) + " weights but " +
+                               std::to_string(means_.rows()) + " means and " +
+                               std::to_string(covariances_.size()) + " covariances");
+    if (!weights_.allFinite() || (weights_.array() < 0.0).any())
+      detail::invalid_argument("mixture: weights must be finite and non-negative");
+    if (std::abs(weights_.sum() - 1.0) > kWeightSumTolerance)
+      detail::invalid_argument("mixture: weights must sum to 1, they sum to " +
+                               std::to_string(weights_.sum()));
+    components_.reserve(static_cast<std::size_t>(k));
+    log_weights_.resize(k);
+    for (Index c = 0; c < k; ++c) {
+      components_.emplace_back(means_.row(c).transpose(), covariances_[static_cast<std::size_t>(c)],
+                               "component " + std::to_string(c));
+      log_weights_[c] = std::log(weights_[c]);  // -inf for an empty component, as it should be
+    }
+  }
+
+  Index n_components() const { return weights_.size(); }
+  Index dim() const { return means_.cols(); }
+  const Eigen::VectorXd& weights() const { return weights_; }
+  const Eigen::VectorXd& log_weights() const { return log_weights_; }
+  /** K x D, row k the mean of component k. */
+  const RowMatrix<double>& means() const { return means_; }
+  const std::vector<Eigen::MatrixXd>& covariances() const { return covariances_; }
+  const FactorisedGaussian<Scalar>& component(Index k) const {
+    return components_[static_cast<std::size_t>(k)];
+  }
+
+ private:
+  Eigen::VectorXd weights_;
+  RowMatrix<double> means_;
+  std::vector<Eigen::MatrixXd> covariances_;
+  Eigen::VectorXd log_weights_;
+  std::vector<FactorisedGaussian<Scalar>> components_;
+};
+
+namespace detail {
+
+/** Per-thread scratch for one row block; sized once, reused for every block. */
+template <typename Scalar>
+struct BlockWorkspace {
+  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  Matrix delta;     ///< B x D: block rows minus one component's mean
+  Matrix white;     ///< B x D: delta times the whitening matrix
+  Matrix log_prob;  ///< B x K: weighted log-densities, then responsibilities
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> row_log_density;  ///< B
+
+  void resize(Index dim, Index n_components) {
+    if (delta.cols() == dim && log_prob.cols() == n_components) return;
+    delta.resize(kBlockRows, dim);
+    white.resize(kBlockRows, dim);
+    log_prob.resize(kBlockRows, n_components);
+    row_log_density.resize(kBlockRows);
+  }
+};
+
+template <typename Scalar>
+using BlockRef = Eigen::Block<const DataRef<Scalar>, Eigen::Dynamic, Eigen::Dynamic, true>;
+
+/** ws.log_prob(i, k) = log w_k + log N(x_i | mean_k, cov_k) for the rows of xb. */
+template <typename Scalar>
+void weighted_log_prob(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws) {
+  const Index b = xb.rows();
+  for (Index k = 0; k < mix.n_components(); ++k) {
+    const FactorisedGaussian<Scalar>& g = mix.component(k);
+    auto delta = ws.delta.topRows(b);
+    auto white = ws.white.topRows(b);
+    delta = xb.rowwise() - g.mean();
+    white.noalias() = delta * g.whitening();
+    const Scalar constant = static_cast<Scalar>(mix.log_weights()[k] + g.log_norm());
+    ws.log_prob.col(k).head(b).array() = constant - Scalar(0.5) * white.rowwise().squaredNorm().array();
+  }
+}
+
+/** Replaces the first b rows of ws.log_prob by responsibilities (rows sum to 1)
+ *  and stores each row's log-density (log-sum-exp) in ws.row_log_density.
+ *  A row whose every weighted density underflows to zero gets log-density
+ *  -inf and zero responsibilities instead of NaN. */
+template <typename Scalar>
+void normalise_rows(Index b, BlockWorkspace<Scalar>& ws) {
+  auto lp = ws.log_prob.topRows(b).array();
+  auto lse = ws.row_log_density.head(b).array();
+  lse = lp.rowwise().maxCoeff();
+  for (Index i = 0; i < b; ++i)
+    if (!std::isfinite(lse[i])) lse[i] = -std::numeric_limits<Scalar>::infinity();
+  lp = (lp.colwise() - lse).exp();  // exp(-inf - -inf) = NaN on dead rows: fixed below
+  const auto sums = lp.rowwise().sum().eval();
+  lp.colwise() /= sums;
+  lse += sums.log();
+  for (Index i = 0; i < b; ++i)
+    if (!std::isfinite(lse[i])) {
+      lse[i] = -std::numeric_limits<Scalar>::infinity();
+      lp.row(i).setZero();
+    }
+}
+
+/**
+ * The block driver shared by scoring and EM: for every row block of X, in
+ * parallel over chunks, computes the weighted log-densities (and with
+ * normalise, the responsibilities and row log-densities) into the calling
+ * thread's workspace, then calls visit(thread, chunk, first_row, xb, ws).
+ * workspaces is grown to the thread count and reused as it is.
+ */
+template <typename Scalar, typename Visit>
+void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads,
+                           bool normalise, std::vector<BlockWorkspace<Scalar>>& workspaces,
+                           Visit&& visit) {
+  if (x.cols() != mix.dim())
+    invalid_argument("data has " + std::to_string(x.cols()) + " columns but the mixture has dimension " +
+                     std::to_string(mix.dim()));
+  const int threads = resolve_threads(n_threads);
+  if (static_cast<int>(workspaces.size()) < threads) workspaces.resize(static_cast<std::size_t>(threads));
+  for (auto& ws : workspaces) ws.resize(mix.dim(), mix.n_components());
+  const RowPartition part(x.rows());
+  parallel_for_chunks(part.n_chunks, threads, [&](int thread, Index chunk) {
+    BlockWorkspace<Scalar>& ws = workspaces[static_cast<std::size_t>(thread)];
+    for (Index blk = part.first_block(chunk); blk < part.first_block(chunk + 1); ++blk) {
+      const Index begin = part.block_begin(blk);
+      const BlockRef<Scalar> xb = x.middleRows(begin, part.block_size(blk));
+      weighted_log_prob(xb, mix, ws);
+      if (normalise) normalise_rows(xb.rows(), ws);
+      visit(thread, chunk, begin, xb, ws);
+    }
+  });
+}
+
+}  // namespace detail
+
+/**
+ * out(i, k) = log w_k + log N(x_i | mean_k, cov_k).
+ * @param x    N x D data.
+ * @param out  N x K, written.
+ */
+template <typename Scalar>
+void log_prob_components(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
+                         Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
+  if (out.rows() != x.rows() || out.cols() != mix.n_components())
+    detail::invalid_argument("log_prob_components: output must be N x K");
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::for_each_scored_block(x, mix, n_threads, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
+  });
+}
+
+/**
+ * Responsibilities p(k | x_i); every row sums to 1.
+ * @param out  N x K, written.
+ */
+template <typename Scalar>
+void responsibilities(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
+                      Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
+  if (out.rows() != x.rows() || out.cols() != mix.n_components())
+    detail::invalid_argument("responsibilities: output must be N x K");
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
+  });
+}
+
+/** out(i) = log p(x_i) = log sum_k w_k N(x_i | mean_k, cov_k), computed stably. */
+template <typename Scalar>
+void log_density(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::VectorXd> out,
+                 int n_threads = 0) {
+  if (out.size() != x.rows()) detail::invalid_argument("log_density: output must have N entries");
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    out.segment(begin, xb.rows()) = w.row_log_density.head(xb.rows()).template cast<double>();
+  });
+}
+
+/** sum_i log p(x_i), accumulated in double per chunk and reduced in chunk order
+ *  (the same value for any thread count). */
+template <typename Scalar>
+double log_likelihood(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads = 0) {
+  const detail::RowPartition part(x.rows());
+  std::vector<double> chunk_sums(static_cast<std::size_t>(part.n_chunks), 0.0);
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index chunk, Index, const auto& xb, auto& w) {
+    chunk_sums[static_cast<std::size_t>(chunk)] +=
+        w.row_log_density.head(xb.rows()).template cast<double>().sum();
+  });
+  double total = 0.0;
+  for (double s : chunk_sums) total += s;
+  return total;
+}
+
+/** out(i) = argmax_k of w_k N(x_i | k): the most responsible component, 0-based;
+ *  ties go to the lowest index. */
+template <typename Scalar>
+void assign_to_component(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
+                         Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out, int n_threads = 0) {
+  if (out.size() != x.rows()) detail::invalid_argument("assign_to_component: output must have N entries");
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::for_each_scored_block(x, mix, n_threads, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    for (Index i = 0; i < xb.rows(); ++i) {
+      Index best = 0;
+      w.log_prob.row(i).maxCoeff(&best);
+      out[begin + i] = static_cast<std::int64_t>(best);
+    }
+  });
+}
+
+}  // namespace gaussmix

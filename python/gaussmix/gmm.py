@@ -1,0 +1,475 @@
+"""Gaussian mixture models with PyPR's API (``pypr.clustering.gmm``).
+
+Change ``import pypr.clustering.gmm as gmm`` to ``import gaussmix.gmm as gmm``:
+the functions keep PyPR's names, signatures, defaults and return types. The
+numerics run in gaussmix's multithreaded C++ core.
+
+Parameter lists follow PyPR: ``center_list`` is a list of (D,) arrays,
+``cov_list`` a list of (D, D) arrays and ``p_k`` / ``mc`` a (K,) array.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from . import _core
+from . import kmeans as _kmeans
+from ._config import threads_for_core
+from ._validation import (
+    covariance_matrix,
+    covariances_must_factorise,
+    data_matrix,
+    mean_vector,
+    mixture_params,
+    n_components,
+    option,
+    positive_int,
+    real_number,
+)
+
+__all__ = [
+    "Cov_problem",
+    "mulnormpdf",
+    "logmulnormpdf",
+    "gmm_pdf",
+    "sample_gaussian_mixture",
+    "gmm_init",
+    "em",
+    "em_gm",
+    "gmm_em_continue",
+    "gm_log_likelihood",
+    "gm_assign_to_cluster",
+]
+
+#: Raised by EM when a covariance stops being positive definite (PyPR's name).
+Cov_problem = _core.Cov_problem
+
+_PARAM_NAMES = ("center_list", "cov_list", "p_k")
+
+
+# --------------------------------------------------------------------------- densities
+
+
+def logmulnormpdf(X, MU, SIGMA):
+    """Natural log of the multivariate normal density N(x | MU, SIGMA).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D) or (D,)
+        Points row-wise; a 1-D array is a single point.
+    MU : array_like, shape (D,)
+        Mean; must be 1-D.
+    SIGMA : array_like, shape (D, D)
+        Covariance, symmetric positive definite. A 1-D distribution may pass
+        a scalar or a (1, 1) array.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        Log-densities (length 1 for a single point).
+    """
+    func = "logmulnormpdf"
+    mu = mean_vector(MU, func)
+    sigma = covariance_matrix(SIGMA, mu.shape[0], func)
+    x = data_matrix(X, func, allow_single_point_dim=mu.shape[0])
+    _check_columns(x, mu.shape[0], func)
+    with covariances_must_factorise(func, "SIGMA"):
+        return _core.log_density(x, np.ones(1), mu.reshape(1, -1), sigma.reshape(1, *sigma.shape),
+                                 threads_for_core())
+
+
+def mulnormpdf(X, MU, SIGMA):
+    """Multivariate normal density N(x | MU, SIGMA).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D) or (D,)
+        Points row-wise; a 1-D array is a single point.
+    MU : array_like, shape (D,)
+        Mean; must be 1-D.
+    SIGMA : array_like, shape (D, D)
+        Covariance (a scalar or (1, 1) for a 1-D distribution).
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        Densities.
+    """
+    return np.exp(logmulnormpdf(X, MU, SIGMA))
+
+
+def gmm_pdf(X, centroids, ccov, mc, individual=False):
+    """Density of a Gaussian mixture.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D) or (D,)
+        Points row-wise; a 1-D array of length D is a single point.
+    centroids : list of K arrays of shape (D,)
+        Component means.
+    ccov : list of K arrays of shape (D, D)
+        Component covariances.
+    mc : array_like, shape (K,) or None
+        Mixing coefficients, non-negative and summing to one; None for equal weights.
+    individual : bool
+        If True return each component's weighted density.
+
+    Returns
+    -------
+    ndarray, shape (N,) or (N, K)
+        ``sum_k mc[k] N(x | mu_k, Sigma_k)``, or with ``individual=True`` the
+        (N, K) array of the terms ``mc[k] N(x | mu_k, Sigma_k)``.
+    """
+    func = "gmm_pdf"
+    weights, means, covs = mixture_params(centroids, ccov, mc, func)
+    x = data_matrix(X, func, allow_single_point_dim=means.shape[1])
+    _check_columns(x, means.shape[1], func)
+    with covariances_must_factorise(func, "ccov"):
+        if individual:
+            return np.exp(_core.log_prob_components(x, weights, means, covs, threads_for_core()))
+        return np.exp(_core.log_density(x, weights, means, covs, threads_for_core()))
+
+
+def gm_log_likelihood(X, center_list, cov_list, p_k):
+    """Total log-likelihood ``sum_n log p(x_n)`` of X under a Gaussian mixture.
+
+    Computed stably (log-sum-exp over components, per row).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    center_list, cov_list, p_k
+        The mixture, as returned by :func:`em`.
+
+    Returns
+    -------
+    float
+    """
+    func = "gm_log_likelihood"
+    x, weights, means, covs = _data_and_mixture(X, center_list, cov_list, p_k, func)
+    with covariances_must_factorise(func, "cov_list"):
+        return float(_core.log_likelihood(x, weights, means, covs, threads_for_core()))
+
+
+def gm_assign_to_cluster(X, center_list, cov_list, p_k):
+    """Assign every row of X to its most responsible component.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    center_list, cov_list, p_k
+        The mixture, as returned by :func:`em`.
+
+    Returns
+    -------
+    ndarray of int, shape (N,)
+        Component index of each row, 0 for the first component.
+    """
+    func = "gm_assign_to_cluster"
+    x, weights, means, covs = _data_and_mixture(X, center_list, cov_list, p_k, func)
+    with covariances_must_factorise(func, "cov_list"):
+        return _core.assign_to_component(x, weights, means, covs, threads_for_core())
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def sample_gaussian_mixture(centroids, ccov, mc=None, samples=1):
+    """Draw samples from a Gaussian mixture, with NumPy's global generator.
+
+    Each sample's component is chosen with ``np.random.rand`` against the
+    cumulative mixing coefficients, then every component's samples are drawn
+    with ``np.random.multivariate_normal``, as PyPR did; so ``np.random.seed``
+    makes the draw repeatable.
+
+    Parameters
+    ----------
+    centroids : list of K arrays of shape (D,)
+    ccov : list of K arrays of shape (D, D)
+    mc : array_like, shape (K,), optional
+        Mixing coefficients summing to one; equal by default.
+    samples : int
+        Number of samples.
+
+    Returns
+    -------
+    ndarray, shape (samples, D)
+    """
+    func = "sample_gaussian_mixture"
+    weights, means, covs = mixture_params(centroids, ccov, mc, func)
+    samples = positive_int(samples, func, "samples", minimum=0)
+    with covariances_must_factorise(func, "ccov"):
+        # Factorising proves every covariance positive definite before NumPy sees it.
+        _core.log_density(np.zeros((1, means.shape[1])), weights, means, covs, 1)
+    selector = np.random.rand(samples)
+    # PyPR's interval test left a sample unassigned (a row of zeros) when the
+    # cumulative sum of mc rounded below 1; searchsorted cannot miss.
+    component = np.searchsorted(np.cumsum(weights)[:-1], selector, side="right")
+    out = np.zeros((samples, means.shape[1]))
+    for k in range(len(weights)):
+        rows = component == k
+        out[rows] = np.random.multivariate_normal(means[k], covs[k], int(rows.sum()))
+    return out
+
+
+# --------------------------------------------------------------------------- EM
+
+
+def gmm_init(X, K, verbose=False, cluster_init="sample", cluster_init_prop={}, max_init_iter=5,
+             cov_init="var"):
+    """Initial parameters for EM, drawn with NumPy's global generator.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    K : int
+        Number of components, 1 <= K <= N.
+    verbose : bool
+        Print which initialisation is used.
+    cluster_init : {'sample', 'box', 'kmeans'}
+        'sample': K rows of X drawn with replacement; 'box': K points uniform
+        in the bounding box of X; 'kmeans': the best of ``max_init_iter``
+        k-means runs (100 iterations each, ``cluster_init_prop`` passed to
+        :func:`gaussmix.kmeans.kmeans`) on standardised X, mapped back.
+    cluster_init_prop : dict
+        Keyword arguments for k-means.
+    max_init_iter : int
+        Number of k-means runs for 'kmeans'.
+    cov_init : {'var', 'iso'}
+        'var': every covariance ``diag(var(X)) / 1e10``; 'iso': ``eye(D) / 1e10``.
+
+    Returns
+    -------
+    center_list : list of K arrays (D,)
+    cov_list : list of K arrays (D, D)
+    p_k : ndarray (K,), uniform
+    """
+    func = "gmm_init"
+    x = data_matrix(X, func)
+    return _gmm_init(x, K, verbose, cluster_init, cluster_init_prop, max_init_iter, cov_init)
+
+
+def _gmm_init(x, K, verbose, cluster_init, cluster_init_prop, max_init_iter, cov_init):
+    func = "gmm_init"
+    n, dim = x.shape
+    K = n_components(K, n, func)
+    cluster_init = option(cluster_init, ("sample", "box", "kmeans"), func, "cluster_init")
+    cov_init = option(cov_init, ("var", "iso"), func, "cov_init")
+    max_init_iter = positive_int(max_init_iter, func, "max_init_iter")
+    if not isinstance(cluster_init_prop, dict):
+        raise TypeError(f"{func}(): cluster_init_prop must be a dict of k-means keyword arguments")
+    x64 = x.astype(np.float64, copy=False)
+    if cluster_init == "sample":
+        if verbose:
+            print("Using sample GMM initialisation.")
+        centers = [x64[np.random.randint(n)].copy() for _ in range(K)]
+    elif cluster_init == "box":
+        if verbose:
+            print("Using box GMM initialisation.")
+        lo, hi = x64.min(axis=0), x64.max(axis=0)
+        centers = [((hi - lo) * np.random.rand(1, dim) + lo).ravel() for _ in range(K)]
+    else:
+        if verbose:
+            print("Using K-means GMM initialisation.")
+        centers = list(_kmeans_centres(x, K, cluster_init_prop, max_init_iter))
+    spread = np.var(x64, axis=0) if cov_init == "var" else np.ones(dim)
+    covs = [np.diag(spread / 1e10) for _ in range(K)]
+    return centers, covs, np.ones(K) / K
+
+
+def _kmeans_centres(x, K, cluster_init_prop, max_init_iter):
+    """Best of max_init_iter k-means runs on standardised x, in x's scale."""
+    mean = x.mean(axis=0, dtype=np.float64)
+    std = x.std(axis=0, dtype=np.float64)
+    std[std == 0] = 1.0  # a constant column stays constant rather than becoming NaN
+    z = np.ascontiguousarray((x - mean) / std, dtype=x.dtype)
+    best, best_icv = None, np.inf
+    for _ in range(max_init_iter):
+        membership, centres = _kmeans.kmeans(z, K, iter=100, **cluster_init_prop)
+        icv = _kmeans.find_intra_cluster_variance(z, membership, centres)
+        if best is None or icv < best_icv:
+            best, best_icv = centres, icv
+    return best * std + mean
+
+
+def em(X, K, max_iter=50, verbose=False, iter_call=None, delta_stop=1e-6, init_kw={}, max_tries=10,
+       diag_add=1e-3, *, iter=None):
+    """Fit a K-component Gaussian mixture to X by EM, restarting on covariance problems.
+
+    Up to ``max_tries`` times: initialise with ``gmm_init(X, K, **init_kw)``
+    and run :func:`gmm_em_continue`; a :class:`Cov_problem` starts a new try.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+        Samples row-wise. float32 input runs float32 kernels (double accumulators).
+    K : int
+        Number of components.
+    max_iter : int
+        Maximum number of iterations per try (``iter`` is accepted as its old name).
+    verbose : bool
+        Print one line per iteration.
+    iter_call : callable, optional
+        Called after each iteration as ``iter_call(center_list, cov_list, p_k, i)``;
+        a callable of three parameters is called as ``iter_call(center_list, cov_list, i)``.
+    delta_stop : float
+        Stop when the total log-likelihood changes by less than this in 10
+        consecutive iterations.
+    init_kw : dict
+        Keyword arguments for :func:`gmm_init`.
+    max_tries : int
+        Number of initialisations to try.
+    diag_add : float
+        ``diag_add * var(X, axis=0)`` is added to every covariance's diagonal
+        after each M-step (0 adds nothing).
+
+    Returns
+    -------
+    center_list : list of K arrays (D,)
+    cov_list : list of K arrays (D, D)
+    p_k : ndarray (K,)
+    logL : float
+        Log-likelihood of the last iteration.
+
+    Raises
+    ------
+    Cov_problem
+        If every try ended in a covariance problem.
+    """
+    func = "em"
+    if iter is not None:
+        max_iter = iter
+    x = data_matrix(X, func)
+    K = n_components(K, x.shape[0], func)
+    max_tries = positive_int(max_tries, func, "max_tries")
+    max_iter = positive_int(max_iter, func, "max_iter")
+    if not isinstance(init_kw, dict):
+        raise TypeError(f"{func}(): init_kw must be a dict of gmm_init keyword arguments")
+    settings = _em_settings(x, max_iter, verbose, iter_call, delta_stop, diag_add, 10, func)
+    for tries_left in range(max_tries - 1, -1, -1):
+        center_list, cov_list, p_k = gmm_init(x, K, **init_kw)
+        try:
+            return _em_continue(x, center_list, cov_list, p_k, settings, func)
+        except Cov_problem:
+            if verbose:
+                print(f"Problems with the covariance matrix, tries left: {tries_left}")
+    raise Cov_problem(
+        f"em(): all {max_tries} tries ended with a covariance that is not positive definite; "
+        "increase diag_add, use init_kw={'cluster_init': 'kmeans'}, or lower K"
+    )
+
+
+#: PyPR's name for :func:`em`.
+em_gm = em
+
+
+def gmm_em_continue(X, center_list, cov_list, p_k, max_iter=50, verbose=False, iter_call=None,
+                    delta_stop=1e-6, diag_add=1e-3, delta_stop_count_end=10):
+    """Continue EM from the given parameters.
+
+    Each iteration is one E-step and one M-step, fused in one pass over X:
+    the M-step gives weighted means, weighted covariances around the new
+    means plus ``diag_add * var(X, axis=0)`` on the diagonal, and
+    ``p_k = responsibility sums / N``. The caller's lists are not modified.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    center_list : list of K arrays (D,)
+    cov_list : list of K arrays (D, D)
+    p_k : array_like (K,)
+    max_iter : int
+        Maximum number of iterations.
+    verbose : bool
+        Print one line per iteration.
+    iter_call : callable, optional
+        ``iter_call(center_list, cov_list, p_k, i)`` after each iteration
+        (three-parameter callables get ``(center_list, cov_list, i)``).
+    delta_stop : float
+        A change of the total log-likelihood below this counts as converged...
+    diag_add : float
+        Regulariser, relative to the variance of each feature.
+    delta_stop_count_end : int
+        ...once it happens this many iterations in a row.
+
+    Returns
+    -------
+    center_list, cov_list, p_k, logL
+        ``logL`` is the total log-likelihood of X under the parameters the
+        last iteration started from.
+
+    Raises
+    ------
+    Cov_problem
+        When a covariance stops being positive definite.
+    """
+    func = "gmm_em_continue"
+    x = data_matrix(X, func)
+    max_iter = positive_int(max_iter, func, "max_iter")
+    delta_stop_count_end = positive_int(delta_stop_count_end, func, "delta_stop_count_end")
+    settings = _em_settings(x, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop_count_end, func)
+    return _em_continue(x, center_list, cov_list, p_k, settings, func)
+
+
+def _em_settings(x, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop_count_end, func):
+    if iter_call is not None and not callable(iter_call):
+        raise TypeError(f"{func}(): iter_call must be callable or None")
+    delta_stop = real_number(delta_stop, func, "delta_stop")
+    diag_add = real_number(diag_add, func, "diag_add", minimum=0.0)
+    diag_vec = diag_add * np.var(x, axis=0, dtype=np.float64) if diag_add != 0 else np.empty(0)
+    return dict(max_iter=max_iter, delta_stop=delta_stop, delta_stop_count_end=delta_stop_count_end,
+                diag_add=diag_vec, callback=_iteration_callback(verbose, iter_call))
+
+
+def _em_continue(x, center_list, cov_list, p_k, settings, func):
+    weights, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES, dim=x.shape[1])
+    w, m, c, logL, _, _ = _core.fit_em(x, weights, means, covs, settings["max_iter"], settings["delta_stop"],
+                                       settings["delta_stop_count_end"], settings["diag_add"],
+                                       threads_for_core(), settings["callback"])
+    return list(m), list(c), w, float(logL)
+
+
+def _iteration_callback(verbose, iter_call):
+    """The per-iteration hook for the core: verbose printing and PyPR's iter_call."""
+    if not verbose and iter_call is None:
+        return None
+    call = _adapt_iter_call(iter_call) if iter_call is not None else None
+    previous = [np.nan]
+
+    def callback(weights, means, covs, i, logL):
+        if verbose:
+            print(f"iteration {i}: log-likelihood {logL:.10g}, change {logL - previous[0]:.4g}")
+            previous[0] = logL
+        if call is not None:
+            call(list(means), list(covs), weights, i)
+
+    return callback
+
+
+def _adapt_iter_call(iter_call):
+    """PyPR documents iter_call(center_list, cov_list, p_k, i), but its own
+    example passes a function of (center_list, cov_list, i): accept both."""
+    try:
+        params = inspect.signature(iter_call).parameters.values()
+    except (TypeError, ValueError):
+        return iter_call
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    takes_varargs = any(p.kind == p.VAR_POSITIONAL for p in params)
+    if not takes_varargs and len(positional) == 3:
+        return lambda centers, covs, p_k, i: iter_call(centers, covs, i)
+    return iter_call
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_columns(x, dim, func):
+    if x.shape[1] != dim:
+        raise ValueError(f"{func}(): X has {x.shape[1]} columns but the distribution has dimension {dim}")
+
+
+def _data_and_mixture(X, center_list, cov_list, p_k, func):
+    x = data_matrix(X, func)
+    weights, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES, dim=x.shape[1])
+    return x, weights, means, covs

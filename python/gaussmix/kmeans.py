@@ -1,0 +1,176 @@
+"""K-means clustering with PyPR's API (``pypr.clustering.kmeans``).
+
+Lloyd's iterations run in the compiled core; initial centres come from
+NumPy's global generator, as in PyPR.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from ._config import threads_for_core
+from ._validation import data_matrix, n_components, option, positive_int, real_number
+
+__all__ = ["kmeans", "find_distance", "find_membership", "find_centroids", "find_intra_cluster_variance"]
+
+
+def find_distance(X, c):
+    """Euclidean distance of every row of X to the centre c.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    c : array_like, shape (D,)
+
+    Returns
+    -------
+    ndarray, shape (N, 1)
+        Distances as a column vector (PyPR's shape).
+    """
+    func = "find_distance"
+    x = data_matrix(X, func)
+    centre = _centres(c, x.shape[1], func, "c").reshape(-1)
+    return np.sqrt(np.sum((x - centre) ** 2, axis=1, dtype=np.float64))[:, None]
+
+
+def find_membership(X, cc):
+    """Index of the nearest centre (Euclidean) for every row of X.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    cc : array_like, shape (K, D)
+        Centres row-wise.
+
+    Returns
+    -------
+    ndarray of int, shape (N,)
+        Cluster numbers from zero. (PyPR returned whole numbers as floats;
+        integers compare the same and can also index.)
+    """
+    func = "find_membership"
+    x = data_matrix(X, func)
+    centres = _centres(cc, x.shape[1], func, "cc")
+    return _core.nearest_centres(x, centres, threads_for_core())
+
+
+def find_centroids(X, K, m):
+    """Mean of the rows of X in each cluster.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    K : int
+        Number of clusters.
+    m : array_like of int, shape (N,)
+        Cluster number of every row, from zero.
+
+    Returns
+    -------
+    ndarray, shape (K, D)
+        Centroids row-wise; as PyPR documents, a cluster with no rows gets a
+        row of NaN.
+    """
+    func = "find_centroids"
+    x = data_matrix(X, func)
+    K = positive_int(K, func, "K")
+    labels = _labels(m, x.shape[0], K, func)
+    counts = np.bincount(labels, minlength=K).astype(np.float64)
+    sums = np.stack([np.bincount(labels, weights=x[:, j], minlength=K) for j in range(x.shape[1])], axis=1)
+    centroids = np.full((K, x.shape[1]), np.nan)
+    np.divide(sums, counts[:, None], out=centroids, where=counts[:, None] > 0)
+    return centroids
+
+
+def find_intra_cluster_variance(X, m, cc):
+    """Sum over all rows of the Euclidean distance to their cluster's centre.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    m : array_like of int, shape (N,)
+        Cluster number of every row.
+    cc : array_like, shape (K, D)
+        Centres row-wise.
+
+    Returns
+    -------
+    float
+    """
+    func = "find_intra_cluster_variance"
+    x = data_matrix(X, func)
+    centres = _centres(cc, x.shape[1], func, "cc")
+    labels = _labels(m, x.shape[0], centres.shape[0], func)
+    return float(np.sum(np.sqrt(np.sum((x - centres[labels]) ** 2, axis=1, dtype=np.float64))))
+
+
+def kmeans(X, K, iter=20, verbose=False, cluster_init="sample", delta_stop=None):
+    """Cluster the rows of X into K clusters with Lloyd's k-means.
+
+    Stops when no centre moves, when no centre coordinate moves by more than
+    ``delta_stop`` (if given), or after ``iter`` iterations. A cluster that
+    loses all its rows keeps its previous centre (PyPR made it NaN forever).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    K : int
+        Number of clusters, 1 <= K <= N.
+    iter : int
+        Maximum number of iterations.
+    verbose : bool
+        Print the initial and final centres.
+    cluster_init : {'sample', 'box'}
+        'sample': K random rows of X (``np.random.randint``); 'box': K points
+        uniform in the bounding box of X (``np.random.rand``).
+    delta_stop : float, optional
+        Early-stopping threshold on centre movement.
+
+    Returns
+    -------
+    m : ndarray of int, shape (N,)
+        Cluster number of every row (nearest of the centres before the last update).
+    cc : ndarray, shape (K, D)
+        Centres row-wise.
+    """
+    func = "kmeans"
+    x = data_matrix(X, func)
+    n, dim = x.shape
+    K = n_components(K, n, func)
+    iter = positive_int(iter, func, "iter")
+    cluster_init = option(cluster_init, ("sample", "box"), func, "cluster_init")
+    delta = -1.0 if delta_stop is None else real_number(delta_stop, func, "delta_stop", minimum=0.0)
+    if cluster_init == "box":
+        lo, hi = x.min(axis=0).astype(np.float64), x.max(axis=0).astype(np.float64)
+        centres = np.random.rand(K, dim) * (hi - lo) + lo
+    else:
+        centres = x[np.random.randint(0, n, size=K)].astype(np.float64)
+    if verbose:
+        print("Initial cluster centers:")
+        print(centres)
+    membership, centres, n_iter = _core.kmeans_lloyd(x, centres, iter, delta, threads_for_core())
+    if verbose:
+        print(f"Stopped after {n_iter} iterations. Final cluster centers:")
+        print(centres)
+    return membership, centres
+
+
+def _centres(cc, dim, func, name):
+    centres = np.atleast_2d(np.asarray(cc, dtype=np.float64))
+    if centres.ndim != 2 or centres.shape[1] != dim:
+        raise ValueError(f"{func}(): {name} must have shape (K, {dim}) (or ({dim},) for one centre), got {np.shape(cc)}")
+    if not np.isfinite(centres).all():
+        raise ValueError(f"{func}(): {name} contains NaN or infinite values")
+    return np.ascontiguousarray(centres)
+
+
+def _labels(m, n, K, func):
+    labels = np.asarray(m)
+    if labels.shape != (n,):
+        raise ValueError(f"{func}(): m must have shape ({n},), one cluster number per row of X, got {labels.shape}")
+    if labels.size and not np.all(labels == np.round(labels)):
+        raise ValueError(f"{func}(): m must hold whole cluster numbers")
+    labels = labels.astype(np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= K):
+        raise ValueError(f"{func}(): m must hold cluster numbers in [0, {K - 1}]")
+    return labels
