@@ -23,6 +23,7 @@ PYBIND11_MODULE(_core, m) {
   gb::register_mixture(m);
   gb::register_em(m);
   gb::register_kmeans(m);
+  gb::register_condition(m);
   m.def("max_threads", [] {
 #ifdef _OPENMP
     return omp_get_max_threads();

@@ -40,6 +40,11 @@ __all__ = [
     "gmm_em_continue",
     "gm_log_likelihood",
     "gm_assign_to_cluster",
+    "cond_dist",
+    "marg_dist",
+    "predict",
+    "find_density_diff",
+    "gauss_ellipse_2d",
 ]
 
 #: Raised by EM when a covariance stops being positive definite (PyPR's name).
@@ -461,12 +466,209 @@ def _adapt_iter_call(iter_call):
     return iter_call
 
 
+# --------------------------------------------------------------------------- conditioning
+
+
+def cond_dist(Y, centroids, ccov, mc):
+    """Conditional distribution of the unknown entries of Y given the known ones.
+
+    Parameters
+    ----------
+    Y : array_like, shape (D,)
+        One point; NaN entries are the variables of the result, the other
+        entries are conditioned on.
+    centroids, ccov, mc
+        The mixture (``mc=None`` for equal weights).
+
+    Returns
+    -------
+    (centroids, ccov, mc) : tuple
+        The conditional mixture over the NaN positions, in their order:
+        ``mu_A + S_AB S_BB^-1 (y_B - mu_B)``, ``S_AA - S_AB S_BB^-1 S_BA`` and
+        weights ``mc_k N(y_B | mu_kB, S_kBB)`` normalised to sum to one. With
+        no entry known, the mixture itself.
+    """
+    func = "cond_dist"
+    weights, means, covs = mixture_params(centroids, ccov, mc, func)
+    y = np.asarray(Y, dtype=float)
+    if y.ndim == 2 and y.shape[0] == 1:
+        y = y[0]
+    if y.shape != (means.shape[1],):
+        raise ValueError(f"{func}(): Y must be one point of length D={means.shape[1]} (NaN marks the unknowns), got shape {np.shape(Y)}")
+    unknown = np.isnan(y)
+    if np.isinf(y).any():
+        raise ValueError(f"{func}(): Y contains infinite values")
+    if not unknown.any():
+        raise ValueError(f"{func}(): Y has no NaN entry, so there is nothing to condition for; set the unknowns to np.nan")
+    observed = np.flatnonzero(~unknown)
+    with covariances_must_factorise(func, "ccov"):
+        w, m, c = _core.condition(weights, means, covs, observed.tolist(), y[observed])
+    return list(m), list(c), w
+
+
+def marg_dist(X_idx, centroids, ccov, mc):
+    """Marginal distribution of the dimensions X_idx.
+
+    Parameters
+    ----------
+    X_idx : list of int
+        Dimensions to keep, in the order wanted; each in ``0..D-1``, no repeats.
+    centroids, ccov, mc
+        The mixture.
+
+    Returns
+    -------
+    (centroids, ccov, mc) : tuple
+        Means and covariances restricted to X_idx; mixing coefficients unchanged.
+    """
+    func = "marg_dist"
+    weights, means, covs = mixture_params(centroids, ccov, mc, func)
+    dims = _dimension_indices(X_idx, means.shape[1], func)
+    with covariances_must_factorise(func, "ccov"):
+        w, m, c = _core.marginal(weights, means, covs, dims)
+    return list(m), list(c), w
+
+
+def predict(X, centroids, ccov, mc):
+    """GMM regression: fill the NaNs of X, in place, with their conditional expectation.
+
+    Each row's NaNs are replaced by ``sum_k mc'_k mu_{k,A|B}`` given that row's
+    known values. Rows may have different NaN patterns; rows are grouped by
+    pattern and processed in parallel in the core. A row without NaN is left
+    as it is; a row of NaN gets the mixture's mean.
+
+    Parameters
+    ----------
+    X : ndarray of float, shape (N, D)
+        Modified in place.
+    centroids, ccov, mc
+        The mixture.
+
+    Returns
+    -------
+    list of N ndarrays
+        Row i's conditional covariance of its missing entries (law of total
+        variance, ``sum_k mc'_k (S_{k,A|B} + mu_k mu_k^T) - m m^T``), shape
+        (m_i, m_i) with m_i the row's number of NaNs ((0, 0) for a complete row).
+    """
+    func = "predict"
+    if not isinstance(X, np.ndarray) or not np.issubdtype(X.dtype, np.floating):
+        raise TypeError(f"{func}(): X must be a float NumPy array, because its NaNs are filled in place")
+    if X.ndim != 2:
+        raise ValueError(f"{func}(): X must be a 2-D (N, D) array, got shape {X.shape}")
+    if not X.flags.writeable:
+        raise ValueError(f"{func}(): X is read-only, but predict fills its NaNs in place; pass a writeable copy")
+    if np.isinf(X).any():
+        raise ValueError(f"{func}(): X contains infinite values; only NaN may mark an unknown")
+    weights, means, covs = mixture_params(centroids, ccov, mc, func, dim=X.shape[1])
+    direct = X.dtype == np.float64 and X.flags.c_contiguous
+    work = X if direct else np.ascontiguousarray(X, dtype=np.float64)
+    with covariances_must_factorise(func, "ccov"):
+        offsets, flat = _core.predict_missing(work, weights, means, covs, threads_for_core())
+    if not direct:
+        X[...] = work
+    sizes = np.rint(np.sqrt(np.diff(offsets))).astype(np.int64)
+    return [flat[offsets[i]:offsets[i + 1]].reshape(m, m) for i, m in enumerate(sizes.tolist())]
+
+
+def find_density_diff(center_list, cov_list, p_k=None, method="hellinger"):
+    """Pairwise similarity or divergence of the mixture's components.
+
+    Parameters
+    ----------
+    center_list, cov_list
+        The components.
+    p_k : array_like, optional
+        Mixing coefficients (not used by any method; kept for PyPR's signature).
+    method : {'hellinger', 'KL', 'hellinger_weighted'} or callable
+        'hellinger': Hellinger affinity (Bhattacharyya coefficient,
+        ``exp(-D_B)``), 1 for identical components;
+        'KL': ``diff[i, j] = KL(N_j || N_i)``;
+        'hellinger_weighted': Sung's (2004) form as PyPR wrote it,
+        ``1 - 2 |S_i|_F^(1/4) |S_j|_F^(1/4) sqrt(2 pi) N(0 | mu_i - mu_j, 2 S_i + 2 S_j)``
+        with ``|.|_F`` the Frobenius norm;
+        a callable ``m(mu1, S1, mu2, S2)`` is evaluated for every pair.
+
+    Returns
+    -------
+    ndarray, shape (K, K)
+        ``diff[i, j] = m(mu_i, S_i, mu_j, S_j)`` on and above the diagonal, 0 below.
+    """
+    func = "find_density_diff"
+    _, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES)
+    if isinstance(method, str) and method in ("hellinger", "KL"):
+        with covariances_must_factorise(func, "cov_list"):
+            return _core.pairwise(means, covs, method)
+    if method == "hellinger_weighted":
+        measure = _hellinger_weighted
+    elif callable(method):
+        measure = method
+    else:
+        raise ValueError(f"{func}(): unknown method {method!r}; use 'hellinger', 'KL', 'hellinger_weighted' or a callable m(mu1, S1, mu2, S2)")
+    K = len(means)
+    diff = np.zeros((K, K))
+    for i in range(K):
+        for j in range(i, K):
+            diff[i, j] = measure(means[i], covs[i], means[j], covs[j])
+    return diff
+
+
+def _hellinger_weighted(mu1, S1, mu2, S2):
+    norms = (np.linalg.norm(S1, "fro") * np.linalg.norm(S2, "fro")) ** 0.25
+    return 1.0 - 2.0 * norms * np.sqrt(2.0 * np.pi) * mulnormpdf(np.zeros(mu1.shape[0]), mu1 - mu2, 2.0 * S1 + 2.0 * S2)[0]
+
+
+def gauss_ellipse_2d(centroid, ccov, sdwidth=1, points=100):
+    """Points on the ellipse at ``sdwidth`` standard deviations of a 2-D Gaussian.
+
+    Parameters
+    ----------
+    centroid : array_like, shape (2,)
+    ccov : array_like, shape (2, 2)
+        Symmetric positive definite covariance.
+    sdwidth : float
+        Mahalanobis radius of the ellipse.
+    points : int
+        Number of points.
+
+    Returns
+    -------
+    x, y : ndarray, shape (points,)
+        ``mean + V sqrt(Lambda) sdwidth [cos t; sin t]``, t in linspace(0, 2 pi, points),
+        from the eigendecomposition ``ccov = V Lambda V^T``.
+    """
+    func = "gauss_ellipse_2d"
+    mean = mean_vector(centroid, func, "centroid")
+    if mean.shape[0] != 2:
+        raise ValueError(f"{func}(): centroid must have 2 entries, got {mean.shape[0]}")
+    cov = covariance_matrix(ccov, 2, func, "ccov")
+    sdwidth = real_number(sdwidth, func, "sdwidth", minimum=0.0)
+    points = positive_int(points, func, "points")
+    eigval, eigvec = np.linalg.eigh(cov)
+    if eigval.min() <= 0:
+        raise ValueError(f"{func}(): ccov is not positive definite")
+    t = np.linspace(0.0, 2.0 * np.pi, points)
+    xy = mean[:, None] + eigvec @ (np.sqrt(eigval)[:, None] * sdwidth * np.vstack((np.cos(t), np.sin(t))))
+    return xy[0], xy[1]
+
+
 # --------------------------------------------------------------------------- helpers
 
 
 def _check_columns(x, dim, func):
     if x.shape[1] != dim:
         raise ValueError(f"{func}(): X has {x.shape[1]} columns but the distribution has dimension {dim}")
+
+
+def _dimension_indices(X_idx, dim, func):
+    idx = np.asarray(X_idx)
+    if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"{func}(): X_idx must be a non-empty list of integer dimension indices, got {X_idx!r}")
+    if idx.min() < 0 or idx.max() >= dim:
+        raise ValueError(f"{func}(): X_idx entries must lie in 0..{dim - 1}, got {idx.tolist()}")
+    if np.unique(idx).size != idx.size:
+        raise ValueError(f"{func}(): X_idx repeats a dimension: {idx.tolist()}")
+    return idx.tolist()
 
 
 def _data_and_mixture(X, center_list, cov_list, p_k, func):

@@ -7,3 +7,5 @@
 #include "mixture.hpp"
 #include "em.hpp"
 #include "kmeans.hpp"
+#include "condition.hpp"
+#include "divergence.hpp"
