@@ -34,16 +34,21 @@ Mixture<Scalar> make_mixture(const DoubleArray& weights, const MeansRef& means, 
   return Mixture<Scalar>(std::move(w), RowMatrix<double>(means), std::move(covs));
 }
 
-/** (weights (K,), means (K, D), covariances (K, D, D)) as new NumPy arrays. Needs the GIL. */
+/** (weights (K,), means (K, d), covariances (K, d, d)) as new NumPy arrays. Needs the GIL. */
+inline py::tuple params_to_arrays(const Eigen::VectorXd& w, const RowMatrix<double>& m,
+                                  const std::vector<Eigen::MatrixXd>& c) {
+  const Index k = m.rows(), d = m.cols();
+  DoubleArray weights(k), means({k, d}), covs({k, d, d});
+  Eigen::Map<Eigen::VectorXd>(weights.mutable_data(), k) = w;
+  Eigen::Map<RowMatrix<double>>(means.mutable_data(), k, d) = m;
+  for (Index j = 0; j < k; ++j)
+    Eigen::Map<RowMatrix<double>>(covs.mutable_data(j, 0, 0), d, d) = c[static_cast<std::size_t>(j)];
+  return py::make_tuple(weights, means, covs);
+}
+
 template <typename Scalar>
 py::tuple mixture_to_arrays(const Mixture<Scalar>& mix) {
-  const Index k = mix.n_components(), d = mix.dim();
-  DoubleArray weights(k), means({k, d}), covs({k, d, d});
-  Eigen::Map<Eigen::VectorXd>(weights.mutable_data(), k) = mix.weights();
-  Eigen::Map<RowMatrix<double>>(means.mutable_data(), k, d) = mix.means();
-  for (Index c = 0; c < k; ++c)
-    Eigen::Map<RowMatrix<double>>(covs.mutable_data(c, 0, 0), d, d) = mix.covariances()[static_cast<std::size_t>(c)];
-  return py::make_tuple(weights, means, covs);
+  return params_to_arrays(mix.weights(), mix.means(), mix.covariances());
 }
 
 /** A new (rows, cols) float64 array and an Eigen view of its buffer. */

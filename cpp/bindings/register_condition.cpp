@@ -7,14 +7,8 @@
 namespace gaussmix::bindings {
 namespace {
 
-py::tuple params_to_arrays(const MixtureParams& p) {
-  const Index k = p.means.rows(), d = p.means.cols();
-  DoubleArray weights(k), means({k, d}), covs({k, d, d});
-  Eigen::Map<Eigen::VectorXd>(weights.mutable_data(), k) = p.weights;
-  Eigen::Map<RowMatrix<double>>(means.mutable_data(), k, d) = p.means;
-  for (Index c = 0; c < k; ++c)
-    Eigen::Map<RowMatrix<double>>(covs.mutable_data(c, 0, 0), d, d) = p.covariances[static_cast<std::size_t>(c)];
-  return py::make_tuple(weights, means, covs);
+py::tuple to_arrays(const MixtureParams& p) {
+  return params_to_arrays(p.weights, p.means, p.covariances);
 }
 
 }  // namespace
@@ -24,7 +18,7 @@ void register_condition(py::module_& m) {
       "marginal",
       [](const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
          const std::vector<Index>& dims) {
-        return params_to_arrays(marginal(make_mixture<double>(weights, means, covariances), dims));
+        return to_arrays(marginal(make_mixture<double>(weights, means, covariances), dims));
       },
       py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("dims"),
       "Marginal over dims; returns (weights, means, covariances).");
@@ -32,7 +26,7 @@ void register_condition(py::module_& m) {
       "condition",
       [](const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
          const std::vector<Index>& observed, const Eigen::VectorXd& values) {
-        return params_to_arrays(condition(make_mixture<double>(weights, means, covariances), observed, values));
+        return to_arrays(condition(make_mixture<double>(weights, means, covariances), observed, values));
       },
       py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("observed"), py::arg("values"),
       "Conditional given values at the observed dimensions; returns (weights, means, covariances).");
