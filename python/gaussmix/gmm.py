@@ -444,7 +444,8 @@ def _iteration_callback(verbose, iter_call):
 
     def callback(weights, means, covs, i, logL):
         if verbose:
-            print(f"iteration {i}: log-likelihood {logL:.10g}, change {logL - previous[0]:.4g}")
+            change = "" if i == 0 else f", change {logL - previous[0]:.4g}"
+            print(f"iteration {i}: log-likelihood {logL:.10g}{change}")
             previous[0] = logL
         if call is not None:
             call(list(means), list(covs), weights, i)
