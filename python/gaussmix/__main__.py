@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import time
 
 import numpy as np
@@ -14,6 +15,8 @@ from ._config import get_num_threads, set_num_threads
 DOC_WEIGHTS = [0.4, 0.4, 0.2]
 DOC_MEANS = [np.array([0.0, 0.0]), np.array([3.0, 3.0]), np.array([0.0, 4.0])]
 DOC_COVS = [np.array([[1.0, 0.4], [0.4, 1.0]]), np.diag((1.0, 2.0)), np.diag((0.4, 0.1))]
+#: The documentation conditions the fit on x2 = -1.
+CONDITION_X2 = -1.0
 
 
 def _match_to_truth(fitted_means):
@@ -27,8 +30,9 @@ def _fmt(a):
     return np.array2string(np.asarray(a), precision=3, suppress_small=True, separator=", ").replace("\n", "")
 
 
-def demo(samples: int, seed: int) -> None:
-    """Sample the documentation's 3-component mixture, fit it with em, and compare."""
+def demo(samples: int, seed: int, out_dir: str | None) -> None:
+    """Sample the documentation's 3-component mixture, fit it with em, compare,
+    condition the fit on x2 = -1, and draw the documentation's two figures."""
     np.random.seed(seed)
     X = gmm.sample_gaussian_mixture(DOC_MEANS, DOC_COVS, DOC_WEIGHTS, samples=samples)
     start = time.perf_counter()
@@ -46,6 +50,46 @@ def demo(samples: int, seed: int) -> None:
           f"{gmm.gm_log_likelihood(X, DOC_MEANS, DOC_COVS, DOC_WEIGHTS):.4f})")
     print(f"time taken by em: {elapsed * 1e3:.1f} ms")
 
+    y = np.array([np.nan, CONDITION_X2])
+    cond_means, cond_covs, cond_weights = gmm.cond_dist(y, centers, covs, p_k)
+    print(f"\nconditional distribution of x1 given x2 = {CONDITION_X2:g} (fitted components, in the order above):")
+    for k, p in enumerate(order):
+        print(f"  component {k + 1}: weight {cond_weights[p]:.4f}   mean {cond_means[p][0]:8.4f}   "
+              f"variance {cond_covs[p][0, 0]:.4f}")
+    if out_dir is not None:
+        _write_figures(X, centers, covs, p_k, y, out_dir)
+
+
+def _write_figures(X, centers, covs, p_k, y, out_dir):
+    """The documentation's two figures: the fit's ellipses over the samples, and
+    the conditional density of x1 given x2."""
+    try:
+        import matplotlib
+    except ImportError:
+        print('\nmatplotlib is not installed: no figures (pip install "gaussmix[plot]")')
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plot
+
+    os.makedirs(out_dir, exist_ok=True)
+    fig, ax = plt.subplots()
+    plot.ellipses(centers, covs, X=X, ax=ax)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    fit_path = os.path.join(out_dir, "demo_fit.png")
+    fig.savefig(fit_path, dpi=90)
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    plot.conditional_density(y, centers, covs, p_k, ax=ax)
+    ax.set_xlabel("$x_1$")
+    ax.legend()
+    cond_path = os.path.join(out_dir, "demo_conditional.png")
+    fig.savefig(cond_path, dpi=90)
+    plt.close(fig)
+    print(f"\nwrote {fit_path} and {cond_path}")
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gaussmix", description="gaussmix command line")
@@ -54,11 +98,13 @@ def main(argv=None) -> int:
     p_demo.add_argument("--samples", type=int, default=1000, help="number of samples (default 1000)")
     p_demo.add_argument("--seed", type=int, default=1, help="seed for np.random (default 1)")
     p_demo.add_argument("--threads", type=int, default=0, help="threads for the core (default: all cores)")
+    p_demo.add_argument("--out", metavar="DIR", default=None,
+                        help="write the documentation's two figures as PNGs into DIR (needs matplotlib)")
     args = parser.parse_args(argv)
     if args.samples < 3:
         parser.error("--samples must be at least 3")
     set_num_threads(args.threads)
-    demo(args.samples, args.seed)
+    demo(args.samples, args.seed, args.out)
     return 0
 
 
