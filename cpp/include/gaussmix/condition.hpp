@@ -105,19 +105,24 @@ inline ComponentConditional condition_component(const Eigen::VectorXd& mean, con
   return c;
 }
 
-/** Log of w_k N(x_B | mu_kB, S_kBB) for one row's observed values. */
-inline double log_observed_weight(const ComponentConditional& c, const Eigen::Ref<const Eigen::VectorXd>& x_b) {
-  if (x_b.size() == 0) return c.log_weight_norm;
-  return c.log_weight_norm - 0.5 * (c.whiten_b * (x_b - c.mean_b)).squaredNorm();
+/** Log of w_k N(x_B | mu_kB, S_kBB) for one row, given diff = x_B - mu_kB;
+ *  scratch (at least |B| entries) avoids an allocation per row. */
+inline double log_observed_weight(const ComponentConditional& c, const Eigen::Ref<const Eigen::VectorXd>& diff,
+                                  Eigen::Ref<Eigen::VectorXd> scratch) {
+  if (diff.size() == 0) return c.log_weight_norm;
+  auto white = scratch.head(diff.size());
+  white.noalias() = c.whiten_b.triangularView<Eigen::Lower>() * diff;
+  return c.log_weight_norm - 0.5 * white.squaredNorm();
 }
 
-/** Normalises log-weights into weights (log-sum-exp). */
-inline Eigen::VectorXd normalise_log_weights(const Eigen::VectorXd& log_w) {
+/** Turns log-weights into weights summing to one (log-sum-exp), in place. */
+inline Eigen::VectorXd& normalise_log_weights_in_place(Eigen::VectorXd& log_w) {
   const double top = log_w.maxCoeff();
   if (!std::isfinite(top))
     invalid_argument("condition: the observed values have zero density under every component");
-  Eigen::VectorXd w = (log_w.array() - top).exp();
-  return w / w.sum();
+  log_w = (log_w.array() - top).exp();
+  log_w /= log_w.sum();
+  return log_w;
 }
 
 }  // namespace detail
@@ -174,11 +179,13 @@ MixtureParams condition(const Mixture<Scalar>& mix, const std::vector<Index>& ob
     const auto c = detail::condition_component(mix.means().row(k).transpose(),
                                                mix.covariances()[static_cast<std::size_t>(k)], mix.weights()[k],
                                                a, b, k);
-    log_w[k] = detail::log_observed_weight(c, ordered_values);
-    out.means.row(k) = (c.mean_a + c.gain * (ordered_values - c.mean_b)).transpose();
+    const Eigen::VectorXd diff = ordered_values - c.mean_b;
+    Eigen::VectorXd scratch(diff.size());
+    log_w[k] = detail::log_observed_weight(c, diff, scratch);
+    out.means.row(k) = (c.mean_a + c.gain * diff).transpose();
     out.covariances.push_back(c.schur);
   }
-  out.weights = detail::normalise_log_weights(log_w);
+  out.weights = detail::normalise_log_weights_in_place(log_w);
   return out;
 }
 
@@ -206,88 +213,123 @@ void predict_missing(Eigen::Ref<RowMatrix<double>> x, const Mixture<Scalar>& mix
     detail::invalid_argument("predict: data has " + std::to_string(d) + " columns but the mixture has dimension " +
                              std::to_string(mix.dim()));
   // Group rows by missing pattern (a byte string of D flags).
+  struct Pattern {
+    std::vector<Index> a, b;  ///< unknown and observed dimensions
+    std::vector<Index> rows;
+    std::vector<detail::ComponentConditional> components;
+    RowMatrix<double> schurs;  ///< K x |A|^2: row k is component k's conditional covariance, flattened
+  };
   std::map<std::string, Index> pattern_ids;
-  std::vector<std::string> patterns;
-  std::vector<Index> row_pattern(static_cast<std::size_t>(n));
+  std::vector<Pattern> plans;
   offsets.resize(n + 1);
   offsets[0] = 0;
+  std::vector<Index> value_offsets(static_cast<std::size_t>(n) + 1, 0);
+  std::string key(static_cast<std::size_t>(d), '\0');
   for (Index i = 0; i < n; ++i) {
-    std::string key(static_cast<std::size_t>(d), '\0');
     Index unknown = 0;
-    for (Index j = 0; j < d; ++j)
-      if (std::isnan(x(i, j))) {
-        key[static_cast<std::size_t>(j)] = 1;
-        ++unknown;
-      }
-    auto it = pattern_ids.emplace(key, static_cast<Index>(patterns.size())).first;
-    if (it->second == static_cast<Index>(patterns.size())) patterns.push_back(key);
-    row_pattern[static_cast<std::size_t>(i)] = it->second;
+    for (Index j = 0; j < d; ++j) {
+      const bool nan = std::isnan(x(i, j));
+      key[static_cast<std::size_t>(j)] = nan ? 1 : 0;
+      unknown += nan ? 1 : 0;
+    }
+    const auto found = pattern_ids.emplace(key, static_cast<Index>(plans.size()));
+    if (found.second) {
+      plans.emplace_back();
+      for (Index j = 0; j < d; ++j) (key[static_cast<std::size_t>(j)] ? plans.back().a : plans.back().b).push_back(j);
+    }
+    plans[static_cast<std::size_t>(found.first->second)].rows.push_back(i);
     offsets[i + 1] = offsets[i] + unknown * unknown;
+    value_offsets[static_cast<std::size_t>(i) + 1] = value_offsets[static_cast<std::size_t>(i)] + unknown;
   }
   covariances.assign(static_cast<std::size_t>(offsets[n]), 0.0);
+  // Predicted values go to a side buffer first, so that x is written only
+  // once every row has succeeded (an exception leaves x as it was).
+  std::vector<double> values(static_cast<std::size_t>(value_offsets.back()));
 
-  // Factorise every pattern with unknowns, once per component.
-  struct Pattern {
-    std::vector<Index> a, b;
-    std::vector<detail::ComponentConditional> components;
-  };
-  std::vector<Pattern> plans(patterns.size());
+  // Factorise every pattern that has unknowns, once per component.
   const int threads = detail::resolve_threads(n_threads);
-  detail::parallel_for_chunks(static_cast<Index>(patterns.size()), threads, [&](int, Index p) {
+  detail::parallel_for_chunks(static_cast<Index>(plans.size()), threads, [&](int, Index p) {
     Pattern& plan = plans[static_cast<std::size_t>(p)];
-    for (Index j = 0; j < d; ++j) (patterns[static_cast<std::size_t>(p)][static_cast<std::size_t>(j)] ? plan.a : plan.b).push_back(j);
-    if (plan.a.empty()) return;  // nothing to predict
-    for (Index k = 0; k < k_count; ++k)
+    if (plan.a.empty()) return;  // complete rows: nothing to predict
+    const Index na = static_cast<Index>(plan.a.size());
+    plan.schurs.resize(k_count, na * na);
+    for (Index k = 0; k < k_count; ++k) {
       plan.components.push_back(detail::condition_component(mix.means().row(k).transpose(),
                                                             mix.covariances()[static_cast<std::size_t>(k)],
                                                             mix.weights()[k], plan.a, plan.b, k));
-  });
-
-  // Predicted values go to a side buffer first, so that x is written only
-  // once every row has succeeded (an exception leaves x as it was).
-  std::vector<Index> value_offsets(static_cast<std::size_t>(n) + 1, 0);
-  for (Index i = 0; i < n; ++i)
-    value_offsets[static_cast<std::size_t>(i) + 1] =
-        value_offsets[static_cast<std::size_t>(i)] +
-        static_cast<Index>(plans[static_cast<std::size_t>(row_pattern[static_cast<std::size_t>(i)])].a.size());
-  std::vector<double> values(static_cast<std::size_t>(value_offsets.back()));
-
-  const detail::RowPartition part(n);
-  detail::parallel_for_chunks(part.n_chunks, threads, [&](int, Index chunk) {
-    Eigen::VectorXd log_w(k_count), x_b(d);
-    Eigen::MatrixXd cond_means(d, k_count);  // column k: component k's conditional mean
-    const Index begin = part.block_begin(part.first_block(chunk));
-    const Index end = std::min(part.block_begin(part.first_block(chunk + 1)), n);
-    for (Index i = begin; i < end; ++i) {
-      const Pattern& plan = plans[static_cast<std::size_t>(row_pattern[static_cast<std::size_t>(i)])];
-      if (plan.a.empty()) continue;
-      const Index na = static_cast<Index>(plan.a.size()), nb = static_cast<Index>(plan.b.size());
-      auto xb = x_b.head(nb);
-      for (Index t = 0; t < nb; ++t) xb[t] = x(i, plan.b[static_cast<std::size_t>(t)]);
-      auto means = cond_means.topRows(na);
-      for (Index k = 0; k < k_count; ++k) {
-        const auto& c = plan.components[static_cast<std::size_t>(k)];
-        log_w[k] = detail::log_observed_weight(c, xb);
-        means.col(k) = c.mean_a;
-        if (nb > 0) means.col(k).noalias() += c.gain * (xb - c.mean_b);
-      }
-      const Eigen::VectorXd w = detail::normalise_log_weights(log_w);
-      Eigen::Map<Eigen::VectorXd> mean(values.data() + value_offsets[static_cast<std::size_t>(i)], na);
-      mean.noalias() = means * w;
-      // Law of total variance, with the spread of the component means taken
-      // around the mixture mean (no cancellation when the means are large).
-      Eigen::Map<RowMatrix<double>> cov(covariances.data() + offsets[i], na, na);
-      for (Index k = 0; k < k_count; ++k) {
-        const auto spread = means.col(k) - mean;
-        cov.noalias() += w[k] * (plan.components[static_cast<std::size_t>(k)].schur + spread * spread.transpose());
-      }
+      plan.schurs.row(k) = Eigen::Map<const Eigen::RowVectorXd>(plan.components.back().schur.data(), na * na);
     }
   });
-  for (Index i = 0; i < n; ++i) {
-    const Pattern& plan = plans[static_cast<std::size_t>(row_pattern[static_cast<std::size_t>(i)])];
-    for (std::size_t t = 0; t < plan.a.size(); ++t)
-      x(i, plan.a[t]) = values[static_cast<std::size_t>(value_offsets[static_cast<std::size_t>(i)]) + t];
+
+  // Work items: blocks of up to kRegressionBlock rows of one pattern, so that
+  // each component's conditional is applied to a block as one matrix product.
+  constexpr Index kRegressionBlock = 64;
+  struct WorkItem {
+    Index pattern, first, count;
+  };
+  std::vector<WorkItem> items;
+  for (std::size_t p = 0; p < plans.size(); ++p) {
+    if (plans[p].a.empty()) continue;
+    const Index rows = static_cast<Index>(plans[p].rows.size());
+    for (Index first = 0; first < rows; first += kRegressionBlock)
+      items.push_back({static_cast<Index>(p), first, std::min(kRegressionBlock, rows - first)});
   }
+
+  detail::parallel_for_chunks(static_cast<Index>(items.size()), threads, [&](int, Index item) {
+    const WorkItem& work = items[static_cast<std::size_t>(item)];
+    const Pattern& plan = plans[static_cast<std::size_t>(work.pattern)];
+    const Index m = work.count, na = static_cast<Index>(plan.a.size()), nb = static_cast<Index>(plan.b.size());
+    Eigen::MatrixXd xb(m, nb), diff(m, nb), white(m, nb), log_w(m, k_count);
+    Eigen::MatrixXd cond_means(m, k_count * na);  // columns [k na, (k+1) na): component k's conditional means
+    for (Index r = 0; r < m; ++r) {
+      const Index row = plan.rows[static_cast<std::size_t>(work.first + r)];
+      for (Index t = 0; t < nb; ++t) xb(r, t) = x(row, plan.b[static_cast<std::size_t>(t)]);
+    }
+    for (Index k = 0; k < k_count; ++k) {
+      const detail::ComponentConditional& c = plan.components[static_cast<std::size_t>(k)];
+      auto means_k = cond_means.middleCols(k * na, na);
+      means_k.rowwise() = c.mean_a.transpose();
+      if (nb == 0) {
+        log_w.col(k).setConstant(c.log_weight_norm);
+        continue;
+      }
+      diff = xb.rowwise() - c.mean_b.transpose();
+      // Rows of diff times L^{-T}: the whitened observed values.
+      white.noalias() = diff * c.whiten_b.transpose().triangularView<Eigen::Upper>();
+      log_w.col(k) = (c.log_weight_norm - 0.5 * white.rowwise().squaredNorm().array()).matrix();
+      means_k.noalias() += diff * c.gain.transpose();
+    }
+    // Component weights of every row, normalised in log space.
+    const Eigen::VectorXd top = log_w.rowwise().maxCoeff();
+    if (!top.allFinite())
+      detail::invalid_argument("predict: a row's observed values have zero density under every component");
+    log_w = (log_w.colwise() - top).array().exp().matrix();
+    log_w.array().colwise() /= log_w.rowwise().sum().array();
+    const Eigen::MatrixXd& weights = log_w;  // now normalised
+    // Law of total variance, column-wise over the block's rows: sum_k w_k S_k
+    // (one product), plus the spread of the component means taken around the
+    // mixture mean (no cancellation when the means are large).
+    Eigen::MatrixXd mean = Eigen::MatrixXd::Zero(m, na);
+    for (Index k = 0; k < k_count; ++k)
+      mean.array() += cond_means.middleCols(k * na, na).array().colwise() * weights.col(k).array();
+    Eigen::MatrixXd cov = weights * plan.schurs;  // m x na^2, row r: row r's covariance, row-major
+    Eigen::ArrayXXd spread(m, na), weighted(m, na);
+    for (Index k = 0; k < k_count; ++k) {
+      spread = cond_means.middleCols(k * na, na).array() - mean.array();
+      weighted = spread.colwise() * weights.col(k).array();
+      for (Index i = 0; i < na; ++i)
+        for (Index j = 0; j < na; ++j) cov.col(i * na + j).array() += weighted.col(i) * spread.col(j);
+    }
+    for (Index r = 0; r < m; ++r) {
+      const Index row = plan.rows[static_cast<std::size_t>(work.first + r)];
+      Eigen::Map<Eigen::RowVectorXd>(covariances.data() + offsets[row], na * na) = cov.row(r);
+      Eigen::Map<Eigen::RowVectorXd>(values.data() + value_offsets[static_cast<std::size_t>(row)], na) = mean.row(r);
+    }
+  });
+  for (const Pattern& plan : plans)
+    for (Index row : plan.rows)
+      for (std::size_t t = 0; t < plan.a.size(); ++t)
+        x(row, plan.a[t]) = values[static_cast<std::size_t>(value_offsets[static_cast<std::size_t>(row)]) + t];
 }
 
 }  // namespace gaussmix
