@@ -598,3 +598,28 @@ def test_sample_gaussian_mixture_moments_and_default_weights():
             assert abs(len(Xk) / n - w[k]) < 5 * np.sqrt(w[k] * (1 - w[k]) / n)
             np.testing.assert_allclose(Xk.mean(axis=0), centers[k], atol=0.2)
             np.testing.assert_allclose(np.cov(Xk.T), covs[k], atol=0.4)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_em_continue_matches_reference_for_distant_clusters(dtype):
+    """Clusters thousands of standard deviations apart: the core then takes
+    each component's statistics around its own mean instead of around the
+    mixture's mean (which would lose precision to cancellation). Iterates
+    still match the NumPy transcription (float64 to 1e-9; float32 input to
+    float32 accuracy)."""
+    rng = np.random.default_rng(31)
+    D = 3
+    true_centers = [np.full(D, -3000.0), np.zeros(D), np.full(D, 5000.0)]
+    X = np.vstack([c + rng.standard_normal((150, D)) for c in true_centers])
+    start = ([c + 0.5 for c in true_centers], [np.eye(D) * 2.0 for _ in range(3)], np.full(3, 1 / 3))
+    want = reference_em_continue(X.astype(dtype).astype(np.float64), *start, max_iter=20,
+                                 delta_stop=0.0, diag_add=0.0)
+    got = gmm.gmm_em_continue(X.astype(dtype), *start, max_iter=20, delta_stop=0.0, diag_add=0.0)
+    if dtype == np.float64:
+        _assert_params_close(got, want, np.max(np.abs(X)))
+        np.testing.assert_allclose(got[3], want[3], rtol=EM_RTOL)
+    else:
+        for k in range(3):
+            np.testing.assert_allclose(got[0][k], want[0][k], atol=1e-3)
+            np.testing.assert_allclose(got[1][k], want[1][k], rtol=1e-2, atol=1e-3)
+        np.testing.assert_allclose(got[3], want[3], rtol=1e-5)

@@ -4,9 +4,12 @@
  *
  *  One EM iteration is one pass over the data: each row block is scored
  *  (E-step) and, while it is in cache, folded into the M-step's sufficient
- *  statistics. The statistics are taken around the current means (a shift),
- *  so the single pass is as accurate as the textbook two passes, and the
- *  N x K responsibility matrix is never stored.
+ *  statistics, so the N x K responsibility matrix is never stored. The
+ *  statistics are taken around a shift, so that one pass is as accurate as
+ *  the textbook two: the mixture's mean for all components at once while
+ *  every component mean is close enough to it (Mixture::common_shift_ok),
+ *  which turns the M-step into a few large products, otherwise each
+ *  component's own mean.
  */
 #include <cmath>
 #include <functional>
@@ -23,16 +26,17 @@
 namespace gaussmix {
 
 /**
- * The additive statistics of one E-step over some rows, taken around the
- * means ("shift") of the mixture that scored them:
+ * The additive statistics of one E-step over some rows, taken around a shift
+ * per component (shift.row(k), D entries):
  *   resp_sum(k)  = sum_i r_ik
  *   first.row(k) = sum_i r_ik (x_i - shift_k)
  *   second[k]    = sum_i r_ik (x_i - shift_k)(x_i - shift_k)^T   (lower triangle)
  *   log_likelihood = sum_i log p(x_i),  n_rows = number of rows.
- * Statistics of disjoint row sets scored by the same mixture merge by
- * addition (merge), whatever produced them: threads, chunks of a file, machines.
+ * Statistics of disjoint row sets with the same shifts merge by addition
+ * (merge), whatever produced them: threads, chunks of a file, machines.
  */
 struct SufficientStats {
+  RowMatrix<double> shift;
   Eigen::VectorXd resp_sum;
   RowMatrix<double> first;
   std::vector<Eigen::MatrixXd> second;
@@ -40,22 +44,25 @@ struct SufficientStats {
   Index n_rows = 0;
 
   SufficientStats() = default;
-  SufficientStats(Index n_components, Index dim) { reset(n_components, dim); }
+  SufficientStats(const RowMatrix<double>& shifts) { reset(shifts); }
 
-  /** Zeroes everything, resizing for K components of dimension D. */
-  void reset(Index n_components, Index dim) {
-    resp_sum.setZero(n_components);
-    first.setZero(n_components, dim);
-    second.resize(static_cast<std::size_t>(n_components));
-    for (auto& s : second) s.setZero(dim, dim);
+  /** Zeroes the sums, for K x D shifts. */
+  void reset(const RowMatrix<double>& shifts) {
+    const Index k = shifts.rows(), d = shifts.cols();
+    shift = shifts;
+    resp_sum.setZero(k);
+    first.setZero(k, d);
+    second.resize(static_cast<std::size_t>(k));
+    for (auto& s : second) s.setZero(d, d);
     log_likelihood = 0.0;
     n_rows = 0;
   }
 
-  /** Adds other's statistics (same K, D and scoring mixture) to these. */
+  /** Adds other's statistics (same shape and shifts) to these. */
   void merge(const SufficientStats& other) {
     if (other.resp_sum.size() != resp_sum.size() || other.first.cols() != first.cols())
       detail::invalid_argument("SufficientStats::merge: statistics of different shapes");
+    if (other.shift != shift) detail::invalid_argument("SufficientStats::merge: statistics around different shifts");
     resp_sum += other.resp_sum;
     first += other.first;
     for (std::size_t k = 0; k < second.size(); ++k) second[k] += other.second[k];
@@ -66,18 +73,30 @@ struct SufficientStats {
 
 namespace detail {
 
-/** Scratch for the one-pass iteration: per-thread block workspaces and
- *  per-chunk statistics, allocated once per fit and reused every iteration. */
+/** Moment columns formed and weighted per product in the common-shift path
+ *  (a B x 128 panel stays in L2 whatever D is). */
+constexpr Index kMomentPanel = 128;
+
+/** Number of entries of a D x D lower triangle. */
+inline Index triangle_size(Index d) { return d * (d + 1) / 2; }
+
+/** Scratch for the one-pass iteration, allocated once per fit and reused:
+ *  per-thread block workspaces and per-chunk statistics. */
 template <typename Scalar>
 struct EmWorkspace {
   std::vector<BlockWorkspace<Scalar>> blocks;
   std::vector<SufficientStats> chunk_stats;
-  /** float kernels form each block's second moments in float, then add them
-   *  to the double accumulators; one D x D scratch per thread. */
+  /** Per-component path, float kernels: one D x D scratch per thread. */
   std::vector<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> block_second;
+  /** Common-shift path: per thread the block's [1, x - c, lower(x - c)(x - c)^T]
+   *  (B x (1 + D + D(D+1)/2)), per chunk its responsibility-weighted sums (K x same). */
+  std::vector<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> moments;
+  std::vector<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> block_moments;  ///< float: K x panel
+  std::vector<Eigen::MatrixXd> chunk_moments;
 };
 
-/** Folds one scored block (responsibilities in ws.log_prob) into stats. */
+/** Per-component path: folds one scored block (responsibilities in
+ *  ws.log_prob) into stats around each component's own mean. */
 template <typename Scalar>
 void accumulate_block(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws,
                       Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& block_second,
@@ -93,17 +112,68 @@ void accumulate_block(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, Bl
     auto delta = ws.delta.topRows(b);
     delta = xb.rowwise() - mix.component(k).mean();
     stats.first.row(k) += (r.transpose() * delta).template cast<double>();
-    // sqrt(r) .* delta, so that the weighted scatter is one symmetric rank-b update.
-    auto scaled = ws.white.topRows(b);
-    scaled = delta.array().colwise() * r.array().sqrt();
+    auto scaled = ws.white.topLeftCorner(b, delta.cols());
+    scaled = delta.array().colwise() * r.array();
     if constexpr (std::is_same_v<Scalar, double>) {
-      stats.second[static_cast<std::size_t>(k)].template selfadjointView<Eigen::Lower>().rankUpdate(
-          scaled.transpose());
+      stats.second[static_cast<std::size_t>(k)].noalias() += scaled.transpose() * delta;
     } else {
-      block_second.setZero();
-      block_second.template selfadjointView<Eigen::Lower>().rankUpdate(scaled.transpose());
+      block_second.noalias() = scaled.transpose() * delta;
       stats.second[static_cast<std::size_t>(k)] += block_second.template cast<double>();
     }
+  }
+}
+
+/** Common-shift path: the rows' moments around the mixture's shift c,
+ *  [1, x - c, lower((x - c)(x - c)^T)], are formed once per block and
+ *  weighted for all components at once by products R^T [moments] (R the
+ *  block's responsibilities): half the work of per-component scatter
+ *  matrices, in a few large products. ws.delta holds x - c from the E-step.
+ *  float kernels form each panel's product in float and add it to the
+ *  double accumulators. */
+template <typename Scalar>
+void accumulate_block_common_shift(Index b, BlockWorkspace<Scalar>& ws,
+                                   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& moments,
+                                   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& block_moments,
+                                   Eigen::MatrixXd& chunk_moments, SufficientStats& stats) {
+  const Index d = ws.delta.cols();
+  stats.n_rows += b;
+  stats.log_likelihood += ws.row_log_density.head(b).template cast<double>().sum();
+  const auto centred = ws.delta.topRows(b);
+  const auto resp_t = ws.log_prob.topRows(b).transpose();
+  const Index width = moments.cols();
+  Index first_col = 0, filled = 0;
+  auto flush = [&] {
+    if constexpr (std::is_same_v<Scalar, double>) {
+      chunk_moments.middleCols(first_col, filled).noalias() += resp_t * moments.topLeftCorner(b, filled);
+    } else {
+      auto part = block_moments.leftCols(filled);
+      part.noalias() = resp_t * moments.topLeftCorner(b, filled);
+      chunk_moments.middleCols(first_col, filled) += part.template cast<double>();
+    }
+    first_col += filled;
+    filled = 0;
+  };
+  auto push = [&](const auto& column) {
+    moments.col(filled).head(b) = column;
+    if (++filled == width) flush();
+  };
+  push(Eigen::Matrix<Scalar, Eigen::Dynamic, 1>::Ones(b));
+  for (Index i = 0; i < d; ++i) push(centred.col(i));
+  for (Index i = 0; i < d; ++i)
+    for (Index j = 0; j <= i; ++j) push(centred.col(i).cwiseProduct(centred.col(j)));
+  if (filled > 0) flush();
+}
+
+/** Unpacks common-shift moments (K x (1 + D + D(D+1)/2)) into stats. */
+inline void add_moments(const Eigen::MatrixXd& moments, SufficientStats& stats) {
+  const Index d = stats.first.cols();
+  for (Index k = 0; k < moments.rows(); ++k) {
+    stats.resp_sum[k] += moments(k, 0);
+    stats.first.row(k) += moments.row(k).segment(1, d);
+    Index col = 1 + d;
+    auto& second = stats.second[static_cast<std::size_t>(k)];
+    for (Index i = 0; i < d; ++i)
+      for (Index j = 0; j <= i; ++j) second(i, j) += moments(k, col++);
   }
 }
 
@@ -114,17 +184,41 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
   const Index k = mix.n_components(), d = mix.dim();
   const RowPartition part(x.rows());
   const int threads = resolve_threads(n_threads);
-  ws.chunk_stats.resize(static_cast<std::size_t>(std::max<Index>(part.n_chunks, 1)));
-  for (auto& s : ws.chunk_stats) s.reset(k, d);
-  ws.block_second.resize(static_cast<std::size_t>(threads));
-  for (auto& m : ws.block_second) m.resize(d, d);
-  for_each_scored_block(x, mix, threads, true, ws.blocks,
-                        [&](int thread, Index chunk, Index, const auto& xb, auto& bw) {
-                          accumulate_block(xb, mix, bw, ws.block_second[static_cast<std::size_t>(thread)],
-                                           ws.chunk_stats[static_cast<std::size_t>(chunk)]);
-                        });
+  const std::size_t n_chunks = static_cast<std::size_t>(std::max<Index>(part.n_chunks, 1));
+  const bool common = mix.common_shift_ok();
+  RowMatrix<double> shifts(k, d);
+  for (Index c = 0; c < k; ++c)
+    shifts.row(c) = common ? mix.shift().template cast<double>() : mix.component(c).mean().template cast<double>();
+  ws.chunk_stats.resize(n_chunks);
+  for (auto& s : ws.chunk_stats) s.reset(shifts);
+  if (common) {
+    const Index width = 1 + d + triangle_size(d);
+    ws.moments.resize(static_cast<std::size_t>(threads));
+    for (auto& m : ws.moments) m.resize(kBlockRows, std::min(width, kMomentPanel));
+    ws.block_moments.resize(static_cast<std::size_t>(threads));
+    for (auto& m : ws.block_moments) m.resize(k, std::min(width, kMomentPanel));
+    ws.chunk_moments.resize(n_chunks);
+    for (auto& m : ws.chunk_moments) m.setZero(k, width);
+    for_each_scored_block(x, mix, threads, true, ws.blocks,
+                          [&](int thread, Index chunk, Index, const auto& xb, auto& bw) {
+                            const auto t = static_cast<std::size_t>(thread);
+                            accumulate_block_common_shift(xb.rows(), bw, ws.moments[t], ws.block_moments[t],
+                                                          ws.chunk_moments[static_cast<std::size_t>(chunk)],
+                                                          ws.chunk_stats[static_cast<std::size_t>(chunk)]);
+                          });
+    for (std::size_t c = 0; c < n_chunks; ++c) add_moments(ws.chunk_moments[c], ws.chunk_stats[c]);
+  }
+  if (!common) {
+    ws.block_second.resize(static_cast<std::size_t>(threads));
+    for (auto& m : ws.block_second) m.resize(d, d);
+    for_each_scored_block(x, mix, threads, true, ws.blocks,
+                          [&](int thread, Index chunk, Index, const auto& xb, auto& bw) {
+                            accumulate_block(xb, mix, bw, ws.block_second[static_cast<std::size_t>(thread)],
+                                             ws.chunk_stats[static_cast<std::size_t>(chunk)]);
+                          });
+  }
   // Fixed-order reduction: the result does not depend on which thread ran which chunk.
-  for (std::size_t c = 1; c < ws.chunk_stats.size(); ++c) ws.chunk_stats[0].merge(ws.chunk_stats[c]);
+  for (std::size_t c = 1; c < n_chunks; ++c) ws.chunk_stats[0].merge(ws.chunk_stats[c]);
   return ws.chunk_stats[0];
 }
 
@@ -142,7 +236,7 @@ SufficientStats accumulate_stats(const DataRef<Scalar>& x, const Mixture<Scalar>
 
 /**
  * The M-step: the mixture that maximises the expected log-likelihood given
- * stats, which were accumulated around the means of shifted_by.
+ * stats (around stats.shift):
  *   mean_k' = shift_k + first_k / N_k
  *   cov_k'  = second_k / N_k - (first_k / N_k)(first_k / N_k)^T + diag(diag_add)
  *   w_k'    = N_k / n_rows
@@ -151,9 +245,8 @@ SufficientStats accumulate_stats(const DataRef<Scalar>& x, const Mixture<Scalar>
  *         covariance is not positive definite.
  */
 template <typename Scalar>
-Mixture<Scalar> m_step(const SufficientStats& stats, const Mixture<Scalar>& shifted_by,
-                       const Eigen::VectorXd& diag_add = Eigen::VectorXd()) {
-  const Index k_count = shifted_by.n_components(), d = shifted_by.dim();
+Mixture<Scalar> m_step(const SufficientStats& stats, const Eigen::VectorXd& diag_add = Eigen::VectorXd()) {
+  const Index k_count = stats.first.rows(), d = stats.first.cols();
   if (diag_add.size() != 0 && diag_add.size() != d)
     detail::invalid_argument("m_step: diag_add must have D entries");
   if (stats.n_rows <= 0) detail::invalid_argument("m_step: statistics of zero rows");
@@ -166,7 +259,7 @@ Mixture<Scalar> m_step(const SufficientStats& stats, const Mixture<Scalar>& shif
       throw CovProblem("component " + std::to_string(k) +
                        " has no responsibility left (it collapsed or moved away from the data)");
     const Eigen::VectorXd offset = stats.first.row(k).transpose() / nk;
-    means.row(k) = shifted_by.component(k).mean().template cast<double>() + offset.transpose();
+    means.row(k) = stats.shift.row(k) + offset.transpose();
     Eigen::MatrixXd cov = stats.second[static_cast<std::size_t>(k)] / nk;
     cov.template triangularView<Eigen::StrictlyUpper>() = cov.transpose();
     cov.noalias() -= offset * offset.transpose();
@@ -229,7 +322,7 @@ EmResult<Scalar> fit_em(const DataRef<Scalar>& x, Mixture<Scalar> init, const Em
     loglik = stats.log_likelihood;
     if (!std::isfinite(loglik))
       throw CovProblem("the log-likelihood is not finite: some covariance is too small for the data");
-    current = m_step(stats, current, options.diag_add);
+    current = m_step<Scalar>(stats, options.diag_add);
     if (options.callback) options.callback(iter, loglik, current);
     ++iter;
     still_count = std::abs(loglik - previous) < options.delta_stop ? still_count + 1 : 0;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,7 @@ class Mixture {
                                "component " + std::to_string(c));
       log_weights_[c] = std::log(weights_[c]);  // -inf for an empty component, as it should be
     }
+    cache_common_shift();
   }
 
   Index n_components() const { return weights_.size(); }
@@ -69,29 +71,76 @@ class Mixture {
     return components_[static_cast<std::size_t>(k)];
   }
 
+  /** The common shift c = sum_k w_k mean_k (the mixture's mean). The row
+   *  kernels may work with x - c for all components at once, since
+   *  (x - mean_k)^T W_k = (x - c)^T W_k - (mean_k - c)^T W_k. */
+  const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>& shift() const { return shift_; }
+  /** D x KD: [W_1 ... W_K], the whitening matrices side by side. */
+  const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& stacked_whitening() const { return stacked_whitening_; }
+  /** K x D: row k is (mean_k - c)^T W_k, mean_k's distance from the shift in
+   *  component k's standard deviations. */
+  const RowMatrix<Scalar>& whitened_offsets() const { return whitened_offsets_; }
+  /**
+   * Whether the kernels may work around the common shift. Statistics taken
+   * around c instead of mean_k lose about eps * |offset_k|^2 of a covariance's
+   * relative precision to cancellation; the shift is used only while that is
+   * below kCommonShiftTolerance (1e-11 in double, 1e-4 in float), otherwise
+   * every component is handled around its own mean.
+   */
+  bool common_shift_ok() const { return common_shift_ok_; }
+
  private:
+  void cache_common_shift() {
+    const Index k = n_components(), d = dim();
+    const Eigen::RowVectorXd shift = weights_.transpose() * means_;
+    Eigen::MatrixXd stacked(d, k * d);
+    RowMatrix<double> offsets(k, d);
+    for (Index c = 0; c < k; ++c) {
+      const Eigen::MatrixXd w = components_[static_cast<std::size_t>(c)].whitening().template cast<double>();
+      stacked.middleCols(c * d, d) = w;
+      offsets.row(c) = (means_.row(c) - shift) * w;
+    }
+    shift_ = shift.cast<Scalar>();
+    stacked_whitening_ = stacked.cast<Scalar>();
+    whitened_offsets_ = offsets.cast<Scalar>();
+    const double tolerance = std::is_same_v<Scalar, double> ? 1e-11 : 1e-4;
+    common_shift_ok_ = static_cast<double>(std::numeric_limits<Scalar>::epsilon()) *
+                           offsets.rowwise().squaredNorm().maxCoeff() <= tolerance;
+  }
+
   Eigen::VectorXd weights_;
   RowMatrix<double> means_;
   std::vector<Eigen::MatrixXd> covariances_;
   Eigen::VectorXd log_weights_;
   std::vector<FactorisedGaussian<Scalar>> components_;
+  Eigen::Matrix<Scalar, 1, Eigen::Dynamic> shift_;
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> stacked_whitening_;
+  RowMatrix<Scalar> whitened_offsets_;
+  bool common_shift_ok_ = false;
 };
 
 namespace detail {
+
+/** Columns of whitened output one product produces: components are whitened
+ *  in groups of this many columns so that the output stays in cache. */
+constexpr Index kWhiteningColumns = 128;
+
+/** Components whitened by one product for dimension dim. */
+inline Index whitening_group(Index dim) { return std::max<Index>(1, kWhiteningColumns / dim); }
 
 /** Per-thread scratch for one row block; sized once, reused for every block. */
 template <typename Scalar>
 struct BlockWorkspace {
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  Matrix delta;     ///< B x D: block rows minus one component's mean
-  Matrix white;     ///< B x D: delta times the whitening matrix
+  Matrix delta;     ///< B x D: block rows minus the common shift, or minus one component's mean
+  Matrix white;     ///< B x (group D): delta whitened by a group of components; also scratch
   Matrix log_prob;  ///< B x K: weighted log-densities, then responsibilities
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> row_log_density;  ///< B
 
   void resize(Index dim, Index n_components) {
     if (delta.cols() == dim && log_prob.cols() == n_components) return;
     delta.resize(kBlockRows, dim);
-    white.resize(kBlockRows, dim);
+    white.resize(kBlockRows, std::max(dim, std::min(n_components, whitening_group(dim)) * dim));
     log_prob.resize(kBlockRows, n_components);
     row_log_density.resize(kBlockRows);
   }
@@ -100,18 +149,44 @@ struct BlockWorkspace {
 template <typename Scalar>
 using BlockRef = Eigen::Block<const DataRef<Scalar>, Eigen::Dynamic, Eigen::Dynamic, true>;
 
-/** ws.log_prob(i, k) = log w_k + log N(x_i | mean_k, cov_k) for the rows of xb. */
+/**
+ * ws.log_prob(i, k) = log w_k + log N(x_i | mean_k, cov_k) for the rows of xb.
+ * Around the common shift, one product whitens the block for a whole group
+ * of components and ws.delta keeps x - c for the M-step; otherwise each
+ * component whitens x - mean_k on its own.
+ */
 template <typename Scalar>
 void weighted_log_prob(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws) {
-  const Index b = xb.rows();
-  for (Index k = 0; k < mix.n_components(); ++k) {
-    const FactorisedGaussian<Scalar>& g = mix.component(k);
-    auto delta = ws.delta.topRows(b);
-    auto white = ws.white.topRows(b);
-    delta = xb.rowwise() - g.mean();
-    white.noalias() = delta * g.whitening();
-    const Scalar constant = static_cast<Scalar>(mix.log_weights()[k] + g.log_norm());
-    ws.log_prob.col(k).head(b).array() = constant - Scalar(0.5) * white.rowwise().squaredNorm().array();
+  const Index b = xb.rows(), d = mix.dim();
+  auto delta = ws.delta.topRows(b);
+  auto maha = ws.row_log_density.head(b).array();  // scratch until normalise_rows
+  if (!mix.common_shift_ok()) {
+    for (Index k = 0; k < mix.n_components(); ++k) {
+      const FactorisedGaussian<Scalar>& g = mix.component(k);
+      auto white = ws.white.topLeftCorner(b, d);
+      delta = xb.rowwise() - g.mean();
+      white.noalias() = delta * g.whitening();
+      maha = white.rowwise().squaredNorm().array();
+      const Scalar constant = static_cast<Scalar>(mix.log_weights()[k] + g.log_norm());
+      ws.log_prob.col(k).head(b).array() = constant - Scalar(0.5) * maha;
+    }
+    return;
+  }
+  delta = xb.rowwise() - mix.shift();
+  const auto& offsets = mix.whitened_offsets();
+  const Index group = whitening_group(d);
+  for (Index first = 0; first < mix.n_components(); first += group) {
+    const Index count = std::min(group, mix.n_components() - first);
+    auto white = ws.white.topLeftCorner(b, count * d);
+    white.noalias() = delta * mix.stacked_whitening().middleCols(first * d, count * d);
+    for (Index k = first; k < first + count; ++k) {
+      // Column by column: plain vector operations over the block's rows.
+      const Index c0 = (k - first) * d;
+      maha = (white.col(c0).array() - offsets(k, 0)).square();
+      for (Index j = 1; j < d; ++j) maha += (white.col(c0 + j).array() - offsets(k, j)).square();
+      const Scalar constant = static_cast<Scalar>(mix.log_weights()[k] + mix.component(k).log_norm());
+      ws.log_prob.col(k).head(b).array() = constant - Scalar(0.5) * maha;
+    }
   }
 }
 
@@ -126,9 +201,20 @@ void normalise_rows(Index b, BlockWorkspace<Scalar>& ws) {
   lse = lp.rowwise().maxCoeff();
   for (Index i = 0; i < b; ++i)
     if (!std::isfinite(lse[i])) lse[i] = -std::numeric_limits<Scalar>::infinity();
-  lp = (lp.colwise() - lse).exp();  // exp(-inf - -inf) = NaN on dead rows: fixed below
-  const auto sums = lp.rowwise().sum().eval();
-  lp.colwise() /= sums;
+  // Column by column, so that exp runs on plain vectors (Eigen vectorises
+  // those). Eigen's vector exp clamps its argument at about -709 instead of
+  // underflowing to 0, which would hand a far-away component a responsibility
+  // of 1e-308 where 0 is right: such arguments are mapped to exactly 0.
+  const Scalar underflow = std::log(std::numeric_limits<Scalar>::min());
+  for (Index k = 0; k < lp.cols(); ++k) {
+    auto shifted = ws.white.col(0).head(b).array();  // scratch
+    shifted = lp.col(k) - lse;
+    lp.col(k) = (shifted < underflow).select(Scalar(0), shifted.exp());  // NaN on dead rows: fixed below
+  }
+  auto sums = ws.white.col(0).head(b).array();  // scratch, free again
+  sums = lp.col(0);
+  for (Index k = 1; k < lp.cols(); ++k) sums += lp.col(k);
+  for (Index k = 0; k < lp.cols(); ++k) lp.col(k) /= sums;
   lse += sums.log();
   for (Index i = 0; i < b; ++i)
     if (!std::isfinite(lse[i])) {
