@@ -1,11 +1,12 @@
 #pragma once
 /** @file kmeans.hpp
- *  Lloyd's k-means iterations, used to initialise EM. Seeding is the caller's
- *  choice (the Python layer draws it from NumPy's generator), so the core
- *  takes the starting centres rather than a random engine.
+ *  k-means: k-means++ seeding with an explicit seed, and Lloyd's iterations
+ *  from given centres (the Python layer draws its starting centres from
+ *  NumPy's generator, as PyPR did, and calls only the iterations).
  */
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,50 @@ void nearest_centres(const DataRef<Scalar>& x, const RowMatrix<double>& centres,
     const Index end = std::min(part.block_begin(part.first_block(chunk + 1)), x.rows());
     for (Index i = begin; i < end; ++i) labels[i] = detail::nearest_centre<Scalar>(x.row(i), c);
   });
+}
+
+/**
+ * k-means++ seeding: the first centre is a uniformly drawn row, every further
+ * centre a row drawn with probability proportional to its squared distance
+ * from the nearest centre chosen so far. The same seed gives the same centres
+ * on every platform (std::mt19937_64 with the uniform variate formed here, not
+ * by the implementation-defined std::uniform_real_distribution).
+ * @param x     N x D data.
+ * @param k     number of centres, 1 <= k <= N.
+ * @param seed  seed of the random engine.
+ * @return k x D centres, rows of x.
+ * @throws std::invalid_argument if k is outside 1..N.
+ */
+template <typename Scalar>
+RowMatrix<double> kmeans_plus_plus(const DataRef<Scalar>& x, Index k, std::uint64_t seed) {
+  const Index n = x.rows();
+  if (k < 1 || k > n) detail::invalid_argument("kmeans_plus_plus: k must lie in 1..N");
+  std::mt19937_64 engine(seed);
+  auto uniform = [&engine] { return static_cast<double>(engine() >> 11) * 0x1.0p-53; };  // [0, 1)
+  RowMatrix<double> centres(k, x.cols());
+  Eigen::VectorXd nearest = Eigen::VectorXd::Constant(n, std::numeric_limits<double>::infinity());
+  Index chosen = std::min<Index>(static_cast<Index>(uniform() * static_cast<double>(n)), n - 1);
+  for (Index c = 0; c < k; ++c) {
+    centres.row(c) = x.row(chosen).template cast<double>();
+    for (Index i = 0; i < n; ++i)
+      nearest[i] = std::min(nearest[i], (x.row(i).template cast<double>() - centres.row(c)).squaredNorm());
+    if (c + 1 == k) break;
+    const double total = nearest.sum();
+    if (!(total > 0.0)) {  // fewer distinct rows than k: repeat a row
+      chosen = std::min<Index>(static_cast<Index>(uniform() * static_cast<double>(n)), n - 1);
+      continue;
+    }
+    double target = uniform() * total;
+    chosen = n - 1;
+    for (Index i = 0; i < n; ++i) {
+      target -= nearest[i];
+      if (target < 0.0 && nearest[i] > 0.0) {
+        chosen = i;
+        break;
+      }
+    }
+  }
+  return centres;
 }
 
 /**
