@@ -85,6 +85,8 @@ inline Index triangle_size(Index d) { return d * (d + 1) / 2; }
 template <typename Scalar>
 struct EmWorkspace {
   std::vector<BlockWorkspace<Scalar>> blocks;
+  SufficientStats total;  ///< the pass's result
+  /** Per-component path: per-chunk statistics. */
   std::vector<SufficientStats> chunk_stats;
   /** Per-component path, float kernels: one D x D scratch per thread. */
   std::vector<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> block_second;
@@ -93,6 +95,7 @@ struct EmWorkspace {
   std::vector<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> moments;
   std::vector<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> block_moments;  ///< float: K x panel
   std::vector<Eigen::MatrixXd> chunk_moments;
+  std::vector<double> chunk_log_likelihood;
 };
 
 /** Per-component path: folds one scored block (responsibilities in
@@ -134,10 +137,9 @@ template <typename Scalar>
 void accumulate_block_common_shift(Index b, BlockWorkspace<Scalar>& ws,
                                    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& moments,
                                    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& block_moments,
-                                   Eigen::MatrixXd& chunk_moments, SufficientStats& stats) {
+                                   Eigen::MatrixXd& chunk_moments, double& chunk_log_likelihood) {
   const Index d = ws.delta.cols();
-  stats.n_rows += b;
-  stats.log_likelihood += ws.row_log_density.head(b).template cast<double>().sum();
+  chunk_log_likelihood += ws.row_log_density.head(b).template cast<double>().sum();
   const auto centred = ws.delta.topRows(b);
   const auto resp_t = ws.log_prob.topRows(b).transpose();
   const Index width = moments.cols();
@@ -177,7 +179,9 @@ inline void add_moments(const Eigen::MatrixXd& moments, SufficientStats& stats) 
   }
 }
 
-/** The one-pass E-step + statistics over all rows, into ws.chunk_stats[0]. */
+/** The one-pass E-step + statistics over all rows, into ws.total. Chunks
+ *  are reduced in chunk order, so the result does not depend on which
+ *  thread ran which chunk. */
 template <typename Scalar>
 const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads,
                                         EmWorkspace<Scalar>& ws) {
@@ -189,26 +193,29 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
   RowMatrix<double> shifts(k, d);
   for (Index c = 0; c < k; ++c)
     shifts.row(c) = common ? mix.shift().template cast<double>() : mix.component(c).mean().template cast<double>();
-  ws.chunk_stats.resize(n_chunks);
-  for (auto& s : ws.chunk_stats) s.reset(shifts);
+  ws.total.reset(shifts);
   if (common) {
-    const Index width = 1 + d + triangle_size(d);
+    const Index width = 1 + d + triangle_size(d), panel = std::min(width, kMomentPanel);
     ws.moments.resize(static_cast<std::size_t>(threads));
-    for (auto& m : ws.moments) m.resize(kBlockRows, std::min(width, kMomentPanel));
+    for (auto& m : ws.moments) m.resize(kBlockRows, panel);
     ws.block_moments.resize(static_cast<std::size_t>(threads));
-    for (auto& m : ws.block_moments) m.resize(k, std::min(width, kMomentPanel));
+    for (auto& m : ws.block_moments) m.resize(k, panel);
     ws.chunk_moments.resize(n_chunks);
     for (auto& m : ws.chunk_moments) m.setZero(k, width);
+    ws.chunk_log_likelihood.assign(n_chunks, 0.0);
     for_each_scored_block(x, mix, threads, true, ws.blocks,
                           [&](int thread, Index chunk, Index, const auto& xb, auto& bw) {
-                            const auto t = static_cast<std::size_t>(thread);
+                            const auto t = static_cast<std::size_t>(thread), c = static_cast<std::size_t>(chunk);
                             accumulate_block_common_shift(xb.rows(), bw, ws.moments[t], ws.block_moments[t],
-                                                          ws.chunk_moments[static_cast<std::size_t>(chunk)],
-                                                          ws.chunk_stats[static_cast<std::size_t>(chunk)]);
+                                                          ws.chunk_moments[c], ws.chunk_log_likelihood[c]);
                           });
-    for (std::size_t c = 0; c < n_chunks; ++c) add_moments(ws.chunk_moments[c], ws.chunk_stats[c]);
-  }
-  if (!common) {
+    for (std::size_t c = 1; c < n_chunks; ++c) ws.chunk_moments[0] += ws.chunk_moments[c];
+    add_moments(ws.chunk_moments[0], ws.total);
+    for (double ll : ws.chunk_log_likelihood) ws.total.log_likelihood += ll;
+    ws.total.n_rows = x.rows();
+  } else {
+    ws.chunk_stats.resize(n_chunks);
+    for (auto& s : ws.chunk_stats) s.reset(shifts);
     ws.block_second.resize(static_cast<std::size_t>(threads));
     for (auto& m : ws.block_second) m.resize(d, d);
     for_each_scored_block(x, mix, threads, true, ws.blocks,
@@ -216,10 +223,9 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
                             accumulate_block(xb, mix, bw, ws.block_second[static_cast<std::size_t>(thread)],
                                              ws.chunk_stats[static_cast<std::size_t>(chunk)]);
                           });
+    for (const auto& s : ws.chunk_stats) ws.total.merge(s);
   }
-  // Fixed-order reduction: the result does not depend on which thread ran which chunk.
-  for (std::size_t c = 1; c < n_chunks; ++c) ws.chunk_stats[0].merge(ws.chunk_stats[c]);
-  return ws.chunk_stats[0];
+  return ws.total;
 }
 
 }  // namespace detail
