@@ -1,6 +1,24 @@
 #pragma once
 /** @file gaussmix.hpp
  *  The whole gaussmix core: include this one header.
+ *
+ *  - Mixture<Scalar> (mixture.hpp): weights, means, covariances and their
+ *    cached factorisations; Scalar (float or double) is the precision of the
+ *    row kernels, parameters and accumulators are always double.
+ *  - Scoring (mixture.hpp): log_prob_components, log_density,
+ *    log_likelihood, responsibilities, assign_to_component.
+ *  - EM (em.hpp): fit_em with EmOptions and an optional callback; one
+ *    iteration is accumulate_stats (E-step and sufficient statistics in one
+ *    pass; SufficientStats merge by addition) followed by m_step.
+ *  - k-means (kmeans.hpp): kmeans_plus_plus (explicit seed), kmeans_lloyd,
+ *    nearest_centres.
+ *  - Conditioning (condition.hpp): marginal, condition, predict_missing.
+ *  - Divergences (divergence.hpp): hellinger_affinity, kl_divergence, pairwise.
+ *
+ *  Bad arguments throw std::invalid_argument; a covariance that is not
+ *  positive definite throws CovProblem (errors.hpp). Data are N x D,
+ *  row-major (DataRef), one observation per row. Every function that takes
+ *  n_threads (0 = all cores) gives bit-identical results for any value.
  */
 #include "errors.hpp"
 #include "gaussian.hpp"

@@ -60,13 +60,19 @@ class Mixture {
     cache_common_shift();
   }
 
+  /** K, the number of components. */
   Index n_components() const { return weights_.size(); }
+  /** D, the dimension of the data. */
   Index dim() const { return means_.cols(); }
+  /** K mixing weights, non-negative, summing to 1. */
   const Eigen::VectorXd& weights() const { return weights_; }
+  /** log of the weights (-inf for a zero weight). */
   const Eigen::VectorXd& log_weights() const { return log_weights_; }
   /** K x D, row k the mean of component k. */
   const RowMatrix<double>& means() const { return means_; }
+  /** K covariance matrices, D x D each. */
   const std::vector<Eigen::MatrixXd>& covariances() const { return covariances_; }
+  /** Component k's factorisation (0 <= k < K, unchecked). */
   const FactorisedGaussian<Scalar>& component(Index k) const {
     return components_[static_cast<std::size_t>(k)];
   }
