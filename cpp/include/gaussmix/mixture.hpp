@@ -243,7 +243,9 @@ void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
   if (x.cols() != mix.dim())
     invalid_argument("data has " + std::to_string(x.cols()) + " columns but the mixture has dimension " +
                      std::to_string(mix.dim()));
-  const int threads = resolve_threads(n_threads);
+  const double work = static_cast<double>(x.rows()) * static_cast<double>(mix.n_components()) *
+                      static_cast<double>(mix.dim() * mix.dim() + 1);
+  const int threads = threads_for_work(resolve_threads(n_threads), work);
   if (static_cast<int>(workspaces.size()) < threads) workspaces.resize(static_cast<std::size_t>(threads));
   for (auto& ws : workspaces) ws.resize(mix.dim(), mix.n_components());
   const RowPartition part(x.rows());

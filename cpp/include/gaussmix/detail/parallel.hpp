@@ -37,6 +37,16 @@ inline int resolve_threads(int n_threads) {
 #endif
 }
 
+/** Multiply-adds below which an extra thread is not worth waking (~1 ms of
+ *  work): tiny problems run on fewer threads, with the same results. */
+constexpr double kMinWorkPerThread = 2e6;
+
+/** Threads to use for about `work` multiply-adds, at most `threads`. */
+inline int threads_for_work(int threads, double work) {
+  const double useful = std::max(1.0, work / kMinWorkPerThread);
+  return useful < static_cast<double>(threads) ? static_cast<int>(useful) : threads;
+}
+
 inline int thread_id() {
 #ifdef _OPENMP
   return omp_get_thread_num();
