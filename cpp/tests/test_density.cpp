@@ -1,0 +1,145 @@
+// Scoring with a fixed mixture: log-densities, responsibilities, hard
+// assignment, the log-likelihood, and the errors a bad mixture raises.
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include <gaussmix/gaussmix.hpp>
+
+#include "check.hpp"
+#include "reference.hpp"
+
+namespace {
+
+using gaussmix::Index;
+using reference::RowMatrix;
+
+/** w = (0.3, 0.7); N((0, 0), [[2, .5], [.5, 1]]) and N((1, -1), diag(1, 3)). */
+gaussmix::Mixture<double> two_by_two() {
+  Eigen::MatrixXd s1(2, 2), s2(2, 2);
+  s1 << 2.0, 0.5, 0.5, 1.0;
+  s2 << 1.0, 0.0, 0.0, 3.0;
+  return gaussmix::Mixture<double>(Eigen::Vector2d(0.3, 0.7), reference::rows({{0.0, 0.0}, {1.0, -1.0}}), {s1, s2});
+}
+
+}  // namespace
+
+TEST_CASE("log_density at a point, computed by hand") {
+  // x = (0.5, 0.25). Component 1: det S1 = 1.75, S1^{-1} = [[1, -.5], [-.5, 2]] / 1.75,
+  // d = (0.5, 0.25): d^T [[1, -.5], [-.5, 2]] d = 0.25 - 0.125 + 0.125 = 0.25, Mahalanobis 1/7.
+  // Component 2: d = (-0.5, 1.25), Mahalanobis 0.25 + 1.5625 / 3 = 37/48, det S2 = 3.
+  const double log_2pi = std::log(2.0 * reference::kPi);
+  const double l1 = std::log(0.3) - log_2pi - 0.5 * std::log(1.75) - 0.5 / 7.0;
+  const double l2 = std::log(0.7) - log_2pi - 0.5 * std::log(3.0) - 37.0 / 96.0;
+  const double expected = std::log(std::exp(l1) + std::exp(l2));
+  CHECK_NEAR(expected, -2.559358944802576, 1e-14);  // scipy.stats.multivariate_normal, the same mixture
+
+  const auto mix = two_by_two();
+  const RowMatrix x = reference::rows({{0.5, 0.25}});
+  Eigen::VectorXd out(1);
+  gaussmix::log_density<double>(x, mix, out);
+  CHECK_NEAR(out[0], expected, 1e-12);
+
+  RowMatrix per_component(1, 2);
+  gaussmix::log_prob_components<double>(x, mix, per_component);
+  CHECK_NEAR(per_component(0, 0), l1, 1e-12);
+  CHECK_NEAR(per_component(0, 1), l2, 1e-12);
+
+  RowMatrix resp(1, 2);
+  gaussmix::responsibilities<double>(x, mix, resp);
+  CHECK_NEAR(resp(0, 0), std::exp(l1 - expected), 1e-12);
+  CHECK_NEAR(resp(0, 1), std::exp(l2 - expected), 1e-12);
+}
+
+TEST_CASE("log_density far from every component stays finite (log-sum-exp)") {
+  // At (60, -60) both densities underflow in double; the log-density must not.
+  const auto mix = two_by_two();
+  const RowMatrix x = reference::rows({{60.0, -60.0}});
+  Eigen::VectorXd out(1);
+  gaussmix::log_density<double>(x, mix, out);
+  CHECK_NEAR(out[0], -2323.4105248213486, 1e-9);  // scipy: logsumexp of the weighted log-pdfs
+
+  Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1> label(1);
+  gaussmix::assign_to_component<double>(x, mix, label);
+  CHECK(label[0] == 1);
+}
+
+TEST_CASE("scoring many rows agrees with the textbook formulas") {
+  const auto mix = two_by_two();
+  // More rows than one block (256), so several blocks and chunks are involved.
+  const RowMatrix x = reference::clustered_data(700, reference::rows({{0.0, 0.0}, {1.0, -1.0}}), 1.5, 7);
+  Eigen::VectorXd expected_log_px;
+  const RowMatrix expected_resp = reference::responsibilities(x, mix, expected_log_px);
+
+  Eigen::VectorXd log_px(x.rows());
+  gaussmix::log_density<double>(x, mix, log_px);
+  CHECK_ALL_NEAR(log_px, expected_log_px, 1e-10);
+
+  RowMatrix resp(x.rows(), 2);
+  gaussmix::responsibilities<double>(x, mix, resp);
+  CHECK_ALL_NEAR(resp, expected_resp, 1e-10);
+  CHECK_ALL_NEAR(resp.rowwise().sum(), Eigen::VectorXd::Ones(x.rows()), 1e-14);
+
+  CHECK_NEAR(gaussmix::log_likelihood<double>(x, mix), expected_log_px.sum(), 1e-9);
+
+  Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1> labels(x.rows());
+  gaussmix::assign_to_component<double>(x, mix, labels);
+  for (Index i = 0; i < x.rows(); ++i) {
+    const std::int64_t expected = expected_resp(i, 1) > expected_resp(i, 0) ? 1 : 0;
+    if (labels[i] != expected) {
+      CHECK(labels[i] == expected);
+      break;
+    }
+  }
+}
+
+TEST_CASE("float kernels give the double log-densities to float precision") {
+  const auto mix = two_by_two();
+  const gaussmix::Mixture<float> mix_f(mix.weights(), mix.means(), mix.covariances());
+  const RowMatrix x = reference::clustered_data(300, mix.means(), 1.0, 3);
+  const gaussmix::RowMatrix<float> x_f = x.cast<float>();
+  Eigen::VectorXd out(x.rows()), out_f(x.rows());
+  gaussmix::log_density<double>(x, mix, out);
+  gaussmix::log_density<float>(x_f, mix_f, out_f);
+  CHECK_ALL_NEAR(out_f, out, 1e-4);
+}
+
+TEST_CASE("a singular covariance is a CovProblem") {
+  Eigen::MatrixXd singular(2, 2), indefinite(2, 2), not_finite(2, 2);
+  singular << 1.0, 1.0, 1.0, 1.0;
+  indefinite << 1.0, 2.0, 2.0, 1.0;
+  not_finite << 1.0, 0.0, 0.0, NAN;
+  const RowMatrix means = reference::rows({{0.0, 0.0}, {1.0, 1.0}});
+  const Eigen::MatrixXd eye = Eigen::MatrixXd::Identity(2, 2);
+  const auto make = [&](const Eigen::MatrixXd& second) {
+    return gaussmix::Mixture<double>(Eigen::Vector2d(0.5, 0.5), means, {eye, second});
+  };
+  CHECK_THROWS(make(singular), gaussmix::CovProblem);
+  CHECK_THROWS(make(indefinite), gaussmix::CovProblem);
+  CHECK_THROWS(make(not_finite), gaussmix::CovProblem);
+  CHECK_THROWS(make(Eigen::MatrixXd::Zero(2, 2)), gaussmix::CovProblem);
+  // The message names the component, so that a caller can report it.
+  try {
+    make(singular);
+  } catch (const gaussmix::CovProblem& e) {
+    CHECK(std::string(e.what()).find("component 1") != std::string::npos);
+  }
+}
+
+TEST_CASE("bad mixture parameters are invalid_argument") {
+  const Eigen::MatrixXd eye = Eigen::MatrixXd::Identity(2, 2);
+  const RowMatrix means = reference::rows({{0.0, 0.0}, {1.0, 1.0}});
+  const auto make = [&](const Eigen::VectorXd& w) { return gaussmix::Mixture<double>(w, means, {eye, eye}); };
+  CHECK_THROWS(make(Eigen::Vector2d(0.5, 0.6)), std::invalid_argument);   // does not sum to 1
+  CHECK_THROWS(make(Eigen::Vector2d(1.5, -0.5)), std::invalid_argument);  // negative weight
+  CHECK_THROWS(make(Eigen::Vector3d(0.2, 0.3, 0.5)), std::invalid_argument);  // 3 weights, 2 means
+  CHECK_THROWS(make(Eigen::VectorXd()), std::invalid_argument);             // no component
+
+  const auto mix = make(Eigen::Vector2d(0.5, 0.5));
+  const RowMatrix three_columns = RowMatrix::Zero(4, 3);
+  Eigen::VectorXd out(4);
+  CHECK_THROWS(gaussmix::log_density<double>(three_columns, mix, out), std::invalid_argument);
+}
+
+int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
