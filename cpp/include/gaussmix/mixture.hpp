@@ -215,7 +215,11 @@ void normalise_rows(Index b, BlockWorkspace<Scalar>& ws) {
   for (Index k = 0; k < lp.cols(); ++k) {
     auto shifted = ws.white.col(0).head(b).array();  // scratch
     shifted = lp.col(k) - lse;
-    lp.col(k) = (shifted < underflow).select(Scalar(0), shifted.exp());  // NaN on dead rows: fixed below
+    lp.col(k) = shifted.exp();  // NaN on dead rows: fixed below
+    // A separate pass: exp inside select() would not vectorise.
+    if (shifted.minCoeff() < underflow)
+      for (Index i = 0; i < b; ++i)
+        if (shifted[i] < underflow) lp(i, k) = Scalar(0);
   }
   auto sums = ws.white.col(0).head(b).array();  // scratch, free again
   sums = lp.col(0);
