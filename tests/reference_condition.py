@@ -9,6 +9,7 @@ find_density_diff).
 """
 
 import numpy as np
+import reference
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -187,20 +188,10 @@ def pairwise_upper(centers, covs, measure):
 # --------------------------------------------------------------------------
 # Random, well-conditioned problems
 # --------------------------------------------------------------------------
-def random_spd(rng, D, min_eig=0.3, max_eig=3.0):
-    """Random symmetric positive definite matrix, eigenvalues in [min_eig, max_eig]."""
-    Q, _ = np.linalg.qr(rng.standard_normal((D, D)))
-    lam = rng.uniform(min_eig, max_eig, size=D)
-    S = (Q * lam) @ Q.T
-    return 0.5 * (S + S.T)
-
-
 def random_mixture(rng, K, D, spread=3.0):
-    """(centers list, covs list, weights ndarray) of a random mixture."""
-    centers = [rng.uniform(-spread, spread, size=D) for _ in range(K)]
-    covs = [random_spd(rng, D) for _ in range(K)]
-    w = rng.uniform(0.5, 1.5, size=K)
-    return centers, covs, w / w.sum()
+    """(centers list, covs list, weights ndarray) of a random mixture, closer
+    together than reference.random_mixture's default."""
+    return reference.random_mixture(rng, K, D, spread=spread)
 
 
 def sample_mixture(rng, centers, covs, weights, n):
