@@ -116,6 +116,19 @@ TEST_CASE("statistics of disjoint row sets merge by addition") {
   CHECK_THROWS(merged.merge(other_shape), std::invalid_argument);
 }
 
+TEST_CASE("the precision is deduced from the mixture: no <double> needed") {
+  const RowMatrix x = reference::clustered_data(300, kCentres, 0.8, 21);
+  const auto start = poor_start();
+  // Compiles only because DataArg<Scalar> is a non-deduced context.
+  const double direct = gaussmix::log_likelihood(x, start);
+  CHECK_NEAR(direct, gaussmix::log_likelihood<double>(x, start), 0.0);
+  gaussmix::EmOptions<double> options;
+  options.max_iter = 3;
+  const auto fit = gaussmix::fit_em(x, start, options);
+  CHECK(fit.n_iter == 3);
+  CHECK_NEAR(gaussmix::accumulate_stats(x, start).log_likelihood, direct, 1e-9 * std::abs(direct));
+}
+
 TEST_CASE("the EM log-likelihood never decreases") {
   const RowMatrix x = reference::clustered_data(900, kCentres, 1.0, 23);
   std::vector<double> history;

@@ -235,7 +235,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
  * @return statistics around mix's means (see SufficientStats).
  */
 template <typename Scalar>
-SufficientStats accumulate_stats(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads = 0) {
+SufficientStats accumulate_stats(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, int n_threads = 0) {
   detail::EmWorkspace<Scalar> ws;
   return detail::accumulate_stats(x, mix, n_threads, ws);
 }
@@ -313,7 +313,7 @@ struct EmResult {
  * @throws std::invalid_argument on bad options or a shape mismatch.
  */
 template <typename Scalar>
-EmResult<Scalar> fit_em(const DataRef<Scalar>& x, Mixture<Scalar> init, const EmOptions<Scalar>& options) {
+EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const EmOptions<Scalar>& options) {
   if (options.max_iter < 1) detail::invalid_argument("fit_em: max_iter must be at least 1");
   if (x.rows() < 1) detail::invalid_argument("fit_em: no data rows");
   detail::EmWorkspace<Scalar> ws;

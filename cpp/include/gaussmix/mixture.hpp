@@ -273,7 +273,7 @@ void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
  * @param out  N x K, written.
  */
 template <typename Scalar>
-void log_prob_components(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
+void log_prob_components(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
                          Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
   if (out.rows() != x.rows() || out.cols() != mix.n_components())
     detail::invalid_argument("log_prob_components: output must be N x K");
@@ -288,7 +288,7 @@ void log_prob_components(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
  * @param out  N x K, written.
  */
 template <typename Scalar>
-void responsibilities(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
+void responsibilities(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
                       Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
   if (out.rows() != x.rows() || out.cols() != mix.n_components())
     detail::invalid_argument("responsibilities: output must be N x K");
@@ -300,7 +300,7 @@ void responsibilities(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
 
 /** out(i) = log p(x_i) = log sum_k w_k N(x_i | mean_k, cov_k), computed stably. */
 template <typename Scalar>
-void log_density(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::VectorXd> out,
+void log_density(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::VectorXd> out,
                  int n_threads = 0) {
   if (out.size() != x.rows()) detail::invalid_argument("log_density: output must have N entries");
   std::vector<detail::BlockWorkspace<Scalar>> ws;
@@ -312,7 +312,7 @@ void log_density(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Re
 /** sum_i log p(x_i), accumulated in double per chunk and reduced in chunk order
  *  (the same value for any thread count). */
 template <typename Scalar>
-double log_likelihood(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads = 0) {
+double log_likelihood(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, int n_threads = 0) {
   const detail::RowPartition part(x.rows());
   std::vector<double> chunk_sums(static_cast<std::size_t>(part.n_chunks), 0.0);
   std::vector<detail::BlockWorkspace<Scalar>> ws;
@@ -328,7 +328,7 @@ double log_likelihood(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int 
 /** out(i) = argmax_k of w_k N(x_i | k): the most responsible component, 0-based;
  *  ties go to the lowest index. */
 template <typename Scalar>
-void assign_to_component(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
+void assign_to_component(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
                          Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out, int n_threads = 0) {
   if (out.size() != x.rows()) detail::invalid_argument("assign_to_component: output must have N entries");
   std::vector<detail::BlockWorkspace<Scalar>> ws;

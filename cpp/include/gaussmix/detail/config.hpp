@@ -25,6 +25,20 @@ using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 template <typename Scalar>
 using DataRef = Eigen::Ref<const RowMatrix<Scalar>>;
 
+namespace detail {
+template <typename T>
+struct NonDeduced {
+  using type = T;
+};
+}  // namespace detail
+
+/** DataRef as the parameter of a function that also takes a Mixture<Scalar>:
+ *  Scalar is deduced from the mixture, so `log_likelihood(x, mix)` accepts a
+ *  RowMatrix (or any row-major expression) of the same precision without
+ *  spelling out `<double>`. */
+template <typename Scalar>
+using DataArg = Eigen::Ref<const RowMatrix<typename detail::NonDeduced<Scalar>::type>>;
+
 using Index = Eigen::Index;
 
 }  // namespace gaussmix
