@@ -623,3 +623,21 @@ def test_em_continue_matches_reference_for_distant_clusters(dtype):
             np.testing.assert_allclose(got[0][k], want[0][k], atol=1e-3)
             np.testing.assert_allclose(got[1][k], want[1][k], rtol=1e-2, atol=1e-3)
         np.testing.assert_allclose(got[3], want[3], rtol=1e-5)
+
+
+def test_em_continue_matches_reference_with_near_and_far_clusters():
+    """Three clusters near the origin and a small one thousands of standard
+    deviations away: the near components' statistics are taken around the
+    mixture's mean, the far one's around its own mean, in the same pass.
+    Iterates match the NumPy transcription to 1e-9."""
+    rng = np.random.default_rng(37)
+    D = 3
+    true_centers = [np.zeros(D), np.full(D, 4.0), np.full(D, -4.0), np.full(D, 3000.0)]
+    sizes = [150, 150, 150, 10]
+    X = np.vstack([c + rng.standard_normal((n, D)) for c, n in zip(true_centers, sizes)])
+    start = ([c + 0.3 for c in true_centers], [np.eye(D) * 1.5 for _ in range(4)],
+             np.array(sizes) / sum(sizes))
+    want = reference_em_continue(X, *start, max_iter=20, delta_stop=0.0, diag_add=0.0)
+    got = gmm.gmm_em_continue(X, *start, max_iter=20, delta_stop=0.0, diag_add=0.0)
+    _assert_params_close(got, want, np.max(np.abs(X)))
+    np.testing.assert_allclose(got[3], want[3], rtol=EM_RTOL)

@@ -6,10 +6,10 @@
  *  (E-step) and, while it is in cache, folded into the M-step's sufficient
  *  statistics, so the N x K responsibility matrix is never stored. The
  *  statistics are taken around a shift, so that one pass is as accurate as
- *  the textbook two: the mixture's mean for all components at once while
- *  every component mean is close enough to it (Mixture::common_shift_ok),
- *  which turns the M-step into a few large products, otherwise each
- *  component's own mean.
+ *  the textbook two: the mixture's mean for every component whose mean is
+ *  close enough to it (Mixture::needs_own_shift), which turns their M-step
+ *  into a few large products shared by all of them, and its own mean for
+ *  each component further away.
  */
 #include <cmath>
 #include <functional>
@@ -108,6 +108,7 @@ void accumulate_block(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, Bl
   stats.n_rows += b;
   stats.log_likelihood += ws.row_log_density.head(b).template cast<double>().sum();
   for (Index k = 0; k < mix.n_components(); ++k) {
+    if (!mix.needs_own_shift(k)) continue;  // taken by the common-shift moments
     const auto r = ws.log_prob.col(k).head(b);
     const double r_sum = r.template cast<double>().sum();
     if (r_sum == 0.0) continue;  // nothing to add; skips the D^2 work for far-away components
@@ -167,9 +168,11 @@ void accumulate_block_common_shift(Index b, BlockWorkspace<Scalar>& ws,
 }
 
 /** Unpacks common-shift moments (K x (1 + D + D(D+1)/2)) into stats. */
-inline void add_moments(const Eigen::MatrixXd& moments, SufficientStats& stats) {
+template <typename Scalar>
+void add_moments(const Eigen::MatrixXd& moments, const Mixture<Scalar>& mix, SufficientStats& stats) {
   const Index d = stats.first.cols();
   for (Index k = 0; k < moments.rows(); ++k) {
+    if (mix.needs_own_shift(k)) continue;  // its statistics come from the per-component path
     stats.resp_sum[k] += moments(k, 0);
     stats.first.row(k) += moments.row(k).segment(1, d);
     Index col = 1 + d;
@@ -190,12 +193,14 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
   const int threads = resolve_threads(n_threads);
   const std::size_t n_chunks = static_cast<std::size_t>(std::max<Index>(part.n_chunks, 1));
   const bool common = mix.common_shift_ok();
+  const bool own = mix.any_own_shift();
   RowMatrix<double> shifts(k, d);
   for (Index c = 0; c < k; ++c)
-    shifts.row(c) = common ? mix.shift().template cast<double>() : mix.component(c).mean().template cast<double>();
+    shifts.row(c) = mix.needs_own_shift(c) ? mix.component(c).mean().template cast<double>()
+                                           : mix.shift().template cast<double>();
   ws.total.reset(shifts);
+  const Index width = 1 + d + triangle_size(d), panel = std::min(width, kMomentPanel);
   if (common) {
-    const Index width = 1 + d + triangle_size(d), panel = std::min(width, kMomentPanel);
     ws.moments.resize(static_cast<std::size_t>(threads));
     for (auto& m : ws.moments) m.resize(kBlockRows, panel);
     ws.block_moments.resize(static_cast<std::size_t>(threads));
@@ -203,27 +208,34 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
     ws.chunk_moments.resize(n_chunks);
     for (auto& m : ws.chunk_moments) m.setZero(k, width);
     ws.chunk_log_likelihood.assign(n_chunks, 0.0);
-    for_each_scored_block(x, mix, threads, true, ws.blocks,
-                          [&](int thread, Index chunk, Index, const auto& xb, auto& bw) {
-                            const auto t = static_cast<std::size_t>(thread), c = static_cast<std::size_t>(chunk);
-                            accumulate_block_common_shift(xb.rows(), bw, ws.moments[t], ws.block_moments[t],
-                                                          ws.chunk_moments[c], ws.chunk_log_likelihood[c]);
-                          });
-    for (std::size_t c = 1; c < n_chunks; ++c) ws.chunk_moments[0] += ws.chunk_moments[c];
-    add_moments(ws.chunk_moments[0], ws.total);
-    for (double ll : ws.chunk_log_likelihood) ws.total.log_likelihood += ll;
-    ws.total.n_rows = x.rows();
-  } else {
+  }
+  if (own) {
     ws.chunk_stats.resize(n_chunks);
     for (auto& s : ws.chunk_stats) s.reset(shifts);
     ws.block_second.resize(static_cast<std::size_t>(threads));
     for (auto& m : ws.block_second) m.resize(d, d);
-    for_each_scored_block(x, mix, threads, true, ws.blocks,
-                          [&](int thread, Index chunk, Index, const auto& xb, auto& bw) {
-                            accumulate_block(xb, mix, bw, ws.block_second[static_cast<std::size_t>(thread)],
-                                             ws.chunk_stats[static_cast<std::size_t>(chunk)]);
-                          });
+  }
+  for_each_scored_block(x, mix, threads, true, ws.blocks,
+                        [&](int thread, Index chunk, Index, const auto& xb, auto& bw) {
+                          const auto t = static_cast<std::size_t>(thread), c = static_cast<std::size_t>(chunk);
+                          // The moments first: they read x - c from bw.delta, which the
+                          // per-component path then overwrites.
+                          if (common)
+                            accumulate_block_common_shift(xb.rows(), bw, ws.moments[t], ws.block_moments[t],
+                                                          ws.chunk_moments[c], ws.chunk_log_likelihood[c]);
+                          if (own) accumulate_block(xb, mix, bw, ws.block_second[t], ws.chunk_stats[c]);
+                        });
+  // Chunks reduce in chunk order.
+  if (own) {
     for (const auto& s : ws.chunk_stats) ws.total.merge(s);
+  }
+  if (common) {
+    for (std::size_t c = 1; c < n_chunks; ++c) ws.chunk_moments[0] += ws.chunk_moments[c];
+    add_moments(ws.chunk_moments[0], mix, ws.total);
+    if (!own) {  // otherwise the per-component statistics already counted them
+      for (double ll : ws.chunk_log_likelihood) ws.total.log_likelihood += ll;
+      ws.total.n_rows = x.rows();
+    }
   }
   return ws.total;
 }

@@ -4,6 +4,7 @@
  *  per-component weighted log-densities, the mixture log-density,
  *  responsibilities, hard assignment and the total log-likelihood.
  */
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -87,13 +88,21 @@ class Mixture {
    *  component k's standard deviations. */
   const RowMatrix<Scalar>& whitened_offsets() const { return whitened_offsets_; }
   /**
-   * Whether the kernels may work around the common shift. Statistics taken
-   * around c instead of mean_k lose about eps * |offset_k|^2 of a covariance's
-   * relative precision to cancellation; the shift is used only while that is
-   * below kCommonShiftTolerance (1e-11 in double, 1e-4 in float), otherwise
-   * every component is handled around its own mean.
+   * Whether the E-step works around the common shift: whitening x - c
+   * instead of x - mean_k costs about eps * |offset_k| of absolute precision
+   * in the whitened values, kept below 1e-5 (always true in double; in float
+   * while every mean is within ~84 standard deviations of c).
    */
   bool common_shift_ok() const { return common_shift_ok_; }
+  /**
+   * Whether component k's M-step statistics must be taken around its own
+   * mean: statistics around c lose about eps * |offset_k|^2 of a covariance's
+   * relative precision to cancellation, allowed up to 1e-11 (double) or 1e-4
+   * (float). Always true when the E-step does not use the common shift.
+   */
+  bool needs_own_shift(Index k) const { return own_shift_[static_cast<std::size_t>(k)] != 0; }
+  /** Whether any component needs its own shift. */
+  bool any_own_shift() const { return std::any_of(own_shift_.begin(), own_shift_.end(), [](char c) { return c != 0; }); }
 
  private:
   void cache_common_shift() {
@@ -109,9 +118,13 @@ class Mixture {
     shift_ = shift.cast<Scalar>();
     stacked_whitening_ = stacked.cast<Scalar>();
     whitened_offsets_ = offsets.cast<Scalar>();
+    const double eps = static_cast<double>(std::numeric_limits<Scalar>::epsilon());
     const double tolerance = std::is_same_v<Scalar, double> ? 1e-11 : 1e-4;
-    common_shift_ok_ = static_cast<double>(std::numeric_limits<Scalar>::epsilon()) *
-                           offsets.rowwise().squaredNorm().maxCoeff() <= tolerance;
+    const Eigen::VectorXd offset2 = offsets.rowwise().squaredNorm();
+    common_shift_ok_ = eps * std::sqrt(offset2.maxCoeff()) <= 1e-5;
+    own_shift_.assign(static_cast<std::size_t>(k), 1);
+    if (common_shift_ok_)
+      for (Index c = 0; c < k; ++c) own_shift_[static_cast<std::size_t>(c)] = eps * offset2[c] > tolerance ? 1 : 0;
   }
 
   Eigen::VectorXd weights_;
@@ -123,6 +136,7 @@ class Mixture {
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> stacked_whitening_;
   RowMatrix<Scalar> whitened_offsets_;
   bool common_shift_ok_ = false;
+  std::vector<char> own_shift_;
 };
 
 namespace detail {
