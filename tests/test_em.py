@@ -73,7 +73,7 @@ def _check_return_types(res, K, D):
 
 
 # ---------------------------------------------------------------- gmm_em_continue vs reference
-@pytest.mark.parametrize("D, K, seed", [(1, 1, 1), (1, 3, 2), (2, 3, 3), (5, 4, 4)])
+@pytest.mark.parametrize("D, K, seed", [(1, 1, 1), (1, 3, 2), (2, 3, 3), (5, 4, 4), (20, 3, 5), (17, 18, 6)])
 def test_em_continue_matches_reference_full_run(D, K, seed):
     """From the same start, 40 iterations of gmm_em_continue (delta_stop=0, so
     the stopping rule never fires) give the same iterates, final parameters

@@ -94,6 +94,20 @@ TEST_CASE("scoring many rows agrees with the textbook formulas") {
   }
 }
 
+TEST_CASE("the whitening matrix is lower triangular and whitens") {
+  // A covariance whose pivoted LDLT permutes (the largest variance last).
+  const Index d = 5;
+  Eigen::MatrixXd a = Eigen::MatrixXd::Random(d, d);
+  Eigen::MatrixXd cov = a * a.transpose() + 0.1 * Eigen::MatrixXd::Identity(d, d);
+  cov(d - 1, d - 1) += 50.0;
+  const gaussmix::FactorisedGaussian<double> g(Eigen::VectorXd::Zero(d), cov);
+  const Eigen::MatrixXd& w = g.whitening();
+  CHECK(w.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().isZero(0.0));
+  // W W^T = cov^{-1}, i.e. x^T cov^{-1} x = ||x^T W||^2 for every x.
+  CHECK_ALL_NEAR(w * w.transpose(), cov.inverse(), 1e-12);
+  CHECK_NEAR(g.log_det(), std::log(cov.determinant()), 1e-12);
+}
+
 TEST_CASE("float kernels give the double log-densities to float precision") {
   const auto mix = two_by_two();
   const gaussmix::Mixture<float> mix_f(mix.weights(), mix.means(), mix.covariances());

@@ -11,6 +11,7 @@
 #include "errors.hpp"
 
 #include <Eigen/Cholesky>
+#include <Eigen/QR>
 
 namespace gaussmix {
 
@@ -21,8 +22,8 @@ constexpr double kLog2Pi = 1.8378770664093454835606594728112;
  * A Gaussian N(mean, covariance) with its pivoted LDLT factorisation
  * covariance = P^T L D L^T P, kept in the form the row kernels need:
  *
- *  - whitening W (D x D) with (x - mean)^T covariance^{-1} (x - mean)
- *    = || (x - mean)^T W ||^2, W = P^T L^{-T} D^{-1/2};
+ *  - whitening W (D x D, lower triangular) with
+ *    (x - mean)^T covariance^{-1} (x - mean) = || (x - mean)^T W ||^2;
  *  - log_det = sum log D_ii and log_norm = -(D log 2 pi + log_det) / 2.
  *
  * The factorisation is done in double; mean and W are then stored in Scalar
@@ -62,14 +63,20 @@ class FactorisedGaussian {
         (pivots.array() <= tiny).any())
       throw CovProblem(label + ": covariance is not positive definite");
 
-    // M = D^{-1/2} L^{-1} P, so that x^T covariance^{-1} x = ||M x||^2 and W = M^T.
+    // M = D^{-1/2} L^{-1} P, so that x^T covariance^{-1} x = ||M x||^2.
     Eigen::MatrixXd m = Eigen::MatrixXd::Identity(d, d);
     m = ldlt.transpositionsP() * m;
     ldlt.matrixL().solveInPlace(m);
     m = pivots.cwiseSqrt().cwiseInverse().asDiagonal() * m;
+    // M = Q R (Householder QR): ||M x|| = ||R x||, so W = R^T whitens as M^T
+    // does and is lower triangular, which lets the E-step skip its zero half.
+    // (The pivoted LDLT stays the test of definiteness: its P breaks the
+    // triangle, and an unpivoted factorisation is less robust.)
+    const Eigen::HouseholderQR<Eigen::MatrixXd> qr(m);
+    const Eigen::MatrixXd w = qr.matrixQR().triangularView<Eigen::Upper>().transpose();
 
     mean_ = mean.transpose().cast<Scalar>();
-    whitening_ = m.transpose().cast<Scalar>();
+    whitening_ = w.cast<Scalar>();
     log_det_ = pivots.array().log().sum();
     log_norm_ = -0.5 * (static_cast<double>(d) * kLog2Pi + log_det_);
   }
@@ -77,7 +84,8 @@ class FactorisedGaussian {
   Index dim() const { return mean_.size(); }
   /** The mean in kernel precision: the shift the row kernels subtract. */
   const RowVector& mean() const { return mean_; }
-  /** W with (x - mean)^T covariance^{-1} (x - mean) = ||(x - mean)^T W||^2. */
+  /** W with (x - mean)^T covariance^{-1} (x - mean) = ||(x - mean)^T W||^2;
+   *  lower triangular (W(i, j) = 0 for i < j). */
   const Matrix& whitening() const { return whitening_; }
   /** log det(covariance). */
   double log_det() const { return log_det_; }
