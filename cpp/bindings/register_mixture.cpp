@@ -1,4 +1,4 @@
-// Scoring functions of mixture.hpp.
+// Scoring functions of scoring.hpp.
 #include "convert.hpp"
 #include "register.hpp"
 

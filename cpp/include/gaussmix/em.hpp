@@ -22,6 +22,7 @@
 #include "detail/parallel.hpp"
 #include "detail/row_products.hpp"
 #include "errors.hpp"
+#include "detail/score_blocks.hpp"
 #include "mixture.hpp"
 
 namespace gaussmix {

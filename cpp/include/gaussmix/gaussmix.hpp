@@ -5,7 +5,7 @@
  *  - Mixture<Scalar> (mixture.hpp): weights, means, covariances and their
  *    cached factorisations; Scalar (float or double) is the precision of the
  *    row kernels, parameters and accumulators are always double.
- *  - Scoring (mixture.hpp): log_prob_components, log_density,
+ *  - Scoring (scoring.hpp): log_prob_components, log_density,
  *    log_likelihood, responsibilities, assign_to_component.
  *  - EM (em.hpp): fit_em with EmOptions and an optional callback; one
  *    iteration is accumulate_stats (E-step and sufficient statistics in one
@@ -23,6 +23,7 @@
 #include "errors.hpp"
 #include "gaussian.hpp"
 #include "mixture.hpp"
+#include "scoring.hpp"
 #include "em.hpp"
 #include "kmeans.hpp"
 #include "condition.hpp"

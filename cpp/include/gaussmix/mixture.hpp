@@ -1,12 +1,11 @@
 #pragma once
 /** @file mixture.hpp
- *  The Gaussian mixture, its factorised components, and scoring of rows:
- *  per-component weighted log-densities, the mixture log-density,
- *  responsibilities, hard assignment and the total log-likelihood.
+ *  The Gaussian mixture: parameters, the factorisation of every component,
+ *  and what the row kernels cache per mixture (the common shift, whitened
+ *  offsets, whitening panels). Scoring rows is in scoring.hpp.
  */
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -14,7 +13,6 @@
 #include <vector>
 
 #include "detail/config.hpp"
-#include "detail/parallel.hpp"
 #include "errors.hpp"
 #include "gaussian.hpp"
 
@@ -188,225 +186,5 @@ class Mixture {
   bool common_shift_ok_ = false;
   std::vector<char> own_shift_;
 };
-
-namespace detail {
-
-/** Per-thread scratch for one row block; sized once, reused for every block. */
-template <typename Scalar>
-struct BlockWorkspace {
-  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  Matrix delta;     ///< B x D: block rows minus the common shift, or minus one component's mean
-  Matrix white;     ///< delta whitened by one panel (or one component); also scratch
-  Matrix log_prob;  ///< B x K: weighted log-densities, then responsibilities
-  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> row_log_density;  ///< B
-
-  void resize(Index dim, Index n_components) {
-    if (delta.cols() == dim && log_prob.cols() == n_components) return;
-    delta.resize(kBlockRows, dim);
-    white.resize(kBlockRows, std::max(dim, std::min(n_components, whitening_group(dim)) * whitening_panel_width(dim)));
-    log_prob.resize(kBlockRows, n_components);
-    row_log_density.resize(kBlockRows);
-  }
-};
-
-template <typename Scalar>
-using BlockRef = Eigen::Block<const DataRef<Scalar>, Eigen::Dynamic, Eigen::Dynamic, true>;
-
-/**
- * ws.log_prob(i, k) = log w_k + log N(x_i | mean_k, cov_k) for the rows of xb.
- * Around the common shift, one product whitens the block for a whole group
- * of components, a panel of columns at a time (see WhiteningPanel), and
- * ws.delta keeps x - c for the M-step; otherwise each component whitens
- * x - mean_k on its own.
- */
-template <typename Scalar>
-void weighted_log_prob(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws) {
-  const Index b = xb.rows(), d = mix.dim();
-  auto delta = ws.delta.topRows(b);
-  if (!mix.common_shift_ok()) {
-    auto maha = ws.row_log_density.head(b).array();  // scratch until normalise_rows
-    for (Index k = 0; k < mix.n_components(); ++k) {
-      const FactorisedGaussian<Scalar>& g = mix.component(k);
-      auto white = ws.white.topLeftCorner(b, d);
-      delta = xb.rowwise() - g.mean();
-      white.noalias() = delta * g.whitening();
-      maha = white.rowwise().squaredNorm().array();
-      const Scalar constant = static_cast<Scalar>(mix.log_weights()[k] + g.log_norm());
-      ws.log_prob.col(k).head(b).array() = constant - Scalar(0.5) * maha;
-    }
-    return;
-  }
-  delta = xb.rowwise() - mix.shift();
-  const auto& offsets = mix.whitened_offsets();
-  for (const WhiteningPanel<Scalar>& panel : mix.whitening_panels()) {
-    const Index w = panel.width, j0 = panel.first_col;
-    auto white = ws.white.topLeftCorner(b, panel.count * w);
-    white.noalias() = delta.rightCols(d - j0) * panel.stacked;
-    for (Index g = 0; g < panel.count; ++g) {
-      // log_prob.col(k) collects component k's squared norm over its panels.
-      const Index k = panel.first_component + g;
-      auto maha_k = ws.log_prob.col(k).head(b).array();
-      if (j0 == 0) maha_k.setZero();
-      const auto cols = white.middleCols(g * w, w).array();
-      Index j = 0;
-      for (; j + 4 <= w; j += 4)  // four columns a pass: fewer loads and stores of maha_k
-        maha_k += (cols.col(j) - offsets(k, j0 + j)).square() + (cols.col(j + 1) - offsets(k, j0 + j + 1)).square() +
-                  (cols.col(j + 2) - offsets(k, j0 + j + 2)).square() + (cols.col(j + 3) - offsets(k, j0 + j + 3)).square();
-      for (; j < w; ++j) maha_k += (cols.col(j) - offsets(k, j0 + j)).square();
-      if (j0 + w == d) {
-        const Scalar constant = static_cast<Scalar>(mix.log_weights()[k] + mix.component(k).log_norm());
-        maha_k = constant - Scalar(0.5) * maha_k;
-      }
-    }
-  }
-}
-
-/** Replaces the first b rows of ws.log_prob by responsibilities (rows sum to 1)
- *  and stores each row's log-density (log-sum-exp) in ws.row_log_density.
- *  A row whose every weighted density underflows to zero gets log-density
- *  -inf and zero responsibilities instead of NaN. */
-template <typename Scalar>
-void normalise_rows(Index b, BlockWorkspace<Scalar>& ws) {
-  auto lp = ws.log_prob.topRows(b).array();
-  auto lse = ws.row_log_density.head(b).array();
-  lse = lp.rowwise().maxCoeff();
-  for (Index i = 0; i < b; ++i)
-    if (!std::isfinite(lse[i])) lse[i] = -std::numeric_limits<Scalar>::infinity();
-  // Column by column, so that exp runs on plain vectors (Eigen vectorises
-  // those). Eigen's vector exp clamps its argument at about -709 instead of
-  // underflowing to 0, which would hand a far-away component a responsibility
-  // of 1e-308 where 0 is right: such arguments are mapped to exactly 0.
-  const Scalar underflow = std::log(std::numeric_limits<Scalar>::min());
-  for (Index k = 0; k < lp.cols(); ++k) {
-    auto shifted = ws.white.col(0).head(b).array();  // scratch
-    shifted = lp.col(k) - lse;
-    lp.col(k) = shifted.exp();  // NaN on dead rows: fixed below
-    // A separate, branch-free pass that the compiler vectorises (a compare
-    // and a blend): exp inside select() would run scalar, and a test per
-    // element ran scalar too, which cost 30% of a float iteration, where
-    // exp(-87) already underflows and most blocks have such entries.
-    Scalar* column = &lp.coeffRef(0, k);
-    const Scalar* arg = shifted.data();
-    for (Index i = 0; i < b; ++i) column[i] = arg[i] < underflow ? Scalar(0) : column[i];
-  }
-  auto sums = ws.white.col(0).head(b).array();  // scratch, free again
-  sums = lp.col(0);
-  for (Index k = 1; k < lp.cols(); ++k) sums += lp.col(k);
-  for (Index k = 0; k < lp.cols(); ++k) lp.col(k) /= sums;
-  lse += sums.log();
-  for (Index i = 0; i < b; ++i)
-    if (!std::isfinite(lse[i])) {
-      lse[i] = -std::numeric_limits<Scalar>::infinity();
-      lp.row(i).setZero();
-    }
-}
-
-/**
- * The block driver shared by scoring and EM: for every row block of X, in
- * parallel over chunks, computes the weighted log-densities (and with
- * normalise, the responsibilities and row log-densities) into the calling
- * thread's workspace, then calls visit(thread, chunk, first_row, xb, ws).
- * workspaces is grown to the thread count and reused as it is.
- */
-template <typename Scalar, typename Visit>
-void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads,
-                           bool normalise, std::vector<BlockWorkspace<Scalar>>& workspaces,
-                           Visit&& visit) {
-  if (x.cols() != mix.dim())
-    invalid_argument("data has " + std::to_string(x.cols()) + " columns but the mixture has dimension " +
-                     std::to_string(mix.dim()));
-  const double work = static_cast<double>(x.rows()) * static_cast<double>(mix.n_components()) *
-                      static_cast<double>(mix.dim() * mix.dim() + 1);
-  const int threads = threads_for_work(resolve_threads(n_threads), work);
-  if (static_cast<int>(workspaces.size()) < threads) workspaces.resize(static_cast<std::size_t>(threads));
-  for (auto& ws : workspaces) ws.resize(mix.dim(), mix.n_components());
-  const RowPartition part(x.rows());
-  parallel_for_chunks(part.n_chunks, threads, [&](int thread, Index chunk) {
-    BlockWorkspace<Scalar>& ws = workspaces[static_cast<std::size_t>(thread)];
-    for (Index blk = part.first_block(chunk); blk < part.first_block(chunk + 1); ++blk) {
-      const Index begin = part.block_begin(blk);
-      const BlockRef<Scalar> xb = x.middleRows(begin, part.block_size(blk));
-      weighted_log_prob(xb, mix, ws);
-      if (normalise) normalise_rows(xb.rows(), ws);
-      visit(thread, chunk, begin, xb, ws);
-    }
-  });
-}
-
-}  // namespace detail
-
-/**
- * out(i, k) = log w_k + log N(x_i | mean_k, cov_k).
- * @param x    N x D data.
- * @param out  N x K, written.
- */
-template <typename Scalar>
-void log_prob_components(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
-                         Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
-  if (out.rows() != x.rows() || out.cols() != mix.n_components())
-    detail::invalid_argument("log_prob_components: output must be N x K");
-  std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::for_each_scored_block(x, mix, n_threads, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
-    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
-  });
-}
-
-/**
- * Responsibilities p(k | x_i); every row sums to 1.
- * @param out  N x K, written.
- */
-template <typename Scalar>
-void responsibilities(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
-                      Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
-  if (out.rows() != x.rows() || out.cols() != mix.n_components())
-    detail::invalid_argument("responsibilities: output must be N x K");
-  std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
-    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
-  });
-}
-
-/** out(i) = log p(x_i) = log sum_k w_k N(x_i | mean_k, cov_k), computed stably. */
-template <typename Scalar>
-void log_density(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::VectorXd> out,
-                 int n_threads = 0) {
-  if (out.size() != x.rows()) detail::invalid_argument("log_density: output must have N entries");
-  std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
-    out.segment(begin, xb.rows()) = w.row_log_density.head(xb.rows()).template cast<double>();
-  });
-}
-
-/** sum_i log p(x_i), accumulated in double per chunk and reduced in chunk order
- *  (the same value for any thread count). */
-template <typename Scalar>
-double log_likelihood(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, int n_threads = 0) {
-  const detail::RowPartition part(x.rows());
-  std::vector<double> chunk_sums(static_cast<std::size_t>(part.n_chunks), 0.0);
-  std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index chunk, Index, const auto& xb, auto& w) {
-    chunk_sums[static_cast<std::size_t>(chunk)] +=
-        w.row_log_density.head(xb.rows()).template cast<double>().sum();
-  });
-  double total = 0.0;
-  for (double s : chunk_sums) total += s;
-  return total;
-}
-
-/** out(i) = argmax_k of w_k N(x_i | k): the most responsible component, 0-based;
- *  ties go to the lowest index. */
-template <typename Scalar>
-void assign_to_component(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
-                         Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out, int n_threads = 0) {
-  if (out.size() != x.rows()) detail::invalid_argument("assign_to_component: output must have N entries");
-  std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::for_each_scored_block(x, mix, n_threads, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
-    for (Index i = 0; i < xb.rows(); ++i) {
-      Index best = 0;
-      w.log_prob.row(i).maxCoeff(&best);
-      out[begin + i] = static_cast<std::int64_t>(best);
-    }
-  });
-}
 
 }  // namespace gaussmix

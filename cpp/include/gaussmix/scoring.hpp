@@ -1,0 +1,93 @@
+#pragma once
+/** @file scoring.hpp
+ *  Scoring rows with a fixed mixture: per-component weighted log-densities,
+ *  the mixture log-density, responsibilities, hard assignment and the total
+ *  log-likelihood. Each runs the E-step's block kernels in parallel over row
+ *  chunks and writes straight into its output: no N x D temporaries.
+ */
+#include <cstdint>
+#include <vector>
+
+#include "detail/config.hpp"
+#include "detail/parallel.hpp"
+#include "detail/score_blocks.hpp"
+#include "errors.hpp"
+#include "mixture.hpp"
+
+namespace gaussmix {
+
+/**
+ * out(i, k) = log w_k + log N(x_i | mean_k, cov_k).
+ * @param x    N x D data.
+ * @param out  N x K, written.
+ */
+template <typename Scalar>
+void log_prob_components(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
+                         Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
+  if (out.rows() != x.rows() || out.cols() != mix.n_components())
+    detail::invalid_argument("log_prob_components: output must be N x K");
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::for_each_scored_block(x, mix, n_threads, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
+  });
+}
+
+/**
+ * Responsibilities p(k | x_i); every row sums to 1.
+ * @param out  N x K, written.
+ */
+template <typename Scalar>
+void responsibilities(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
+                      Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
+  if (out.rows() != x.rows() || out.cols() != mix.n_components())
+    detail::invalid_argument("responsibilities: output must be N x K");
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
+  });
+}
+
+/** out(i) = log p(x_i) = log sum_k w_k N(x_i | mean_k, cov_k), computed stably. */
+template <typename Scalar>
+void log_density(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::VectorXd> out,
+                 int n_threads = 0) {
+  if (out.size() != x.rows()) detail::invalid_argument("log_density: output must have N entries");
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    out.segment(begin, xb.rows()) = w.row_log_density.head(xb.rows()).template cast<double>();
+  });
+}
+
+/** sum_i log p(x_i), accumulated in double per chunk and reduced in chunk order
+ *  (the same value for any thread count). */
+template <typename Scalar>
+double log_likelihood(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, int n_threads = 0) {
+  const detail::RowPartition part(x.rows());
+  std::vector<double> chunk_sums(static_cast<std::size_t>(part.n_chunks), 0.0);
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index chunk, Index, const auto& xb, auto& w) {
+    chunk_sums[static_cast<std::size_t>(chunk)] +=
+        w.row_log_density.head(xb.rows()).template cast<double>().sum();
+  });
+  double total = 0.0;
+  for (double s : chunk_sums) total += s;
+  return total;
+}
+
+/** out(i) = argmax_k of w_k N(x_i | k): the most responsible component, 0-based;
+ *  ties go to the lowest index. */
+template <typename Scalar>
+void assign_to_component(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
+                         Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out, int n_threads = 0) {
+  if (out.size() != x.rows()) detail::invalid_argument("assign_to_component: output must have N entries");
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::for_each_scored_block(x, mix, n_threads, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    for (Index i = 0; i < xb.rows(); ++i) {
+      Index best = 0;
+      w.log_prob.row(i).maxCoeff(&best);
+      out[begin + i] = static_cast<std::int64_t>(best);
+    }
+  });
+}
+
+}  // namespace gaussmix
