@@ -41,4 +41,14 @@ using DataArg = Eigen::Ref<const RowMatrix<typename detail::NonDeduced<Scalar>::
 
 using Index = Eigen::Index;
 
+namespace detail {
+/** Eigen's SIMD register type for Scalar (a scalar when not vectorising),
+ *  for the few kernels written with Eigen's packet functions. */
+template <typename Scalar>
+using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
+/** Scalars per Packet. */
+template <typename Scalar>
+constexpr Index kPacketSize = Eigen::internal::packet_traits<Scalar>::size;
+}  // namespace detail
+
 }  // namespace gaussmix

@@ -27,9 +27,6 @@
 namespace gaussmix {
 namespace detail {
 
-template <typename Scalar>
-using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
-
 /** Tile shape: MT x NT accumulators, plus MT packets of P and one of Q, must
  *  fit the vector registers (32 with AVX-512 / NEON, 16 with AVX2 / SSE). */
 #ifdef EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS  // SSE defines it as an expression: not for #if
@@ -53,7 +50,7 @@ struct Output {
 template <typename Scalar, int MT, int NT>
 void product_tile(const Scalar* p, Index ldp, const Scalar* q, Index ldq, Index rows, Output out) {
   using P = Packet<Scalar>;
-  constexpr Index width = Eigen::internal::packet_traits<Scalar>::size;
+  constexpr Index width = kPacketSize<Scalar>;
   P acc[MT][NT];
   for (int a = 0; a < MT; ++a)
     for (int c = 0; c < NT; ++c) acc[a][c] = Eigen::internal::pset1<P>(Scalar(0));

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../mixture.hpp"
@@ -38,6 +39,58 @@ struct BlockWorkspace {
 template <typename Scalar>
 using BlockRef = Eigen::Block<const DataRef<Scalar>, Eigen::Dynamic, Eigen::Dynamic, true>;
 
+/** Largest D with a fused fixed-size E-step kernel (weighted_log_prob_small).
+ *  Measured against the panel path, 1 thread, s/iter (K = 16): D = 8: 0.052
+ *  against 0.081; D = 12: 0.022 / 0.030; D = 16: 0.033 / 0.040; D = 20: 0.029
+ *  / 0.027 (AVX-512; with AVX2 the two are even at D = 16). */
+constexpr Index kSmallDimMax = 16;
+
+/**
+ * The E-step around the common shift for small D (a compile-time constant):
+ * for every packet of rows the D columns of x - c stay in registers, and each
+ * component's whitening, offset and squared norm are fused, reading the lower
+ * triangle of W_k as broadcast operands: D(D+1)/2 + D multiply-adds per row
+ * and component. The panel path would run D^2 of them in products too small
+ * to be efficient, then the squared norms in separate passes over memory.
+ * Rows b.. of the last packet are computed from zeroed x - c and not used.
+ */
+template <int D, typename Scalar>
+void weighted_log_prob_small(Index b, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws) {
+  using P = Packet<Scalar>;
+  constexpr Index width = kPacketSize<Scalar>;
+  const Index padded = (b + width - 1) / width * width;  // <= kBlockRows, a multiple of width
+  ws.delta.middleRows(b, padded - b).setZero();
+  const Scalar* delta = ws.delta.data();
+  const Index ld = ws.delta.outerStride();
+  const RowMatrix<Scalar>& offsets = mix.whitened_offsets();
+  for (Index r = 0; r < padded; r += width) {
+    P x[D];
+    for (int i = 0; i < D; ++i) x[i] = Eigen::internal::ploadu<P>(delta + i * ld + r);
+    for (Index k = 0; k < mix.n_components(); ++k) {
+      const Scalar* w = mix.component(k).whitening().data();  // column-major D x D, lower triangular
+      const Scalar* offset = offsets.data() + k * D;
+      P maha = Eigen::internal::pset1<P>(Scalar(0));
+      for (int j = 0; j < D; ++j) {
+        P y = Eigen::internal::pset1<P>(-offset[j]);
+        for (int i = j; i < D; ++i) y = Eigen::internal::pmadd(x[i], Eigen::internal::pset1<P>(w[i + j * D]), y);
+        maha = Eigen::internal::pmadd(y, y, maha);
+      }
+      const Scalar constant = static_cast<Scalar>(mix.log_weights()[k] + mix.component(k).log_norm());
+      Eigen::internal::pstoreu(&ws.log_prob(r, k), Eigen::internal::pmadd(Eigen::internal::pset1<P>(Scalar(-0.5)), maha,
+                                                                       Eigen::internal::pset1<P>(constant)));
+    }
+  }
+}
+
+/** weighted_log_prob_small for a run-time d in 1..kSmallDimMax. */
+template <typename Scalar, std::size_t... I>
+void weighted_log_prob_small(Index d, Index b, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws,
+                             std::index_sequence<I...>) {
+  using Kernel = void (*)(Index, const Mixture<Scalar>&, BlockWorkspace<Scalar>&);
+  static constexpr Kernel kernels[] = {&weighted_log_prob_small<static_cast<int>(I) + 1, Scalar>...};
+  kernels[d - 1](b, mix, ws);
+}
+
 /**
  * ws.log_prob(i, k) = log w_k + log N(x_i | mean_k, cov_k) for the rows of xb.
  * Around the common shift, one product whitens the block for a whole group
@@ -63,6 +116,10 @@ void weighted_log_prob(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, B
     return;
   }
   delta = xb.rowwise() - mix.shift();
+  if (d <= kSmallDimMax) {
+    weighted_log_prob_small(d, b, mix, ws, std::make_index_sequence<kSmallDimMax>{});
+    return;
+  }
   const auto& offsets = mix.whitened_offsets();
   for (const WhiteningPanel<Scalar>& panel : mix.whitening_panels()) {
     const Index w = panel.width, j0 = panel.first_col;
