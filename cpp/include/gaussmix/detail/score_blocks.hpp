@@ -147,40 +147,44 @@ void weighted_log_prob(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, B
 /** Replaces the first b rows of ws.log_prob by responsibilities (rows sum to 1)
  *  and stores each row's log-density (log-sum-exp) in ws.row_log_density.
  *  A row whose every weighted density underflows to zero gets log-density
- *  -inf and zero responsibilities instead of NaN. */
+ *  -inf and zero responsibilities instead of NaN.
+ *
+ *  One packet of rows at a time, all K columns in L1: the row maximum, then
+ *  exp of each entry minus it and the row sum, then one reciprocal per row
+ *  (not K divisions) and the log of the sum. Eigen's vector exp clamps its
+ *  argument at about -709 (-87 in float) instead of underflowing, which would
+ *  hand a far-away component a responsibility of 1e-308 where 0 is right:
+ *  such arguments give exactly 0 (a compare and a blend, no branch). */
 template <typename Scalar>
 void normalise_rows(Index b, BlockWorkspace<Scalar>& ws) {
-  auto lp = ws.log_prob.topRows(b).array();
-  auto lse = ws.row_log_density.head(b).array();
-  lse = lp.rowwise().maxCoeff();
-  for (Index i = 0; i < b; ++i)
-    if (!std::isfinite(lse[i])) lse[i] = -std::numeric_limits<Scalar>::infinity();
-  // Column by column, so that exp runs on plain vectors (Eigen vectorises
-  // those). Eigen's vector exp clamps its argument at about -709 instead of
-  // underflowing to 0, which would hand a far-away component a responsibility
-  // of 1e-308 where 0 is right: such arguments are mapped to exactly 0.
-  const Scalar underflow = std::log(std::numeric_limits<Scalar>::min());
-  for (Index k = 0; k < lp.cols(); ++k) {
-    auto shifted = ws.white.col(0).head(b).array();  // scratch
-    shifted = lp.col(k) - lse;
-    lp.col(k) = shifted.exp();  // NaN on dead rows: fixed below
-    // A separate, branch-free pass that the compiler vectorises (a compare
-    // and a blend): exp inside select() would run scalar, and a test per
-    // element ran scalar too, which cost 30% of a float iteration, where
-    // exp(-87) already underflows and most blocks have such entries.
-    Scalar* column = &lp.coeffRef(0, k);
-    const Scalar* arg = shifted.data();
-    for (Index i = 0; i < b; ++i) column[i] = arg[i] < underflow ? Scalar(0) : column[i];
+  namespace ei = Eigen::internal;
+  using P = Packet<Scalar>;
+  constexpr Index width = kPacketSize<Scalar>;
+  const Index k_count = ws.log_prob.cols(), ld = ws.log_prob.outerStride();
+  const Index padded = (b + width - 1) / width * width;  // <= kBlockRows
+  ws.log_prob.middleRows(b, padded - b).setZero();      // computed, not used
+  Scalar* lp = ws.log_prob.data();
+  Scalar* lse = ws.row_log_density.data();
+  const P underflow = ei::pset1<P>(std::log(std::numeric_limits<Scalar>::min()));
+  const P zero = ei::pset1<P>(Scalar(0)), one = ei::pset1<P>(Scalar(1));
+  for (Index r = 0; r < padded; r += width) {
+    P top = ei::ploadu<P>(lp + r);
+    for (Index k = 1; k < k_count; ++k) top = ei::pmax(top, ei::ploadu<P>(lp + k * ld + r));
+    P sum = zero;
+    for (Index k = 0; k < k_count; ++k) {
+      const P arg = ei::psub(ei::ploadu<P>(lp + k * ld + r), top);  // NaN on dead rows: fixed below
+      const P e = ei::pselect(ei::pcmp_lt(arg, underflow), zero, ei::pexp(arg));
+      ei::pstoreu(lp + k * ld + r, e);
+      sum = ei::padd(sum, e);
+    }
+    const P inverse = ei::pdiv(one, sum);
+    for (Index k = 0; k < k_count; ++k) ei::pstoreu(lp + k * ld + r, ei::pmul(ei::ploadu<P>(lp + k * ld + r), inverse));
+    ei::pstoreu(lse + r, ei::padd(top, ei::plog(sum)));
   }
-  auto sums = ws.white.col(0).head(b).array();  // scratch, free again
-  sums = lp.col(0);
-  for (Index k = 1; k < lp.cols(); ++k) sums += lp.col(k);
-  for (Index k = 0; k < lp.cols(); ++k) lp.col(k) /= sums;
-  lse += sums.log();
   for (Index i = 0; i < b; ++i)
     if (!std::isfinite(lse[i])) {
       lse[i] = -std::numeric_limits<Scalar>::infinity();
-      lp.row(i).setZero();
+      ws.log_prob.row(i).setZero();
     }
 }
 
