@@ -67,7 +67,7 @@ TEST_CASE("log_density far from every component stays finite (log-sum-exp)") {
 
 TEST_CASE("scoring many rows agrees with the textbook formulas") {
   const auto mix = two_by_two();
-  // More rows than one block (256), so several blocks and chunks are involved.
+  // More rows than one block (512), so several blocks and chunks are involved.
   const RowMatrix x = reference::clustered_data(700, reference::rows({{0.0, 0.0}, {1.0, -1.0}}), 1.5, 7);
   Eigen::VectorXd expected_log_px;
   const RowMatrix expected_resp = reference::responsibilities(x, mix, expected_log_px);

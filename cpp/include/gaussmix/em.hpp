@@ -101,14 +101,17 @@ void accumulate_block(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, Bl
   const Index b = xb.rows(), d = xb.cols();
   stats.n_rows += b;
   stats.log_likelihood += ws.row_log_density.head(b).template cast<double>().sum();
+  bool have_columns = false;
   for (Index k = 0; k < mix.n_components(); ++k) {
     if (!mix.needs_own_shift(k)) continue;  // taken by the common-shift moments
     const auto r = ws.log_prob.col(k).head(b);
     const double r_sum = r.template cast<double>().sum();
     if (r_sum == 0.0) continue;  // nothing to add; skips the D^2 work for far-away components
     stats.resp_sum[k] += r_sum;
+    if (!have_columns) load_block_columns(xb, ws);  // once per block, for every component here
+    have_columns = true;
     auto delta = ws.delta.topRows(b);
-    delta = xb.rowwise() - mix.component(k).mean();
+    delta = ws.x.topRows(b).rowwise() - mix.component(k).mean();
     auto scaled = ws.white.topLeftCorner(b, d);
     scaled = delta.array().colwise() * r.array();
     // first_k += r^T delta (row k of a row-major K x D); second_k += scaled^T delta,

@@ -22,6 +22,7 @@ namespace detail {
 template <typename Scalar>
 struct BlockWorkspace {
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  Matrix x;         ///< B x D: the block's rows, column-major, where a kernel needs them so
   Matrix delta;     ///< B x D: block rows minus the common shift, or minus one component's mean
   Matrix white;     ///< delta whitened by one panel (or one component); also scratch
   Matrix log_prob;  ///< B x K: weighted log-densities, then responsibilities
@@ -29,6 +30,7 @@ struct BlockWorkspace {
 
   void resize(Index dim, Index n_components) {
     if (delta.cols() == dim && log_prob.cols() == n_components) return;
+    x.resize(kBlockRows, dim);
     delta.resize(kBlockRows, dim);
     white.resize(kBlockRows, std::max(dim, std::min(n_components, whitening_group(dim)) * whitening_panel_width(dim)));
     log_prob.resize(kBlockRows, n_components);
@@ -38,6 +40,22 @@ struct BlockWorkspace {
 
 template <typename Scalar>
 using BlockRef = Eigen::Block<const DataRef<Scalar>, Eigen::Dynamic, Eigen::Dynamic, true>;
+
+/** ws.x = xb in column-major order. A plain assignment walks each column
+ *  down all B rows, touching a cache line per row and column; 16 rows at a
+ *  time keep the lines read in L1 (256 x 64 doubles: 2.9 instead of 13 us).
+ *  For the kernels that need x - mean for several means: one copy, then
+ *  contiguous subtracts. (The E-step's single x - c is fastest straight from
+ *  the row-major block: the copy made 1e6 x 8, K = 16 10% slower.) */
+template <typename Scalar>
+void load_block_columns(const BlockRef<Scalar>& xb, BlockWorkspace<Scalar>& ws) {
+  constexpr Index kRowsAtATime = 16;
+  const Index b = xb.rows();
+  for (Index r = 0; r < b; r += kRowsAtATime) {
+    const Index rows = std::min(kRowsAtATime, b - r);
+    ws.x.middleRows(r, rows) = xb.middleRows(r, rows);
+  }
+}
 
 /** Largest D with a fused fixed-size E-step kernel (weighted_log_prob_small).
  *  Measured against the panel path, 1 thread, s/iter (K = 16): D = 8: 0.052
