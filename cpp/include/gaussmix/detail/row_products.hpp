@@ -46,6 +46,20 @@ struct Output {
   Output shifted(Index a, Index c) const { return {&(*this)(a, c), row_stride, col_stride}; }
 };
 
+/** Keeps value in a register: without this GCC folds the load of a Q packet
+ *  into each of the MT multiply-adds that use it (MT loads instead of one),
+ *  which made the float kernel load-bound. */
+template <typename T>
+inline void in_register(T& value) {
+#if defined(__GNUC__) && !defined(EIGEN_DONT_VECTORIZE) && defined(__AVX512F__)
+  __asm__("" : "+v"(value));  // any of the 32 vector registers
+#elif defined(__GNUC__) && !defined(EIGEN_DONT_VECTORIZE) && (defined(__AVX__) || defined(__SSE2__))
+  __asm__("" : "+x"(value));
+#else
+  (void)value;
+#endif
+}
+
 /** One MT x NT tile: out(a, c) += sum_{r < rows} p[a * ldp + r] * q[c * ldq + r]. */
 template <typename Scalar, int MT, int NT>
 void product_tile(const Scalar* p, Index ldp, const Scalar* q, Index ldq, Index rows, Output out) {
@@ -59,7 +73,8 @@ void product_tile(const Scalar* p, Index ldp, const Scalar* q, Index ldq, Index 
     P pa[MT];
     for (int a = 0; a < MT; ++a) pa[a] = Eigen::internal::ploadu<P>(p + a * ldp + r);
     for (int c = 0; c < NT; ++c) {
-      const P qc = Eigen::internal::ploadu<P>(q + c * ldq + r);
+      P qc = Eigen::internal::ploadu<P>(q + c * ldq + r);
+      in_register(qc);
       for (int a = 0; a < MT; ++a) acc[a][c] = Eigen::internal::pmadd(pa[a], qc, acc[a][c]);
     }
   }
