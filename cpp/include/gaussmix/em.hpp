@@ -79,10 +79,13 @@ namespace detail {
 inline Index triangle_size(Index d) { return d * (d + 1) / 2; }
 
 /** Scratch for the one-pass iteration, allocated once per fit and reused:
- *  per-thread block workspaces and per-chunk statistics. */
+ *  per-thread block workspaces and per-chunk statistics. A pass with a
+ *  workspace sized by an earlier pass of the same shape allocates nothing
+ *  (test_no_allocation). */
 template <typename Scalar>
 struct EmWorkspace {
   std::vector<BlockWorkspace<Scalar>> blocks;
+  RowMatrix<double> shifts;  ///< K x D: each component's shift for this pass
   SufficientStats total;  ///< the pass's result
   /** Per-component path: per-chunk statistics. */
   std::vector<SufficientStats> chunk_stats;
@@ -210,7 +213,8 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
   const std::size_t n_chunks = static_cast<std::size_t>(std::max<Index>(part.n_chunks, 1));
   const bool common = mix.common_shift_ok();
   const bool own = mix.any_own_shift();
-  RowMatrix<double> shifts(k, d);
+  RowMatrix<double>& shifts = ws.shifts;
+  shifts.resize(k, d);
   for (Index c = 0; c < k; ++c)
     shifts.row(c) = mix.needs_own_shift(c) ? mix.component(c).mean().template cast<double>()
                                            : mix.shift().template cast<double>();

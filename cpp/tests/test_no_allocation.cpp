@@ -1,0 +1,83 @@
+// The EM pass allocates nothing per block: with a workspace sized by an
+// earlier pass of the same shape, a whole pass (both threads) runs with
+// Eigen's heap allocations forbidden. Eigen checks every allocation it makes
+// when EIGEN_RUNTIME_NO_MALLOC is defined; eigen_assert is made to throw so
+// that the check also works in Release builds (NDEBUG).
+#include <stdexcept>
+
+#define EIGEN_RUNTIME_NO_MALLOC
+#define eigen_assert(x)                                                        \
+  do {                                                                         \
+    if (!(x)) throw std::runtime_error("Eigen assertion failed: " #x);         \
+  } while (false)
+
+#include <gaussmix/gaussmix.hpp>
+
+#include "check.hpp"
+#include "reference.hpp"
+
+namespace {
+
+using gaussmix::Index;
+using reference::RowMatrix;
+
+/** Centres on a line, 3 apart in every coordinate, and one more 1000 away:
+ *  with unit covariances that one is handled around its own mean (its offset
+ *  from the mixture's mean is far beyond the common shift's tolerance). */
+RowMatrix centres(Index k, Index d) {
+  RowMatrix c(k, d);
+  for (Index i = 0; i < k; ++i) c.row(i).setConstant(3.0 * static_cast<double>(i));
+  c.row(k - 1).setConstant(1000.0);
+  return c;
+}
+
+/** A second pass with no Eigen allocation allowed: true if it ran through. */
+template <typename Scalar>
+bool pass_without_allocation(Index d, Index k) {
+  const RowMatrix c = centres(k, d);
+  const gaussmix::RowMatrix<Scalar> x = reference::clustered_data(3000, c, 1.0, 5).cast<Scalar>();
+  const auto start = reference::isotropic_mixture(c, 1.0);
+  const gaussmix::Mixture<Scalar> mix(start.weights(), start.means(), start.covariances());
+  CHECK(mix.any_own_shift());  // both M-step paths run
+  gaussmix::detail::EmWorkspace<Scalar> ws;
+  gaussmix::detail::accumulate_stats<Scalar>(x, mix, 2, ws);  // sizes the workspace
+  bool ok = true;
+  Eigen::internal::set_is_malloc_allowed(false);
+  try {
+    gaussmix::detail::accumulate_stats<Scalar>(x, mix, 2, ws);
+  } catch (const std::exception&) {
+    ok = false;
+  }
+  Eigen::internal::set_is_malloc_allowed(true);
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("an EM pass with a warm workspace makes no heap allocation through Eigen") {
+  // D = 2 and 8: fused small-D E-step and moment columns; D = 20: whitening
+  // panels and scaled responsibilities; D = 40: both, larger.
+  for (Index d : {2, 8, 20, 40}) {
+    CHECK(pass_without_allocation<double>(d, 4));
+    CHECK(pass_without_allocation<float>(d, 4));
+  }
+}
+
+TEST_CASE("the check fails when the pass allocates") {
+  // Guards the guard: a pass with a fresh workspace must allocate and be caught.
+  const RowMatrix c = centres(3, 2);
+  const RowMatrix x = reference::clustered_data(100, c, 1.0, 5);
+  const auto mix = reference::isotropic_mixture(c, 1.0);
+  gaussmix::detail::EmWorkspace<double> ws;
+  bool caught = false;
+  Eigen::internal::set_is_malloc_allowed(false);
+  try {
+    gaussmix::detail::accumulate_stats<double>(x, mix, 1, ws);
+  } catch (const std::exception&) {
+    caught = true;
+  }
+  Eigen::internal::set_is_malloc_allowed(true);
+  CHECK(caught);
+}
+
+int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
