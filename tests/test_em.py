@@ -600,15 +600,17 @@ def test_sample_gaussian_mixture_moments_and_default_weights():
             np.testing.assert_allclose(np.cov(Xk.T), covs[k], atol=0.4)
 
 
+# D = 3 runs the fixed-size E-step kernel, D = 20 the panel kernel.
+@pytest.mark.parametrize("D", [3, 20])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_em_continue_matches_reference_for_distant_clusters(dtype):
+def test_em_continue_matches_reference_for_distant_clusters(dtype, D):
     """Clusters thousands of standard deviations apart: the core then takes
     each component's statistics around its own mean instead of around the
-    mixture's mean (which would lose precision to cancellation). Iterates
-    still match the NumPy transcription (float64 to 1e-9; float32 input to
-    float32 accuracy)."""
+    mixture's mean (which would lose precision to cancellation), and in
+    float32 scores each component around its own mean too. Iterates still
+    match the NumPy transcription (float64 to 1e-9; float32 input to float32
+    accuracy)."""
     rng = np.random.default_rng(31)
-    D = 3
     true_centers = [np.full(D, -3000.0), np.zeros(D), np.full(D, 5000.0)]
     X = np.vstack([c + rng.standard_normal((150, D)) for c in true_centers])
     start = ([c + 0.5 for c in true_centers], [np.eye(D) * 2.0 for _ in range(3)], np.full(3, 1 / 3))

@@ -115,14 +115,14 @@ void accumulate_block(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, Bl
     have_columns = true;
     auto delta = ws.delta.topRows(b);
     delta = ws.x.topRows(b).rowwise() - mix.component(k).mean();
-    auto scaled = ws.white.topLeftCorner(b, d);
+    auto scaled = ws.scaled.topRows(b);
     scaled = delta.array().colwise() * r.array();
     // first_k += r^T delta (row k of a row-major K x D); second_k += scaled^T delta,
     // lower triangle (column-major D x D).
     add_row_products(r.data(), ws.log_prob.outerStride(), 1, delta.data(), ws.delta.outerStride(), d, b,
                      Output{&stats.first(k, 0), 0, 1});
     auto& second = stats.second[static_cast<std::size_t>(k)];
-    add_row_products(scaled.data(), ws.white.outerStride(), d, delta.data(), ws.delta.outerStride(), d, b,
+    add_row_products(scaled.data(), ws.scaled.outerStride(), d, delta.data(), ws.delta.outerStride(), d, b,
                      Output{second.data(), 1, second.outerStride()}, true);
   }
 }

@@ -2,7 +2,7 @@
 /** @file mixture.hpp
  *  The Gaussian mixture: parameters, the factorisation of every component,
  *  and what the row kernels cache per mixture (the common shift, whitened
- *  offsets, whitening panels). Scoring rows is in scoring.hpp.
+ *  offsets, padded whitening matrices). Scoring rows is in scoring.hpp.
  */
 #include <algorithm>
 #include <cmath>
@@ -23,37 +23,19 @@ constexpr double kWeightSumTolerance = 1e-6;
 
 namespace detail {
 
-/** Columns of whitened output one product produces: components are whitened
- *  in groups so that the B x 128 output stays in cache. */
-constexpr Index kWhiteningColumns = 128;
-/** Whitened columns per panel when D is larger. The whitening matrices are
- *  lower triangular, so whitened columns [j0, j0 + w) need only columns
- *  j0.. of x - c: panels of 8 skip most of the zero triangle (25% of the
- *  multiply-adds at D = 16, 37% at D = 32, 44% at D = 64). Measured, 1
- *  thread, s/iter with panels of 4 / 8 / 16 / none: 2e5 x 32, K = 16: 0.127 /
- *  0.129 / 0.135 / 0.146; 5e4 x 64, K = 8: 0.055 / 0.054 / 0.056 / 0.068. */
+/** Whitened columns the E-step computes together (one panel). The whitening
+ *  matrices are lower triangular, so panel [j0, j0 + 8) needs only columns
+ *  j0.. of x - c, which skips most of the zero triangle (25% of the
+ *  multiply-adds at D = 16, 37% at D = 32, 44% at D = 64). Panels of 4 / 8 /
+ *  16 / none, measured with GEMM-based panels, 1 thread, s/iter: 2e5 x 32,
+ *  K = 16: 0.127 / 0.129 / 0.135 / 0.146; 5e4 x 64, K = 8: 0.055 / 0.054 /
+ *  0.056 / 0.068. */
 constexpr Index kWhiteningPanel = 8;
 
-/** Whitened columns per panel for dimension dim (all of them below 32). */
-inline Index whitening_panel_width(Index dim) { return dim >= 2 * kWhiteningPanel ? kWhiteningPanel : dim; }
-/** Components whitened together, one panel at a time, for dimension dim. */
-inline Index whitening_group(Index dim) { return std::max<Index>(1, kWhiteningColumns / whitening_panel_width(dim)); }
+/** D rounded up to whole panels. */
+constexpr Index padded_dim(Index d) { return (d + kWhiteningPanel - 1) / kWhiteningPanel * kWhiteningPanel; }
 
 }  // namespace detail
-
-/**
- * One product of the E-step around the common shift c: the whitened columns
- * [first_col, first_col + width) of components first_component ..
- * first_component + count - 1 are (x - c)[first_col:] * stacked.
- */
-template <typename Scalar>
-struct WhiteningPanel {
-  Index first_component = 0;
-  Index count = 0;
-  Index first_col = 0;
-  Index width = 0;
-  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> stacked;  ///< (D - first_col) x (count width)
-};
 
 /**
  * A K-component Gaussian mixture over R^D: weights (K), means (K x D, one per
@@ -114,12 +96,13 @@ class Mixture {
    *  kernels may work with x - c for all components at once, since
    *  (x - mean_k)^T W_k = (x - c)^T W_k - (mean_k - c)^T W_k. */
   const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>& shift() const { return shift_; }
-  /** The E-step's whitening products around the common shift, in order:
-   *  for each group of components, its column panels from left to right. */
-  const std::vector<WhiteningPanel<Scalar>>& whitening_panels() const { return whitening_panels_; }
-  /** K x D: row k is (mean_k - c)^T W_k, mean_k's distance from the shift in
-   *  component k's standard deviations. */
+  /** K x Dp (Dp = D rounded up to whole panels of detail::kWhiteningPanel):
+   *  row k is (mean_k - c)^T W_k, mean_k's distance from the shift in
+   *  component k's standard deviations, then zeros. */
   const RowMatrix<Scalar>& whitened_offsets() const { return whitened_offsets_; }
+  /** Component k's whitening W_k as a row-major D x Dp matrix, zeros beyond
+   *  column D: what the E-step kernels read, a panel of a row contiguous. */
+  const RowMatrix<Scalar>& padded_whitening(Index k) const { return padded_whitening_[static_cast<std::size_t>(k)]; }
   /**
    * Whether the E-step works around the common shift: whitening x - c
    * instead of x - mean_k costs about eps * |offset_k| of absolute precision
@@ -141,38 +124,23 @@ class Mixture {
   void cache_common_shift() {
     const Index k = n_components(), d = dim();
     const Eigen::RowVectorXd shift = weights_.transpose() * means_;
-    RowMatrix<double> offsets(k, d);
-    for (Index c = 0; c < k; ++c)
-      offsets.row(c) = (means_.row(c) - shift) * components_[static_cast<std::size_t>(c)].whitening().template cast<double>();
+    const Index padded = detail::padded_dim(d);
+    RowMatrix<double> offsets = RowMatrix<double>::Zero(k, padded);
+    padded_whitening_.assign(static_cast<std::size_t>(k), RowMatrix<Scalar>::Zero(d, padded));
+    for (Index c = 0; c < k; ++c) {
+      const auto& w = components_[static_cast<std::size_t>(c)].whitening();
+      offsets.row(c).head(d) = (means_.row(c) - shift) * w.template cast<double>();
+      padded_whitening_[static_cast<std::size_t>(c)].leftCols(d) = w;
+    }
     shift_ = shift.cast<Scalar>();
     whitened_offsets_ = offsets.cast<Scalar>();
-    cache_whitening_panels();
     const double eps = static_cast<double>(std::numeric_limits<Scalar>::epsilon());
     const double tolerance = std::is_same_v<Scalar, double> ? 1e-11 : 1e-4;
-    const Eigen::VectorXd offset2 = offsets.rowwise().squaredNorm();
+    const Eigen::VectorXd offset2 = offsets.rowwise().squaredNorm();  // the zero padding adds nothing
     common_shift_ok_ = eps * std::sqrt(offset2.maxCoeff()) <= 1e-5;
     own_shift_.assign(static_cast<std::size_t>(k), 1);
     if (common_shift_ok_)
       for (Index c = 0; c < k; ++c) own_shift_[static_cast<std::size_t>(c)] = eps * offset2[c] > tolerance ? 1 : 0;
-  }
-
-  void cache_whitening_panels() {
-    const Index k = n_components(), d = dim();
-    const Index width = detail::whitening_panel_width(d), group = detail::whitening_group(d);
-    whitening_panels_.clear();
-    for (Index first = 0; first < k; first += group)
-      for (Index col = 0; col < d; col += width) {
-        WhiteningPanel<Scalar> panel;
-        panel.first_component = first;
-        panel.count = std::min(group, k - first);
-        panel.first_col = col;
-        panel.width = std::min(width, d - col);
-        panel.stacked.resize(d - col, panel.count * panel.width);
-        for (Index g = 0; g < panel.count; ++g)
-          panel.stacked.middleCols(g * panel.width, panel.width) =
-              components_[static_cast<std::size_t>(first + g)].whitening().block(col, col, d - col, panel.width);
-        whitening_panels_.push_back(std::move(panel));
-      }
   }
 
   Eigen::VectorXd weights_;
@@ -181,7 +149,7 @@ class Mixture {
   Eigen::VectorXd log_weights_;
   std::vector<FactorisedGaussian<Scalar>> components_;
   Eigen::Matrix<Scalar, 1, Eigen::Dynamic> shift_;
-  std::vector<WhiteningPanel<Scalar>> whitening_panels_;
+  std::vector<RowMatrix<Scalar>> padded_whitening_;
   RowMatrix<Scalar> whitened_offsets_;
   bool common_shift_ok_ = false;
   std::vector<char> own_shift_;

@@ -29,11 +29,6 @@ namespace detail {
 
 /** Tile shape: MT x NT accumulators, plus MT packets of P and one of Q, must
  *  fit the vector registers (32 with AVX-512 / NEON, 16 with AVX2 / SSE). */
-#ifdef EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS  // SSE defines it as an expression: not for #if
-constexpr bool kManyRegisters = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32;
-#else
-constexpr bool kManyRegisters = false;
-#endif
 constexpr int kTileRows = 4;  // 24 + 4 + 1 registers, or 12 + 4 (Q read by the FMAs)
 constexpr int kTileCols = kManyRegisters ? 6 : 3;  // 4 x 3 measured best of 3x3, 2x4, 4x3 with AVX2
 
@@ -45,20 +40,6 @@ struct Output {
   double& operator()(Index a, Index c) const { return data[a * row_stride + c * col_stride]; }
   Output shifted(Index a, Index c) const { return {&(*this)(a, c), row_stride, col_stride}; }
 };
-
-/** Keeps value in a register: without this GCC folds the load of a Q packet
- *  into each of the MT multiply-adds that use it (MT loads instead of one),
- *  which made the float kernel load-bound. */
-template <typename T>
-inline void in_register(T& value) {
-#if defined(__GNUC__) && !defined(EIGEN_DONT_VECTORIZE) && defined(__AVX512F__)
-  __asm__("" : "+v"(value));  // any of the 32 vector registers
-#elif defined(__GNUC__) && !defined(EIGEN_DONT_VECTORIZE) && (defined(__AVX__) || defined(__SSE2__))
-  __asm__("" : "+x"(value));
-#else
-  (void)value;
-#endif
-}
 
 /** One MT x NT tile: out(a, c) += sum_{r < rows} p[a * ldp + r] * q[c * ldq + r]. */
 template <typename Scalar, int MT, int NT>
