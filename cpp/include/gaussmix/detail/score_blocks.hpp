@@ -72,10 +72,11 @@ struct ComponentRange {
   Index end;
 };
 
-/** Largest D with a fused fixed-size E-step kernel (weighted_log_prob_small).
- *  Measured against the panel path, 1 thread, s/iter (K = 16): D = 8: 0.052
- *  against 0.081; D = 12: 0.022 / 0.030; D = 16: 0.033 / 0.040; D = 20: 0.029
- *  / 0.027 (AVX-512; with AVX2 the two are even at D = 16). */
+/** Largest D with a fused fixed-size E-step kernel (weighted_log_prob_small);
+ *  above it the panel kernel is faster. 1 thread, s/iter, fixed-size against
+ *  panels (AVX-512, K = 16): D = 6 (K = 8): 0.0066 / 0.0080; D = 8: 0.052 /
+ *  0.060; D = 9: 0.0147 / 0.0143; D = 12: 0.022 / 0.020; D = 16: 0.035 /
+ *  0.031. With AVX2 the two are even from D = 6 to 9. */
 constexpr Index kSmallDimMax = 8;
 
 /**
