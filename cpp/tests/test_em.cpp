@@ -194,6 +194,18 @@ TEST_CASE("fit_em is bit-identical with 1 and 2 threads") {
   CHECK(bit_identical(one_f.mixture, two_f.mixture));
 }
 
+TEST_CASE("per-chunk accumulators of the EM pass stay within their budget") {
+  using gaussmix::detail::chunks_for_stats;
+  using gaussmix::detail::kChunkStatsBudget;
+  CHECK(chunks_for_stats(8.0 * 16 * 45) == gaussmix::detail::kMaxChunks);  // 1e6 x 8, K = 16: small
+  // D = 64, K = 16, both paths: 16 x (2145 + 4161) doubles a chunk, 0.8 MB.
+  const double big = 8.0 * 16 * (2145 + 4161);
+  const gaussmix::Index chunks = chunks_for_stats(big);
+  CHECK(chunks >= gaussmix::detail::kMinChunks && chunks < gaussmix::detail::kMaxChunks);
+  CHECK(static_cast<double>(chunks) * big <= kChunkStatsBudget);
+  CHECK(chunks_for_stats(1e12) == gaussmix::detail::kMinChunks);  // never fewer
+}
+
 TEST_CASE("a component with no responsibility is a CovProblem") {
   const RowMatrix x = reference::clustered_data(100, reference::rows({{0.0, 0.0}}), 1.0, 2);
   // The second component sits far away with a tiny covariance: its responsibilities underflow to 0.

@@ -208,18 +208,24 @@ template <typename Scalar>
 const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads,
                                         EmWorkspace<Scalar>& ws) {
   const Index k = mix.n_components(), d = mix.dim();
-  const RowPartition part(x.rows());
-  const int threads = resolve_threads(n_threads);
-  const std::size_t n_chunks = static_cast<std::size_t>(std::max<Index>(part.n_chunks, 1));
   const bool common = mix.common_shift_ok();
   const bool own = mix.any_own_shift();
+  const Index width = 1 + d + triangle_size(d);
+  // Each chunk's accumulators: K moment rows (common path) and K SufficientStats
+  // entries (own-shift path); large K and D get fewer chunks (chunks_for_stats).
+  const double bytes_per_chunk = 8.0 * static_cast<double>(k) *
+                                 ((common ? static_cast<double>(width) : 0.0) +
+                                  (own ? static_cast<double>(d * d + d + 1) : 0.0));
+  const Index max_chunks = chunks_for_stats(bytes_per_chunk);
+  const RowPartition part(x.rows(), max_chunks);
+  const int threads = resolve_threads(n_threads);
+  const std::size_t n_chunks = static_cast<std::size_t>(std::max<Index>(part.n_chunks, 1));
   RowMatrix<double>& shifts = ws.shifts;
   shifts.resize(k, d);
   for (Index c = 0; c < k; ++c)
     shifts.row(c) = mix.needs_own_shift(c) ? mix.component(c).mean().template cast<double>()
                                            : mix.shift().template cast<double>();
   ws.total.reset(shifts);
-  const Index width = 1 + d + triangle_size(d);
   if (common) {
     const Index scratch_cols = forms_moment_columns(d, k) ? std::min(triangle_size(d), kMomentPanel) : k;
     ws.common_scratch.resize(static_cast<std::size_t>(threads));
@@ -241,7 +247,8 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
                             accumulate_block_common_shift(xb.rows(), bw, ws.common_scratch[t], ws.chunk_moments[c],
                                                           ws.chunk_log_likelihood[c]);
                           if (own) accumulate_block(xb, mix, bw, ws.chunk_stats[c]);
-                        });
+                        },
+                        max_chunks);
   // Chunks reduce in chunk order.
   if (own) {
     for (const auto& s : ws.chunk_stats) ws.total.merge(s);

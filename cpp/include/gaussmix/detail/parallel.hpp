@@ -30,6 +30,19 @@ constexpr Index kBlockRows = 512;
 /** Upper bound on the number of chunks: enough for load balance on many cores,
  *  few enough that per-chunk accumulators (K D^2 doubles each) stay small. */
 constexpr Index kMaxChunks = 64;
+/** The EM pass uses fewer chunks when K and D are large (see chunks_for_stats),
+ *  but never fewer than this: load balance for up to ~16 threads. */
+constexpr Index kMinChunks = 16;
+/** What the EM pass's per-chunk accumulators may take in all, in bytes. */
+constexpr double kChunkStatsBudget = 32.0 * 1024 * 1024;
+
+/** Chunks for a pass whose accumulators take bytes_per_chunk each: kMaxChunks,
+ *  fewer if they would exceed kChunkStatsBudget, at least kMinChunks. Depends
+ *  on the problem's shape only, never on the thread count. */
+inline Index chunks_for_stats(double bytes_per_chunk) {
+  const double fit = kChunkStatsBudget / std::max(bytes_per_chunk, 1.0);
+  return fit >= static_cast<double>(kMaxChunks) ? kMaxChunks : std::max(kMinChunks, static_cast<Index>(fit));
+}
 
 /** Number of threads to use for a request of n_threads (0 or less = all). */
 inline int resolve_threads(int n_threads) {
@@ -65,10 +78,10 @@ struct RowPartition {
   Index n_blocks = 0;
   Index n_chunks = 0;
 
-  explicit RowPartition(Index rows)
+  explicit RowPartition(Index rows, Index max_chunks = kMaxChunks)
       : n_rows(rows),
         n_blocks((rows + kBlockRows - 1) / kBlockRows),
-        n_chunks(std::min(n_blocks, kMaxChunks)) {}
+        n_chunks(std::min(n_blocks, max_chunks)) {}
 
   /** First block of chunk c; chunk c covers blocks [first_block(c), first_block(c+1)). */
   Index first_block(Index c) const { return c * n_blocks / n_chunks; }

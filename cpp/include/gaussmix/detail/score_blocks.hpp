@@ -276,7 +276,7 @@ void normalise_rows(Index b, BlockWorkspace<Scalar>& ws) {
 template <typename Scalar, typename Visit>
 void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads,
                            bool normalise, std::vector<BlockWorkspace<Scalar>>& workspaces,
-                           Visit&& visit) {
+                           Visit&& visit, Index max_chunks = kMaxChunks) {
   if (x.cols() != mix.dim())
     invalid_argument("data has " + std::to_string(x.cols()) + " columns but the mixture has dimension " +
                      std::to_string(mix.dim()));
@@ -285,7 +285,7 @@ void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
   const int threads = threads_for_work(resolve_threads(n_threads), work);
   if (static_cast<int>(workspaces.size()) < threads) workspaces.resize(static_cast<std::size_t>(threads));
   for (auto& ws : workspaces) ws.resize(mix.dim(), mix.n_components());
-  const RowPartition part(x.rows());
+  const RowPartition part(x.rows(), max_chunks);
   parallel_for_chunks(part.n_chunks, threads, [&](int thread, Index chunk) {
     BlockWorkspace<Scalar>& ws = workspaces[static_cast<std::size_t>(thread)];
     for (Index blk = part.first_block(chunk); blk < part.first_block(chunk + 1); ++blk) {
