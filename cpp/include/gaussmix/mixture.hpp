@@ -72,7 +72,7 @@ class Mixture {
                                "component " + std::to_string(c));
       log_weights_[c] = std::log(weights_[c]);  // -inf for an empty component, as it should be
     }
-    cache_common_shift();
+    cache_for_kernels();
   }
 
   /** K, the number of components. */
@@ -103,6 +103,10 @@ class Mixture {
   /** Component k's whitening W_k as a row-major D x Dp matrix, zeros beyond
    *  column D: what the E-step kernels read, a panel of a row contiguous. */
   const RowMatrix<Scalar>& padded_whitening(Index k) const { return padded_whitening_[static_cast<std::size_t>(k)]; }
+  /** K: log w_k + log N(mean_k | mean_k, cov_k), in kernel precision: the
+   *  weighted log-density of component k is this minus half the squared
+   *  whitened distance. */
+  const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& log_peaks() const { return log_peaks_; }
   /**
    * Whether the E-step works around the common shift: whitening x - c
    * instead of x - mean_k costs about eps * |offset_k| of absolute precision
@@ -121,7 +125,7 @@ class Mixture {
   bool any_own_shift() const { return std::any_of(own_shift_.begin(), own_shift_.end(), [](char c) { return c != 0; }); }
 
  private:
-  void cache_common_shift() {
+  void cache_for_kernels() {
     const Index k = n_components(), d = dim();
     const Eigen::RowVectorXd shift = weights_.transpose() * means_;
     const Index padded = detail::padded_dim(d);
@@ -134,6 +138,9 @@ class Mixture {
     }
     shift_ = shift.cast<Scalar>();
     whitened_offsets_ = offsets.cast<Scalar>();
+    log_peaks_.resize(k);
+    for (Index c = 0; c < k; ++c)
+      log_peaks_[c] = static_cast<Scalar>(log_weights_[c] + components_[static_cast<std::size_t>(c)].log_norm());
     const double eps = static_cast<double>(std::numeric_limits<Scalar>::epsilon());
     const double tolerance = std::is_same_v<Scalar, double> ? 1e-11 : 1e-4;
     const Eigen::VectorXd offset2 = offsets.rowwise().squaredNorm();  // the zero padding adds nothing
@@ -151,6 +158,7 @@ class Mixture {
   Eigen::Matrix<Scalar, 1, Eigen::Dynamic> shift_;
   std::vector<RowMatrix<Scalar>> padded_whitening_;
   RowMatrix<Scalar> whitened_offsets_;
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> log_peaks_;
   bool common_shift_ok_ = false;
   std::vector<char> own_shift_;
 };

@@ -110,9 +110,8 @@ void weighted_log_prob_small(Index b, const Mixture<Scalar>& mix, ComponentRange
         for (int i = j; i < D; ++i) y = Eigen::internal::pmadd(x[i], Eigen::internal::pset1<P>(w[i * dp + j]), y);
         maha = Eigen::internal::pmadd(y, y, maha);
       }
-      const Scalar constant = static_cast<Scalar>(mix.log_weights()[k] + mix.component(k).log_norm());
       Eigen::internal::pstoreu(&ws.log_prob(r, k), Eigen::internal::pmadd(Eigen::internal::pset1<P>(Scalar(-0.5)), maha,
-                                                                       Eigen::internal::pset1<P>(constant)));
+                                                                       Eigen::internal::pset1<P>(mix.log_peaks()[k])));
     }
   }
 }
@@ -188,7 +187,7 @@ EIGEN_ALWAYS_INLINE void weighted_log_prob_panels(Index b, const Mixture<Scalar>
         for (Index j = 0; j < panel; ++j)
           for (int m = 0; m < MT; ++m) maha[m] = ei::pmadd(acc[m][j], acc[m][j], maha[m]);
       }
-      const P constant = ei::pset1<P>(static_cast<Scalar>(mix.log_weights()[k] + mix.component(k).log_norm()));
+      const P constant = ei::pset1<P>(mix.log_peaks()[k]);
       const P minus_half = ei::pset1<P>(Scalar(-0.5));
       for (int m = 0; m < MT; ++m) ei::pstoreu(&ws.log_prob(r + m * width, k), ei::pmadd(minus_half, maha[m], constant));
     }
