@@ -21,8 +21,8 @@
 #include "detail/config.hpp"
 #include "detail/parallel.hpp"
 #include "detail/row_products.hpp"
-#include "errors.hpp"
 #include "detail/score_blocks.hpp"
+#include "errors.hpp"
 #include "mixture.hpp"
 
 namespace gaussmix {

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "config.hpp"
+#include "simd.hpp"
 
 namespace gaussmix {
 namespace detail {

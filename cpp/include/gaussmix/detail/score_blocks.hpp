@@ -15,6 +15,7 @@
 #include "../mixture.hpp"
 #include "config.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 
 namespace gaussmix {
 namespace detail {
