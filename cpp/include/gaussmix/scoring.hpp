@@ -6,6 +6,7 @@
  *  chunks and writes straight into its output: no N x D temporaries.
  */
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "detail/config.hpp"
@@ -16,6 +17,23 @@
 
 namespace gaussmix {
 
+namespace detail {
+
+/** out = the N x K block scores: weighted log-densities, or with normalise the
+ *  responsibilities. func names the caller in the error message. */
+template <typename Scalar>
+void write_component_scores(const char* func, const DataRef<Scalar>& x, const Mixture<Scalar>& mix, bool normalise,
+                            Eigen::Ref<RowMatrix<double>> out, int n_threads) {
+  if (out.rows() != x.rows() || out.cols() != mix.n_components())
+    invalid_argument(std::string(func) + ": output must be N x K");
+  std::vector<BlockWorkspace<Scalar>> ws;
+  for_each_scored_block(x, mix, n_threads, normalise, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
+  });
+}
+
+}  // namespace detail
+
 /**
  * out(i, k) = log w_k + log N(x_i | mean_k, cov_k).
  * @param x    N x D data.
@@ -24,12 +42,7 @@ namespace gaussmix {
 template <typename Scalar>
 void log_prob_components(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
                          Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
-  if (out.rows() != x.rows() || out.cols() != mix.n_components())
-    detail::invalid_argument("log_prob_components: output must be N x K");
-  std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::for_each_scored_block(x, mix, n_threads, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
-    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
-  });
+  detail::write_component_scores("log_prob_components", x, mix, false, out, n_threads);
 }
 
 /**
@@ -39,12 +52,7 @@ void log_prob_components(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
 template <typename Scalar>
 void responsibilities(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
                       Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
-  if (out.rows() != x.rows() || out.cols() != mix.n_components())
-    detail::invalid_argument("responsibilities: output must be N x K");
-  std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
-    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
-  });
+  detail::write_component_scores("responsibilities", x, mix, true, out, n_threads);
 }
 
 /** out(i) = log p(x_i) = log sum_k w_k N(x_i | mean_k, cov_k), computed stably. */
