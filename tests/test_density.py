@@ -147,8 +147,9 @@ def _mixture_problem(seed, K, D, N=250):
     return X, centers, covs, p_k
 
 
-# D >= 16 whitens in column panels (8 wide; 37 leaves a panel of 5); K = 19
-# spans two groups of 16 components.
+# D > 8 runs the panel kernel (panels of 8 columns, or 4 with 16 registers;
+# D = 20 and 37 end in a partial panel read from zero padding); K = 19 is not
+# a multiple of any tile.
 @pytest.mark.parametrize("K, D", [(1, 1), (3, 2), (4, 5), (2, 10), (19, 20), (2, 37)])
 def test_gmm_pdf_matches_scipy(K, D):
     """gmm_pdf is sum_k mc_k N(x|mu_k,Sigma_k); individual=True gives the
