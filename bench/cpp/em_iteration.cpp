@@ -57,7 +57,7 @@ void run(const Problem& p, int iterations, int threads) {
   const gaussmix::Mixture<Scalar> start(p.start.weights(), p.start.means(), p.start.covariances());
   gaussmix::EmOptions<Scalar> options;
   options.delta_stop = -1.0;
-  options.n_threads = threads;
+  options.execution.n_threads = threads;
   options.max_iter = 1;
   gaussmix::fit_em<Scalar>(x, start, options);  // warm-up: page in X, spin up the threads
   options.max_iter = iterations;

@@ -13,6 +13,22 @@ namespace gaussmix::bindings {
 
 namespace py = pybind11;
 
+/**
+ * An Execution for a call made from Python: n_threads threads, and a stop
+ * check that lets Ctrl-C through. The core polls it on the calling thread
+ * (the one that holds the GIL when not in the core), so PyErr_CheckSignals
+ * runs Python's signal handlers there, with the GIL taken for the check only.
+ * A handler's exception (KeyboardInterrupt for Ctrl-C) stays set as this
+ * thread's error; the core then stops, joins its threads and throws
+ * Cancelled, which the translator in module.cpp turns back into that error.
+ */
+inline Execution python_execution(int n_threads) {
+  return Execution(n_threads, [] {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;
+  });
+}
+
 /** C-contiguous float64 array, converted if it is not one already (parameters are small). */
 using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using MeansRef = Eigen::Ref<const RowMatrix<double>>;

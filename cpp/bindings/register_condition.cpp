@@ -43,7 +43,7 @@ void register_condition(py::module_& m) {
         {
           // Touches only X's buffer (kept alive by the argument) and C++ objects.
           py::gil_scoped_release release;
-          predict_missing<double>(xv, mix, offsets, covs, n_threads);
+          predict_missing<double>(xv, mix, offsets, covs, python_execution(n_threads));
         }
         py::array_t<std::int64_t> off(offsets.size());
         std::copy(offsets.data(), offsets.data() + offsets.size(), off.mutable_data());

@@ -18,7 +18,7 @@ void register_for(py::module_& m) {
         options.max_iter = max_iter;
         options.delta_stop = delta_stop;
         options.delta_stop_count_end = delta_stop_count_end;
-        options.n_threads = n_threads;
+        options.execution = python_execution(n_threads);
         if (diag_add.size() != 0) {
           if (diag_add.ndim() != 1 || diag_add.shape(0) != means.cols())
             throw std::invalid_argument("diag_add must have shape (D,) or be empty");

@@ -15,7 +15,7 @@ void register_for(py::module_& m) {
         KMeansResult result = [&] {
           // Only C++ objects and X's buffer are read.
           py::gil_scoped_release release;
-          return kmeans_lloyd<Scalar>(x, RowMatrix<double>(centres), max_iter, delta_stop, n_threads);
+          return kmeans_lloyd<Scalar>(x, RowMatrix<double>(centres), max_iter, delta_stop, python_execution(n_threads));
         }();
         py::array_t<std::int64_t> labels(result.labels.size());
         std::copy(result.labels.data(), result.labels.data() + result.labels.size(), labels.mutable_data());
@@ -35,7 +35,7 @@ void register_for(py::module_& m) {
         Eigen::Map<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out(labels.mutable_data(), x.rows());
         {
           py::gil_scoped_release release;
-          nearest_centres<Scalar>(x, c, out, n_threads);
+          nearest_centres<Scalar>(x, c, out, python_execution(n_threads));
         }
         return labels;
       },

@@ -20,7 +20,7 @@ void register_for(py::module_& m) {
         auto out_view = view(out);
         {
           py::gil_scoped_release release;
-          log_prob_components<Scalar>(x, mix, out_view, n_threads);
+          log_prob_components<Scalar>(x, mix, out_view, python_execution(n_threads));
         }
         return out;
       },
@@ -35,7 +35,7 @@ void register_for(py::module_& m) {
         auto out_view = view(out);
         {
           py::gil_scoped_release release;
-          responsibilities<Scalar>(x, mix, out_view, n_threads);
+          responsibilities<Scalar>(x, mix, out_view, python_execution(n_threads));
         }
         return out;
       },
@@ -50,7 +50,7 @@ void register_for(py::module_& m) {
         Eigen::Map<Eigen::VectorXd> out_view(out.mutable_data(), x.rows());
         {
           py::gil_scoped_release release;
-          log_density<Scalar>(x, mix, out_view, n_threads);
+          log_density<Scalar>(x, mix, out_view, python_execution(n_threads));
         }
         return out;
       },
@@ -62,7 +62,7 @@ void register_for(py::module_& m) {
          int n_threads) {
         const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
         py::gil_scoped_release release;
-        return log_likelihood<Scalar>(x, mix, n_threads);
+        return log_likelihood<Scalar>(x, mix, python_execution(n_threads));
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("n_threads") = 0, "sum_n log p(x_n).");
@@ -75,7 +75,7 @@ void register_for(py::module_& m) {
         Eigen::Map<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out_view(out.mutable_data(), x.rows());
         {
           py::gil_scoped_release release;
-          assign_to_component<Scalar>(x, mix, out_view, n_threads);
+          assign_to_component<Scalar>(x, mix, out_view, python_execution(n_threads));
         }
         return out;
       },

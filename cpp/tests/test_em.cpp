@@ -165,16 +165,16 @@ TEST_CASE("fit_em is bit-identical with 1 and 2 threads") {
                                              {2, -2, 3, -1, 1, 0}});
   const RowMatrix x = reference::clustered_data(50000, centres, 1.2, 99);
   const double work = 50000.0 * 4.0 * (6.0 * 6.0 + 1.0);  // N K (D^2 + 1), as the scoring driver counts it
-  if (gaussmix::detail::resolve_threads(2) == 2)  // with OpenMP
-    CHECK(gaussmix::detail::threads_for_work(2, work) == 2);
+  if (gaussmix::detail::threads_for(2) == 2)  // with OpenMP
+    CHECK(gaussmix::detail::threads_for(2, work) == 2);
   RowMatrix start_means = centres;
   start_means.array() += 0.7;
   const auto start = reference::isotropic_mixture(start_means, 2.0);
   gaussmix::EmOptions<double> options;
   options.max_iter = 8;
-  options.n_threads = 1;
+  options.execution.n_threads = 1;
   const auto one = gaussmix::fit_em<double>(x, start, options);
-  options.n_threads = 2;
+  options.execution.n_threads = 2;
   const auto two = gaussmix::fit_em<double>(x, start, options);
   CHECK(one.n_iter == two.n_iter);
   CHECK(one.log_likelihood == two.log_likelihood);
@@ -186,9 +186,9 @@ TEST_CASE("fit_em is bit-identical with 1 and 2 threads") {
   const gaussmix::Mixture<float> start_f(start.weights(), start.means(), start.covariances());
   gaussmix::EmOptions<float> options_f;
   options_f.max_iter = 8;
-  options_f.n_threads = 1;
+  options_f.execution.n_threads = 1;
   const auto one_f = gaussmix::fit_em<float>(x_f, start_f, options_f);
-  options_f.n_threads = 2;
+  options_f.execution.n_threads = 2;
   const auto two_f = gaussmix::fit_em<float>(x_f, start_f, options_f);
   CHECK(one_f.log_likelihood == two_f.log_likelihood);
   CHECK(bit_identical(one_f.mixture, two_f.mixture));

@@ -59,8 +59,9 @@ bool pass_without_allocation(Index d, Index k) {
   // around its own mean: both E-step paths run too.
   CHECK((mix.common_shift_ok() == std::is_same<Scalar, double>::value));
   gaussmix::detail::EmWorkspace<Scalar> ws;
-  gaussmix::detail::accumulate_stats<Scalar>(x, mix, 2, ws);  // sizes the workspace
-  return runs_without_allocation([&] { gaussmix::detail::accumulate_stats<Scalar>(x, mix, 2, ws); });
+  gaussmix::detail::StopCheck stop(gaussmix::Execution(2, [] { return false; }));  // the polled path
+  gaussmix::detail::accumulate_stats<Scalar>(x, mix, 2, stop, ws);  // sizes the workspace
+  return runs_without_allocation([&] { gaussmix::detail::accumulate_stats<Scalar>(x, mix, 2, stop, ws); });
 }
 
 }  // namespace
@@ -80,7 +81,8 @@ TEST_CASE("the check fails when the pass allocates") {
   const RowMatrix x = reference::clustered_data(100, c, 1.0, 5);
   const auto mix = reference::isotropic_mixture(c, 1.0);
   gaussmix::detail::EmWorkspace<double> ws;
-  CHECK(!runs_without_allocation([&] { gaussmix::detail::accumulate_stats<double>(x, mix, 1, ws); }));
+  gaussmix::detail::StopCheck stop(gaussmix::Execution(1));
+  CHECK(!runs_without_allocation([&] { gaussmix::detail::accumulate_stats<double>(x, mix, 1, stop, ws); }));
 }
 
 int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }

@@ -203,15 +203,17 @@ MixtureParams condition(const Mixture<Scalar>& mix, const std::vector<Index>& ob
  * @param covariances  resized to offsets(N).
  * @throws std::invalid_argument if an observed block is singular or a row's
  *         observed values have zero density under every component.
+ * @throws Cancelled when execution.should_stop asked to stop (x unchanged).
  */
 template <typename Scalar>
 void predict_missing(Eigen::Ref<RowMatrix<double>> x, const Mixture<Scalar>& mix,
                      Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>& offsets, std::vector<double>& covariances,
-                     int n_threads = 0) {
+                     const Execution& execution = {}) {
   const Index n = x.rows(), d = x.cols(), k_count = mix.n_components();
   if (d != mix.dim())
     detail::invalid_argument("predict: data has " + std::to_string(d) + " columns but the mixture has dimension " +
                              std::to_string(mix.dim()));
+  detail::StopCheck stop(execution);
   // Group rows by missing pattern (a byte string of D flags).
   struct Pattern {
     std::vector<Index> a, b;  ///< unknown and observed dimensions
@@ -226,6 +228,7 @@ void predict_missing(Eigen::Ref<RowMatrix<double>> x, const Mixture<Scalar>& mix
   std::vector<Index> value_offsets(static_cast<std::size_t>(n) + 1, 0);
   std::string key(static_cast<std::size_t>(d), '\0');
   for (Index i = 0; i < n; ++i) {
+    if (i % detail::kBlockRows == 0) stop.throw_if_requested();
     Index unknown = 0;
     for (Index j = 0; j < d; ++j) {
       const bool nan = std::isnan(x(i, j));
@@ -247,8 +250,9 @@ void predict_missing(Eigen::Ref<RowMatrix<double>> x, const Mixture<Scalar>& mix
   std::vector<double> values(static_cast<std::size_t>(value_offsets.back()));
 
   // Factorise every pattern that has unknowns, once per component.
-  const int threads = detail::resolve_threads(n_threads);
-  detail::parallel_for_chunks(static_cast<Index>(plans.size()), threads, [&](int, Index p) {
+  const double factorise_work = static_cast<double>(plans.size()) * static_cast<double>(k_count * d * d * d);
+  detail::parallel_for_chunks(static_cast<Index>(plans.size()), detail::threads_for(execution.n_threads, factorise_work),
+                              stop, [&](int, Index p) {
     Pattern& plan = plans[static_cast<std::size_t>(p)];
     if (plan.a.empty()) return;  // complete rows: nothing to predict
     const Index na = static_cast<Index>(plan.a.size());
@@ -275,7 +279,9 @@ void predict_missing(Eigen::Ref<RowMatrix<double>> x, const Mixture<Scalar>& mix
       items.push_back({static_cast<Index>(p), first, std::min(kRegressionBlock, rows - first)});
   }
 
-  detail::parallel_for_chunks(static_cast<Index>(items.size()), threads, [&](int, Index item) {
+  const double predict_work = static_cast<double>(n) * static_cast<double>(k_count * d * d);
+  detail::parallel_for_chunks(static_cast<Index>(items.size()), detail::threads_for(execution.n_threads, predict_work),
+                              stop, [&](int, Index item) {
     const WorkItem& work = items[static_cast<std::size_t>(item)];
     const Pattern& plan = plans[static_cast<std::size_t>(work.pattern)];
     const Index m = work.count, na = static_cast<Index>(plan.a.size()), nb = static_cast<Index>(plan.b.size());

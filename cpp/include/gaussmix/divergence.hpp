@@ -28,6 +28,14 @@ inline Eigen::LLT<Eigen::MatrixXd> factor_spd(const Eigen::MatrixXd& s, const st
   return llt;
 }
 
+/** Both Gaussians must be of one dimension D >= 1 with D x D covariances. */
+inline void check_pair(const char* func, const Eigen::VectorXd& mu1, const Eigen::MatrixXd& s1,
+                       const Eigen::VectorXd& mu2, const Eigen::MatrixXd& s2) {
+  const Index d = mu1.size();
+  if (d < 1 || mu2.size() != d || s1.rows() != d || s1.cols() != d || s2.rows() != d || s2.cols() != d)
+    invalid_argument(std::string(func) + ": both Gaussians need means of one length D >= 1 and D x D covariances");
+}
+
 }  // namespace detail
 
 /**
@@ -39,6 +47,7 @@ inline Eigen::LLT<Eigen::MatrixXd> factor_spd(const Eigen::MatrixXd& s, const st
  */
 inline double hellinger_affinity(const Eigen::VectorXd& mu1, const Eigen::MatrixXd& s1,
                                  const Eigen::VectorXd& mu2, const Eigen::MatrixXd& s2) {
+  detail::check_pair("hellinger_affinity", mu1, s1, mu2, s2);
   const auto l1 = detail::factor_spd(s1, "first"), l2 = detail::factor_spd(s2, "second");
   const auto l = detail::factor_spd(0.5 * (s1 + s2), "average");
   const Eigen::VectorXd diff = mu1 - mu2;
@@ -54,6 +63,7 @@ inline double hellinger_affinity(const Eigen::VectorXd& mu1, const Eigen::Matrix
  */
 inline double kl_divergence(const Eigen::VectorXd& mu1, const Eigen::MatrixXd& s1, const Eigen::VectorXd& mu2,
                             const Eigen::MatrixXd& s2) {
+  detail::check_pair("kl_divergence", mu1, s1, mu2, s2);
   const auto l1 = detail::factor_spd(s1, "first"), l2 = detail::factor_spd(s2, "second");
   const Eigen::VectorXd diff = mu1 - mu2;
   const double trace = l1.solve(s2).trace();
@@ -70,11 +80,17 @@ enum class PairwiseMeasure { hellinger, kl };
  * triangle, diagonal included) and 0 below the diagonal, as PyPR's
  * find_density_diff.
  * @throws CovProblem if a covariance is not positive definite.
+ * @throws std::invalid_argument if shapes disagree or D = 0.
  */
 inline Eigen::MatrixXd pairwise(const RowMatrix<double>& means, const std::vector<Eigen::MatrixXd>& covs,
                                 PairwiseMeasure measure) {
   const Index k = means.rows();
   if (static_cast<Index>(covs.size()) != k) detail::invalid_argument("pairwise: one covariance per mean is needed");
+  const Index d = means.cols();
+  if (d < 1) detail::invalid_argument("pairwise: the dimension D must be at least 1");
+  for (const auto& s : covs)
+    if (s.rows() != d || s.cols() != d)
+      detail::invalid_argument("pairwise: every covariance must be " + std::to_string(d) + " x " + std::to_string(d));
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(k, k);
   for (Index i = 0; i < k; ++i)
     for (Index j = i; j < k; ++j) {

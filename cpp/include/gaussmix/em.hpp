@@ -206,7 +206,7 @@ void add_moments(const Eigen::MatrixXd& moments, const Mixture<Scalar>& mix, Suf
  *  thread ran which chunk. */
 template <typename Scalar>
 const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads,
-                                        EmWorkspace<Scalar>& ws) {
+                                        StopCheck& stop, EmWorkspace<Scalar>& ws) {
   const Index k = mix.n_components(), d = mix.dim();
   const bool common = mix.common_shift_ok();
   const bool own = mix.any_own_shift();
@@ -218,7 +218,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
                                   (own ? static_cast<double>(d * d + d + 1) : 0.0));
   const Index max_chunks = chunks_for_stats(bytes_per_chunk);
   const RowPartition part(x.rows(), max_chunks);
-  const int threads = resolve_threads(n_threads);
+  const int threads = threads_for(n_threads);  // at least the pass's own count: scratch per thread id
   const std::size_t n_chunks = static_cast<std::size_t>(std::max<Index>(part.n_chunks, 1));
   RowMatrix<double>& shifts = ws.shifts;
   shifts.resize(k, d);
@@ -238,7 +238,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
     ws.chunk_stats.resize(n_chunks);
     for (auto& s : ws.chunk_stats) s.reset(shifts);
   }
-  for_each_scored_block(x, mix, threads, true, ws.blocks,
+  for_each_scored_block(x, mix, threads, stop, true, ws.blocks,
                         [&](int thread, Index chunk, Index, const auto& xb, auto& bw) {
                           const auto t = static_cast<std::size_t>(thread), c = static_cast<std::size_t>(chunk);
                           // The moments first: they read x - c from bw.delta, which the
@@ -271,9 +271,11 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
  * @return statistics around mix's means (see SufficientStats).
  */
 template <typename Scalar>
-SufficientStats accumulate_stats(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, int n_threads = 0) {
+SufficientStats accumulate_stats(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
+                                 const Execution& execution = {}) {
   detail::EmWorkspace<Scalar> ws;
-  return detail::accumulate_stats(x, mix, n_threads, ws);
+  detail::StopCheck stop(execution);
+  return detail::accumulate_stats(x, mix, execution.n_threads, stop, ws);
 }
 
 /**
@@ -292,6 +294,10 @@ Mixture<Scalar> m_step(const SufficientStats& stats, const Eigen::VectorXd& diag
   if (diag_add.size() != 0 && diag_add.size() != d)
     detail::invalid_argument("m_step: diag_add must have D entries");
   if (stats.n_rows <= 0) detail::invalid_argument("m_step: statistics of zero rows");
+  bool shapes_agree = d >= 1 && stats.resp_sum.size() == k_count && stats.shift.rows() == k_count &&
+                      stats.shift.cols() == d && static_cast<Index>(stats.second.size()) == k_count;
+  for (const auto& s : stats.second) shapes_agree = shapes_agree && s.rows() == d && s.cols() == d;
+  if (!shapes_agree) detail::invalid_argument("m_step: statistics of inconsistent shapes (K x D with D >= 1 expected)");
   Eigen::VectorXd weights(k_count);
   RowMatrix<double> means(k_count, d);
   std::vector<Eigen::MatrixXd> covs(static_cast<std::size_t>(k_count));
@@ -327,7 +333,7 @@ struct EmOptions {
   double delta_stop = 1e-6;         ///< a change of total log-likelihood below this counts as "still"
   int delta_stop_count_end = 10;    ///< stop after this many consecutive "still" iterations
   Eigen::VectorXd diag_add;         ///< length D added to every covariance diagonal, or empty
-  int n_threads = 0;                ///< 0 = all available cores
+  Execution execution;              ///< threads (0 = all cores) and cancellation
   EmCallback<Scalar> callback;      ///< optional, called after every iteration
 };
 
@@ -346,6 +352,7 @@ struct EmResult {
  * consecutive iterations, or max_iter iterations ran.
  * @throws CovProblem when a covariance stops being positive definite or the
  *         log-likelihood becomes non-finite.
+ * @throws Cancelled when options.execution.should_stop asked to stop.
  * @throws std::invalid_argument on bad options or a shape mismatch.
  */
 template <typename Scalar>
@@ -353,6 +360,7 @@ EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const Em
   if (options.max_iter < 1) detail::invalid_argument("fit_em: max_iter must be at least 1");
   if (x.rows() < 1) detail::invalid_argument("fit_em: no data rows");
   detail::EmWorkspace<Scalar> ws;
+  detail::StopCheck stop(options.execution);
   Mixture<Scalar> current = std::move(init);
   double previous = std::numeric_limits<double>::quiet_NaN();
   double loglik = previous;
@@ -360,7 +368,8 @@ EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const Em
   int iter = 0;
   bool converged = false;
   while (iter < options.max_iter) {
-    const SufficientStats& stats = detail::accumulate_stats(x, current, options.n_threads, ws);
+    stop.throw_if_requested();
+    const SufficientStats& stats = detail::accumulate_stats(x, current, options.execution.n_threads, stop, ws);
     loglik = stats.log_likelihood;
     if (!std::isfinite(loglik))
       throw CovProblem("the log-likelihood is not finite: some covariance is too small for the data");

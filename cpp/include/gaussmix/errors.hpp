@@ -3,6 +3,7 @@
  *  The exceptions the core throws. Bad arguments (shapes, option values) are
  *  std::invalid_argument; a covariance that cannot be factorised is CovProblem.
  */
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -20,6 +21,13 @@ namespace detail {
 
 [[noreturn]] inline void invalid_argument(const std::string& message) {
   throw std::invalid_argument(message);
+}
+
+/** value with 6 significant digits ("1e-310", not std::to_string's "0.000000"). */
+inline std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
 }
 
 }  // namespace detail

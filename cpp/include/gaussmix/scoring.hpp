@@ -3,7 +3,8 @@
  *  Scoring rows with a fixed mixture: per-component weighted log-densities,
  *  the mixture log-density, responsibilities, hard assignment and the total
  *  log-likelihood. Each runs the E-step's block kernels in parallel over row
- *  chunks and writes straight into its output: no N x D temporaries.
+ *  chunks and writes straight into its output: no N x D temporaries. Each
+ *  takes an Execution (threads, cancellation; an int is a thread count).
  */
 #include <cstdint>
 #include <string>
@@ -23,11 +24,12 @@ namespace detail {
  *  responsibilities. func names the caller in the error message. */
 template <typename Scalar>
 void write_component_scores(const char* func, const DataRef<Scalar>& x, const Mixture<Scalar>& mix, bool normalise,
-                            Eigen::Ref<RowMatrix<double>> out, int n_threads) {
+                            Eigen::Ref<RowMatrix<double>> out, const Execution& execution) {
   if (out.rows() != x.rows() || out.cols() != mix.n_components())
     invalid_argument(std::string(func) + ": output must be N x K");
   std::vector<BlockWorkspace<Scalar>> ws;
-  for_each_scored_block(x, mix, n_threads, normalise, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+  StopCheck stop(execution);
+  for_each_scored_block(x, mix, execution.n_threads, stop, normalise, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
     out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
   });
 }
@@ -41,8 +43,8 @@ void write_component_scores(const char* func, const DataRef<Scalar>& x, const Mi
  */
 template <typename Scalar>
 void log_prob_components(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
-                         Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
-  detail::write_component_scores("log_prob_components", x, mix, false, out, n_threads);
+                         Eigen::Ref<RowMatrix<double>> out, const Execution& execution = {}) {
+  detail::write_component_scores("log_prob_components", x, mix, false, out, execution);
 }
 
 /**
@@ -51,17 +53,18 @@ void log_prob_components(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
  */
 template <typename Scalar>
 void responsibilities(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
-                      Eigen::Ref<RowMatrix<double>> out, int n_threads = 0) {
-  detail::write_component_scores("responsibilities", x, mix, true, out, n_threads);
+                      Eigen::Ref<RowMatrix<double>> out, const Execution& execution = {}) {
+  detail::write_component_scores("responsibilities", x, mix, true, out, execution);
 }
 
 /** out(i) = log p(x_i) = log sum_k w_k N(x_i | mean_k, cov_k), computed stably. */
 template <typename Scalar>
 void log_density(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::VectorXd> out,
-                 int n_threads = 0) {
+                 const Execution& execution = {}) {
   if (out.size() != x.rows()) detail::invalid_argument("log_density: output must have N entries");
   std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+  detail::StopCheck stop(execution);
+  detail::for_each_scored_block(x, mix, execution.n_threads, stop, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
     out.segment(begin, xb.rows()) = w.row_log_density.head(xb.rows()).template cast<double>();
   });
 }
@@ -69,11 +72,12 @@ void log_density(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Re
 /** sum_i log p(x_i), accumulated in double per chunk and reduced in chunk order
  *  (the same value for any thread count). */
 template <typename Scalar>
-double log_likelihood(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, int n_threads = 0) {
+double log_likelihood(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, const Execution& execution = {}) {
   const detail::RowPartition part(x.rows());
   std::vector<double> chunk_sums(static_cast<std::size_t>(part.n_chunks), 0.0);
   std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::for_each_scored_block(x, mix, n_threads, true, ws, [&](int, Index chunk, Index, const auto& xb, auto& w) {
+  detail::StopCheck stop(execution);
+  detail::for_each_scored_block(x, mix, execution.n_threads, stop, true, ws, [&](int, Index chunk, Index, const auto& xb, auto& w) {
     chunk_sums[static_cast<std::size_t>(chunk)] +=
         w.row_log_density.head(xb.rows()).template cast<double>().sum();
   });
@@ -86,10 +90,11 @@ double log_likelihood(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, int 
  *  ties go to the lowest index. */
 template <typename Scalar>
 void assign_to_component(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
-                         Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out, int n_threads = 0) {
+                         Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out, const Execution& execution = {}) {
   if (out.size() != x.rows()) detail::invalid_argument("assign_to_component: output must have N entries");
   std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::for_each_scored_block(x, mix, n_threads, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+  detail::StopCheck stop(execution);
+  detail::for_each_scored_block(x, mix, execution.n_threads, stop, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
     for (Index i = 0; i < xb.rows(); ++i) {
       Index best = 0;
       w.log_prob.row(i).maxCoeff(&best);

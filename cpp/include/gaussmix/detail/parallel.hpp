@@ -8,9 +8,15 @@
  *  reduced in chunk order, so any thread count gives bit-identical results.
  */
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <exception>
+#include <functional>
+#include <limits>
 #include <mutex>
+#include <thread>
 
+#include "../execution.hpp"
 #include "config.hpp"
 
 #ifdef _OPENMP
@@ -44,25 +50,64 @@ inline Index chunks_for_stats(double bytes_per_chunk) {
   return fit >= static_cast<double>(kMaxChunks) ? kMaxChunks : std::max(kMinChunks, static_cast<Index>(fit));
 }
 
-/** Number of threads to use for a request of n_threads (0 or less = all). */
-inline int resolve_threads(int n_threads) {
-#ifdef _OPENMP
-  return n_threads > 0 ? n_threads : omp_get_max_threads();
-#else
-  (void)n_threads;
-  return 1;
-#endif
-}
-
 /** Multiply-adds below which an extra thread is not worth waking (~1 ms of
  *  work): tiny problems run on fewer threads, with the same results. */
 constexpr double kMinWorkPerThread = 2e6;
 
-/** Threads to use for about `work` multiply-adds, at most `threads`. */
-inline int threads_for_work(int threads, double work) {
+/** The one thread-count rule of every parallel loop: the request (0 or less:
+ *  the OpenMP default), never more than max_threads(), and no more threads
+ *  than about `work` multiply-adds can keep busy (kMinWorkPerThread each). */
+inline int threads_for(int requested, double work = std::numeric_limits<double>::infinity()) {
+#ifdef _OPENMP
+  const int asked = requested > 0 ? requested : omp_get_max_threads();
+  const int threads = std::max(1, std::min(asked, max_threads()));
   const double useful = std::max(1.0, work / kMinWorkPerThread);
   return useful < static_cast<double>(threads) ? static_cast<int>(useful) : threads;
+#else
+  (void)requested;
+  (void)work;
+  return 1;
+#endif
 }
+
+/**
+ * A call's view of Execution::should_stop. requested() is cheap enough to ask
+ * between any two row blocks on any thread: an atomic load, and on the
+ * calling thread a clock read; only there, and at most every
+ * kStopPollSeconds, is should_stop itself called. Once it has said stop,
+ * every thread sees it at its next block.
+ */
+class StopCheck {
+ public:
+  explicit StopCheck(const Execution& execution)
+      : poll_(execution.should_stop), caller_(std::this_thread::get_id()) {}
+
+  bool requested() {
+    if (stopped_.load(std::memory_order_relaxed)) return true;
+    if (!poll_ || std::this_thread::get_id() != caller_) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_poll_) return false;
+    next_poll_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(kStopPollSeconds));
+    if (!poll_()) return false;
+    stopped_.store(true, std::memory_order_relaxed);
+    return true;
+  }
+
+  /** Whether a stop was seen, without polling. */
+  bool stopped() const { return stopped_.load(std::memory_order_relaxed); }
+
+  /** Throws Cancelled if a stop is requested (polls, as requested()). */
+  void throw_if_requested() {
+    if (requested()) throw Cancelled();
+  }
+
+ private:
+  std::function<bool()> poll_;
+  std::thread::id caller_;
+  std::atomic<bool> stopped_{false};
+  std::chrono::steady_clock::time_point next_poll_{};  ///< touched by the calling thread only
+};
 
 inline int thread_id() {
 #ifdef _OPENMP
@@ -91,15 +136,18 @@ struct RowPartition {
 
 /** Runs body(thread, chunk) for every chunk on n_threads threads. An exception
  *  thrown by a body cannot cross the OpenMP region, so the first one is kept
- *  and rethrown after the region ends. */
+ *  and rethrown after the region ends. Once stop is requested the remaining
+ *  chunks are skipped and Cancelled is thrown after the region (bodies that
+ *  run long check stop.requested() themselves between blocks). */
 template <typename Body>
-void parallel_for_chunks(Index n_chunks, int n_threads, Body&& body) {
+void parallel_for_chunks(Index n_chunks, int n_threads, StopCheck& stop, Body&& body) {
   std::exception_ptr error;
   std::mutex error_mutex;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
 #endif
   for (Index c = 0; c < n_chunks; ++c) {
+    if (stop.requested()) continue;
     try {
       body(thread_id(), c);
     } catch (...) {
@@ -109,6 +157,7 @@ void parallel_for_chunks(Index n_chunks, int n_threads, Body&& body) {
   }
   (void)n_threads;
   if (error) std::rethrow_exception(error);
+  if (stop.stopped()) throw Cancelled();
 }
 
 }  // namespace detail

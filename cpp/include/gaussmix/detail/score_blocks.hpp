@@ -64,10 +64,12 @@ void load_block_columns(const BlockRef<Scalar>& xb, BlockWorkspace<Scalar>& ws) 
 }
 
 /** Which components an E-step kernel scores: [begin, end). The kernels'
- *  AroundShift parameter says what ws.delta holds: x - c, from which the
- *  whitened offsets are subtracted, or x minus the one component's own mean.
- *  (A template parameter, not a run-time flag: tested inside the unrolled
- *  loops, the flag made 1e6 x 8 x 16 18% slower.) */
+ *  AroundShift parameter says what ws.delta holds, and so which whitened
+ *  offsets the kernel subtracts: x - c (Mixture::whitened_offsets), or x
+ *  minus the one component's own mean rounded to Scalar
+ *  (Mixture::own_offsets, the rounding's rest). (A template parameter, not a
+ *  run-time flag: tested inside the unrolled loops, the flag made
+ *  1e6 x 8 x 16 18% slower.) */
 struct ComponentRange {
   Index begin;
   Index end;
@@ -98,7 +100,9 @@ void weighted_log_prob_small(Index b, const Mixture<Scalar>& mix, ComponentRange
   const Scalar* delta = ws.delta.data();
   const Index ld = ws.delta.outerStride();
   constexpr Index dp = padded_dim(D);
-  const Scalar* offsets = mix.whitened_offsets().data();  // K x dp
+  // K x dp: around the shift, the whitened offsets of the means from it; around
+  // each component's rounded mean, the (float: tiny; double: zero) rest.
+  const Scalar* offsets = (AroundShift ? mix.whitened_offsets() : mix.own_offsets()).data();
   for (Index r = 0; r < padded; r += width) {
     P x[D];
     for (int i = 0; i < D; ++i) x[i] = Eigen::internal::ploadu<P>(delta + i * ld + r);
@@ -107,7 +111,7 @@ void weighted_log_prob_small(Index b, const Mixture<Scalar>& mix, ComponentRange
       const Scalar* offset = offsets + k * dp;
       P maha = Eigen::internal::pset1<P>(Scalar(0));
       for (int j = 0; j < D; ++j) {
-        P y = Eigen::internal::pset1<P>(AroundShift ? -offset[j] : Scalar(0));
+        P y = Eigen::internal::pset1<P>(-offset[j]);
         for (int i = j; i < D; ++i) y = Eigen::internal::pmadd(x[i], Eigen::internal::pset1<P>(w[i * dp + j]), y);
         maha = Eigen::internal::pmadd(y, y, maha);
       }
@@ -164,7 +168,9 @@ EIGEN_ALWAYS_INLINE void weighted_log_prob_panels(Index b, const Mixture<Scalar>
   ws.delta.middleRows(b, padded - b).setZero();  // computed, not used
   const Scalar* delta = ws.delta.data();
   const Index ld = ws.delta.outerStride();
-  const Scalar* offsets = mix.whitened_offsets().data();  // K x dp
+  // K x dp: around the shift, the whitened offsets of the means from it; around
+  // each component's rounded mean, the (float: tiny; double: zero) rest.
+  const Scalar* offsets = (AroundShift ? mix.whitened_offsets() : mix.own_offsets()).data();
   for (Index r = 0; r < padded; r += tile) {
     for (Index k = range.begin; k < range.end; ++k) {
       const Scalar* w = mix.padded_whitening(k).data();  // row-major D x dp
@@ -174,7 +180,7 @@ EIGEN_ALWAYS_INLINE void weighted_log_prob_panels(Index b, const Mixture<Scalar>
         P acc[MT][panel];
         for (Index j = 0; j < panel; ++j)
           for (int m = 0; m < MT; ++m)
-            acc[m][j] = ei::pset1<P>(AroundShift ? -offsets[k * dp + j0 + j] : Scalar(0));
+            acc[m][j] = ei::pset1<P>(-offsets[k * dp + j0 + j]);
         for (Index i = j0; i < d; ++i) {
           P x[MT];
           for (int m = 0; m < MT; ++m) x[m] = ei::ploadu<P>(delta + i * ld + r + m * width);
@@ -271,10 +277,11 @@ void normalise_rows(Index b, BlockWorkspace<Scalar>& ws) {
  * parallel over chunks, computes the weighted log-densities (and with
  * normalise, the responsibilities and row log-densities) into the calling
  * thread's workspace, then calls visit(thread, chunk, first_row, xb, ws).
- * workspaces is grown to the thread count and reused as it is.
+ * workspaces is grown to the thread count and reused as it is. Between
+ * blocks it asks stop; a requested stop ends the pass with Cancelled.
  */
 template <typename Scalar, typename Visit>
-void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads,
+void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads, StopCheck& stop,
                            bool normalise, std::vector<BlockWorkspace<Scalar>>& workspaces,
                            Visit&& visit, Index max_chunks = kMaxChunks) {
   if (x.cols() != mix.dim())
@@ -282,13 +289,13 @@ void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
                      std::to_string(mix.dim()));
   const double work = static_cast<double>(x.rows()) * static_cast<double>(mix.n_components()) *
                       static_cast<double>(mix.dim() * mix.dim() + 1);
-  const int threads = threads_for_work(resolve_threads(n_threads), work);
+  const int threads = threads_for(n_threads, work);
   if (static_cast<int>(workspaces.size()) < threads) workspaces.resize(static_cast<std::size_t>(threads));
   for (auto& ws : workspaces) ws.resize(mix.dim(), mix.n_components());
   const RowPartition part(x.rows(), max_chunks);
-  parallel_for_chunks(part.n_chunks, threads, [&](int thread, Index chunk) {
+  parallel_for_chunks(part.n_chunks, threads, stop, [&](int thread, Index chunk) {
     BlockWorkspace<Scalar>& ws = workspaces[static_cast<std::size_t>(thread)];
-    for (Index blk = part.first_block(chunk); blk < part.first_block(chunk + 1); ++blk) {
+    for (Index blk = part.first_block(chunk); blk < part.first_block(chunk + 1) && !stop.requested(); ++blk) {
       const Index begin = part.block_begin(blk);
       const BlockRef<Scalar> xb = x.middleRows(begin, part.block_size(blk));
       weighted_log_prob(xb, mix, ws);
