@@ -268,3 +268,165 @@ def test_max_iter_and_max_tries_below_one(value, monkeypatch):
     with pytest.raises(ValueError, match="max_tries"):
         gmm.em(X, 2, max_tries=value, iter_call=cb)
     assert calls == [] and init_calls == []
+
+
+# ---------------------------------------------------------------- complex and text parameters
+def _mixture_calls():
+    """(id, call(c, S, p, Y)) for every public function that turns a centre,
+    covariance, weight or cond_dist Y argument into an array."""
+    X = _valid()[0]
+    return {
+        "gmm_pdf": lambda c, S, p: gmm.gmm_pdf(X, c, S, p),
+        "gm_log_likelihood": lambda c, S, p: gmm.gm_log_likelihood(X, c, S, p),
+        "gm_assign_to_cluster": lambda c, S, p: gmm.gm_assign_to_cluster(X, c, S, p),
+        "gmm_em_continue": lambda c, S, p: gmm.gmm_em_continue(X, c, S, p, max_iter=2),
+        "sample_gaussian_mixture": lambda c, S, p: gmm.sample_gaussian_mixture(c, S, p, samples=3),
+        "cond_dist": lambda c, S, p: gmm.cond_dist(np.array([np.nan, 0.5]), c, S, p),
+        "marg_dist": lambda c, S, p: gmm.marg_dist([0], c, S, p),
+        "find_density_diff": lambda c, S, p: gmm.find_density_diff(c, S, p),
+    }
+
+
+def _spoil(which, kind):
+    """A valid mixture with one argument made complex or text."""
+    _, c, S, p = _valid()
+    if which == "centre":
+        c[1] = c[1] + 1j if kind == "complex" else np.array(["1.0", "1.0"])
+    elif which == "covariance":
+        S[0] = S[0] + 0j * S[0] + np.diag([1e-3j, 0]) if kind == "complex" else [["1", "0"], ["0", "1"]]
+    else:
+        p = p.astype(complex) + np.array([0.1j, -0.1j]) if kind == "complex" else ["0.6", "0.4"]
+    return c, S, p
+
+
+@pytest.mark.parametrize("kind, message", [("complex", "must be real"), ("text", "must be numeric")])
+@pytest.mark.parametrize("which, name", [("centre", r"(centroids|center_list)\[1\]"),
+                                         ("covariance", r"(ccov|cov_list)\[0\]"),
+                                         ("weights", WEIGHTS)])
+@pytest.mark.parametrize("func_name", sorted(_mixture_calls()))
+def test_complex_or_text_parameters_raise_type_error(func_name, which, name, kind, message):
+    """Complex parameters are not silently cast to real, and text gets a
+    message naming the argument instead of NumPy's 'could not convert'."""
+    c, S, p = _spoil(which, kind)
+    call = _mixture_calls()[func_name]
+    with pytest.raises(TypeError, match=rf"^{func_name}\(\): ({name}) {message}"):
+        call(c, S, p)
+
+
+@pytest.mark.parametrize("kind, value, message", [
+    ("complex", np.array([0.0, 1 + 2j]), "must be real"),
+    ("text", np.array(["0.0", "1.0"]), "must be numeric"),
+    ("object", np.array([0.0, object()], dtype=object), "must be numeric"),
+    ("complex_object", np.array([0.0, 1j], dtype=object), "must be real")])
+@pytest.mark.parametrize("func_name, call", [
+    ("mulnormpdf", lambda v: gmm.mulnormpdf(np.zeros((3, 2)), v, np.eye(2))),
+    ("logmulnormpdf", lambda v: gmm.logmulnormpdf(np.zeros((3, 2)), v, np.eye(2))),
+    ("gauss_ellipse_2d", lambda v: gmm.gauss_ellipse_2d(v, np.eye(2))),
+    ("find_distance", lambda v: km.find_distance(np.zeros((3, 2)), v)),
+    ("find_membership", lambda v: km.find_membership(np.zeros((3, 2)), v)),
+    ("find_intra_cluster_variance",
+     lambda v: km.find_intra_cluster_variance(np.zeros((3, 2)), np.zeros(3, int), v)),
+    ("cond_dist", lambda v: gmm.cond_dist(v, [np.zeros(2)], [np.eye(2)], None)),
+])
+def test_complex_or_text_vectors_raise_type_error(func_name, call, kind, value, message):
+    """MU, centroid, c, cc and Y: complex -> 'must be real', text or arbitrary
+    objects -> 'must be numeric', naming the function and the argument."""
+    name = {"mulnormpdf": "MU", "logmulnormpdf": "MU", "gauss_ellipse_2d": "centroid",
+            "find_distance": "c", "find_membership": "cc", "find_intra_cluster_variance": "cc",
+            "cond_dist": "Y"}[func_name]
+    with pytest.raises(TypeError, match=rf"^{func_name}\(\): {name} {message}"):
+        call(value)
+
+
+@pytest.mark.parametrize("func_name, call", [
+    ("mulnormpdf", lambda v: gmm.mulnormpdf(np.zeros((3, 2)), np.zeros(2), v)),
+    ("gauss_ellipse_2d", lambda v: gmm.gauss_ellipse_2d(np.zeros(2), v)),
+])
+@pytest.mark.parametrize("value, message", [(np.eye(2) * (1 + 1j), "must be real"),
+                                            ([["1", "0"], ["0", "1"]], "must be numeric")])
+def test_complex_or_text_covariance_raises_type_error(func_name, call, value, message):
+    name = {"mulnormpdf": "SIGMA", "gauss_ellipse_2d": "ccov"}[func_name]
+    with pytest.raises(TypeError, match=rf"^{func_name}\(\): {name} {message}"):
+        call(value)
+
+
+@pytest.mark.parametrize("value", ["0.1", b"0.1", 1e-3 + 0j, np.complex128(1e-3), np.array([1e-3])],
+                         ids=["str", "bytes", "complex", "np_complex", "array"])
+@pytest.mark.parametrize("func_name, name, call", [
+    ("em", "diag_add", lambda v: gmm.em(_valid()[0], 2, max_iter=2, diag_add=v)),
+    ("em", "delta_stop", lambda v: gmm.em(_valid()[0], 2, max_iter=2, delta_stop=v)),
+    ("gmm_em_continue", "diag_add",
+     lambda v: gmm.gmm_em_continue(*_valid(), max_iter=2, diag_add=v)),
+    ("gmm_em_continue", "delta_stop",
+     lambda v: gmm.gmm_em_continue(*_valid(), max_iter=2, delta_stop=v)),
+    ("kmeans", "delta_stop", lambda v: km.kmeans(_valid()[0], 2, delta_stop=v)),
+    ("gauss_ellipse_2d", "sdwidth", lambda v: gmm.gauss_ellipse_2d(np.zeros(2), np.eye(2), sdwidth=v)),
+])
+def test_scalar_arguments_must_be_real_numbers(func_name, name, call, value):
+    """Text (which float() would parse), complex numbers (which NumPy would
+    cast with a warning) and arrays are refused for the scalar options."""
+    with pytest.raises(TypeError, match=rf"^{func_name}\(\): {name} must be a real number"):
+        call(value)
+
+
+# ---------------------------------------------------------------- counts beyond the core's int
+BIG = 2**31
+COUNT_CALLS = [
+    ("em", "max_iter", 1, lambda v: gmm.em(_valid()[0], 2, max_iter=v)),
+    ("em", "max_iter", 1, lambda v: gmm.em(_valid()[0], 2, iter=v)),
+    # em_gm is em under PyPR's other name; its messages say em()
+    ("em", "max_iter", 1, lambda v: gmm.em_gm(_valid()[0], 2, iter=v)),
+    ("em", "max_tries", 1, lambda v: gmm.em(_valid()[0], 2, max_tries=v)),
+    ("em", "K", 1, lambda v: gmm.em(_valid()[0], v)),
+    ("gmm_em_continue", "max_iter", 1, lambda v: gmm.gmm_em_continue(*_valid(), max_iter=v)),
+    ("gmm_em_continue", "delta_stop_count_end", 1,
+     lambda v: gmm.gmm_em_continue(*_valid(), delta_stop_count_end=v)),
+    ("gmm_init", "max_init_iter", 1,
+     lambda v: gmm.gmm_init(_valid()[0], 2, cluster_init="kmeans", max_init_iter=v)),
+    ("gmm_init", "K", 1, lambda v: gmm.gmm_init(_valid()[0], v)),
+    ("sample_gaussian_mixture", "samples", 0,
+     lambda v: gmm.sample_gaussian_mixture(*_valid()[1:], samples=v)),
+    ("gauss_ellipse_2d", "points", 1, lambda v: gmm.gauss_ellipse_2d(np.zeros(2), np.eye(2), points=v)),
+    ("kmeans", "iter", 1, lambda v: km.kmeans(_valid()[0], 2, iter=v)),
+    ("kmeans", "K", 1, lambda v: km.kmeans(_valid()[0], v)),
+    ("find_centroids", "K", 1, lambda v: km.find_centroids(_valid()[0], v, np.zeros(30, int))),
+]
+
+
+@pytest.mark.parametrize("value", [BIG, np.int64(BIG), float(BIG), 2**63], ids=["int", "np_int64", "float", "2**63"])
+@pytest.mark.parametrize("func_name, name, low, call", COUNT_CALLS,
+                         ids=[f"{f}-{n}-{i}" for i, (f, n, _, _) in enumerate(COUNT_CALLS)])
+def test_counts_beyond_c_int_name_the_accepted_range(func_name, name, low, call, value):
+    """A count the core's C int cannot hold is a ValueError naming the
+    argument and the accepted range, not pybind11's 'incompatible function
+    arguments'."""
+    with pytest.raises(ValueError) as info:
+        call(value)
+    assert str(info.value) == f"{func_name}(): {name} must be in [{low}, 2147483647], got {int(value)}"
+
+
+def test_count_at_c_int_max_is_accepted():
+    """2**31 - 1 is in range: kmeans stops early (no centre moves) long before."""
+    X = _valid()[0]
+    np.random.seed(1)
+    m, cc = km.kmeans(X, 2, iter=2**31 - 1)
+    assert m.shape == (30,) and cc.shape == (2, 2)
+
+
+# ---------------------------------------------------------------- find_distance
+@pytest.mark.parametrize("shape", [(2, 2), (3, 2)])
+def test_find_distance_refuses_several_centres(shape):
+    """Several centres get a clear ValueError pointing to find_membership,
+    not NumPy's broadcast error."""
+    X = _valid()[0]
+    with pytest.raises(ValueError) as info:
+        km.find_distance(X, np.zeros(shape))
+    assert str(info.value) == (f"find_distance(): c must be one centre of shape (2,), got shape {shape}; "
+                               "for several centres use find_membership")
+
+
+def test_find_distance_accepts_one_centre_as_row():
+    """A (1, D) centre is one centre: distances as a column vector (NumPy reference)."""
+    X = _valid()[0]
+    c = np.array([[0.5, -1.0]])
+    np.testing.assert_allclose(km.find_distance(X, c), np.linalg.norm(X - c, axis=1)[:, None], rtol=1e-14)

@@ -6,8 +6,11 @@ Nothing here modifies the caller's objects.
 """
 from __future__ import annotations
 
+import numbers
 import operator
+import warnings
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,6 +22,28 @@ Cov_problem = _core.Cov_problem
 WEIGHT_SUM_TOLERANCE = 1e-6
 #: Relative asymmetry |S - S^T| / max|S| accepted in a covariance.
 SYMMETRY_TOLERANCE = 1e-8
+#: Largest count the core's C ``int`` arguments hold.
+INT_MAX = 2**31 - 1
+#: Per-column variances used as scales (diag_add, cov_init='var') are floored
+#: at this fraction of the largest column variance, so a constant column gets
+#: a small positive scale instead of 0.
+VARIANCE_FLOOR = 1e-12
+#: EM squares deviations in float64: a column spread (standard deviation)
+#: within [2**-460, 2**460] keeps covariances, and their sums over up to
+#: ~1e18 rows, normal float64 numbers (2**920 * 2**60 < 2**1024 and
+#: 2**-920 > 2**-1022).
+SPREAD_BAND = (2.0**-460, 2.0**460)
+#: float32 kernels are kept for a fit while every column's spread and
+#: max |x - column mean| lie in this band (squares and 512-row block sums
+#: stay far from float32's overflow and subnormal range).
+FLOAT32_FIT_BAND = (2.0**-40, 2.0**40)
+#: float32 scoring is kept while max|x| and max|mean| stay below this...
+FLOAT32_SCORE_MAX_ABS = 2.0**40
+#: ...every covariance diagonal entry lies in this band...
+FLOAT32_SCORE_COV_BAND = (2.0**-80, 2.0**80)
+#: ...and (max|x| + max|mean|) / sqrt(min covariance diagonal) stays below this,
+#: so Mahalanobis terms cannot overflow float32.
+FLOAT32_SCORE_MAX_RATIO = 2.0**50
 
 
 def data_matrix(X, func: str, name: str = "X", allow_single_point_dim: int | None = None) -> np.ndarray:
@@ -29,10 +54,10 @@ def data_matrix(X, func: str, name: str = "X", allow_single_point_dim: int | Non
     1-D X of length D is taken as one point, shape (1, D).
     """
     arr = np.asarray(X)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{func}(): {name} must be a numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{func}(): {name} must be real, got a complex array")
+    if arr.dtype == object:
+        # No silent object -> float cast: the elements must be real numbers.
+        arr = real_array(arr, func, name)
+    _check_real_dtype(arr, func, name)
     if arr.ndim == 1 and allow_single_point_dim is not None:
         if arr.shape[0] != allow_single_point_dim:
             raise ValueError(
@@ -54,14 +79,55 @@ def data_matrix(X, func: str, name: str = "X", allow_single_point_dim: int | Non
     return arr
 
 
+def _check_real_dtype(arr: np.ndarray, func: str, name: str) -> None:
+    """TypeError unless arr's dtype is real numeric (bool counts as 0/1).
+
+    A float cast would silently drop an imaginary part and gives NumPy's
+    unhelpful "could not convert string to float" for text, so both are
+    rejected here with the argument's name."""
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{func}(): {name} must be real, got a complex array; pass its .real part "
+                        "if the imaginary part is meant to be dropped")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{func}(): {name} must be numeric, got an array of dtype {arr.dtype}")
+
+
+def real_array(value, func: str, name: str) -> np.ndarray:
+    """value as a float64 ndarray (any shape; NaN and inf are left to the caller).
+
+    Complex input raises TypeError "must be real", text or other objects
+    TypeError "must be numeric", ragged nested sequences ValueError; every
+    place where a parameter becomes an array goes through here.
+    """
+    try:
+        arr = np.asarray(value)
+    except ValueError:  # ragged nested sequences (NumPy >= 1.24)
+        raise ValueError(f"{func}(): {name} must be a rectangular numeric array; "
+                         "its nested sequences have different lengths") from None
+    if arr.dtype == object:
+        for v in arr.flat:
+            if isinstance(v, numbers.Complex) and not isinstance(v, numbers.Real):
+                raise TypeError(f"{func}(): {name} must be real, got the complex value {v!r}")
+            if not isinstance(v, numbers.Real):
+                raise TypeError(f"{func}(): {name} must be numeric, got {type(v).__name__} {v!r}")
+        return arr.astype(np.float64)
+    _check_real_dtype(arr, func, name)
+    return arr.astype(np.float64, copy=False)
+
+
 def all_finite(arr: np.ndarray) -> bool:
     """True if arr has no NaN or infinity. min/max propagate NaN and expose
     infinities without the N x D boolean temporary of np.isfinite(arr).all()."""
     return bool(np.isfinite(arr.min()) and np.isfinite(arr.max()))
 
 
-def positive_int(value, func: str, name: str, minimum: int = 1) -> int:
-    """value as an int >= minimum."""
+def positive_int(value, func: str, name: str, minimum: int = 1, maximum: int = INT_MAX) -> int:
+    """value as an int in [minimum, maximum].
+
+    The default maximum is what the core's C ``int`` holds; a larger count
+    would otherwise reach pybind11 and fail as "incompatible function
+    arguments" without naming the argument.
+    """
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{func}(): {name} must be an integer, got a bool")
     try:
@@ -71,21 +137,37 @@ def positive_int(value, func: str, name: str, minimum: int = 1) -> int:
             as_int = int(value)
         else:
             raise TypeError(f"{func}(): {name} must be an integer, got {value!r}") from None
-    if as_int < minimum:
-        raise ValueError(f"{func}(): {name} must be at least {minimum}, got {as_int}")
+    if not minimum <= as_int <= maximum:
+        raise ValueError(f"{func}(): {name} must be in [{minimum}, {maximum}], got {as_int}")
     return as_int
 
 
-def real_number(value, func: str, name: str, minimum: float | None = None) -> float:
-    """value as a finite float (>= minimum when given)."""
+def real_number(value, func: str, name: str, minimum: float | None = None,
+                exclusive_minimum: bool = False) -> float:
+    """value as a finite real float (>= minimum, or > minimum when
+    exclusive_minimum, when given).
+
+    Strings are refused although float("1e-3") would parse them, and complex
+    numbers although NumPy's complex scalars would cast with a warning: both
+    are almost always a mistake upstream.
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{func}(): {name} must be a real number, got the string {value!r}")
+    if np.iscomplexobj(value):
+        raise TypeError(f"{func}(): {name} must be a real number, got the complex value {value!r}")
+    if np.ndim(value) != 0:
+        raise TypeError(f"{func}(): {name} must be a real number, got an array of shape {np.shape(value)}")
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{func}(): {name} must be a real number, got {value!r}") from None
     if not np.isfinite(number):
         raise ValueError(f"{func}(): {name} must be finite, got {number}")
-    if minimum is not None and number < minimum:
-        raise ValueError(f"{func}(): {name} must be >= {minimum}, got {number}")
+    if minimum is not None:
+        if exclusive_minimum and number <= minimum:
+            raise ValueError(f"{func}(): {name} must be > {minimum}, got {number}")
+        if number < minimum:
+            raise ValueError(f"{func}(): {name} must be >= {minimum}, got {number}")
     return number
 
 
@@ -106,7 +188,7 @@ def option(value, allowed: tuple[str, ...], func: str, name: str) -> str:
 
 def mean_vector(MU, func: str, name: str = "MU") -> np.ndarray:
     """A 1-D finite float64 mean."""
-    mu = np.asarray(MU, dtype=float)
+    mu = real_array(MU, func, name)
     if mu.ndim != 1:
         raise ValueError(f"{func}(): {name} must be a 1-D array (the mean), got shape {mu.shape}")
     if mu.shape[0] < 1:
@@ -121,7 +203,7 @@ def covariance_matrix(SIGMA, dim: int, func: str, name: str = "SIGMA") -> np.nda
 
     Positive definiteness is checked by the core's factorisation.
     """
-    sigma = np.asarray(SIGMA, dtype=float)
+    sigma = real_array(SIGMA, func, name)
     if dim == 1 and sigma.size == 1:
         sigma = sigma.reshape(1, 1)
     if sigma.shape != (dim, dim):
@@ -164,7 +246,8 @@ def mixture_params(centroids, ccov, mc, func: str, names=("centroids", "ccov", "
     if mc is None:
         weights = np.full(K, 1.0 / K)
     else:
-        weights = np.asarray(mc, dtype=float).reshape(-1) if np.ndim(mc) <= 1 else None
+        weights = real_array(mc, func, w_name)
+        weights = weights.reshape(-1) if weights.ndim <= 1 else None
         if weights is None or weights.shape[0] != K:
             raise ValueError(f"{func}(): {w_name} must hold {K} mixing coefficients, one per component, got shape {np.shape(mc)}")
         if not np.isfinite(weights).all() or (weights < 0).any():
@@ -184,3 +267,157 @@ def covariances_must_factorise(func: str, name: str):
         raise ValueError(
             f"{func}(): {name}: {exc}; a covariance must be symmetric positive definite"
         ) from None
+
+
+# --------------------------------------------------------------------------- column scales
+
+
+class ColumnStats(NamedTuple):
+    """Per-column statistics of X, computed without overflow or underflow."""
+
+    mean: np.ndarray      #: (D,) column means
+    spread: np.ndarray    #: (D,) standard deviations (population, ddof=0)
+    max_dev: np.ndarray   #: (D,) max |x - column mean|
+    var: np.ndarray       #: (D,) variances; may be 0 or inf where spread is outside SPREAD_BAND
+    constant: np.ndarray  #: (D,) bool, True where every entry of the column is equal
+
+
+def column_stats(x: np.ndarray) -> ColumnStats:
+    """Scale-safe per-column mean, spread and largest deviation of x (N, D).
+
+    np.var squares the entries, which overflows beyond ~1e154 and underflows
+    to subnormals below ~1e-154. Each column is divided by the power of two
+    nearest above its max |x| (np.frexp/np.ldexp: exact), its statistics are
+    taken in [-1, 1], and multiplied back by the same power of two.
+    """
+    amax = np.maximum(x.max(axis=0), -x.min(axis=0)).astype(np.float64)
+    _, exponent = np.frexp(amax)  # amax = m * 2**exponent, 0.5 <= m < 1 (exponent 0 for amax 0)
+    y = np.ldexp(x.astype(np.float64), -exponent)
+    mean_y = y.mean(axis=0)
+    y -= mean_y
+    max_dev_y = np.abs(y).max(axis=0)
+    np.square(y, out=y)
+    var_y = y.mean(axis=0)
+    # A column of one repeated value has spread 0 exactly; its mean's rounding
+    # must not invent a tiny variance.
+    constant = np.asarray(x.max(axis=0) == x.min(axis=0))
+    var_y[constant] = 0.0
+    max_dev_y[constant] = 0.0
+    with np.errstate(over="ignore", under="ignore"):
+        var = np.ldexp(var_y, 2 * exponent)  # only used where the spread is inside SPREAD_BAND
+    return ColumnStats(mean=np.ldexp(mean_y, exponent), spread=np.ldexp(np.sqrt(var_y), exponent),
+                       max_dev=np.ldexp(max_dev_y, exponent), var=var, constant=constant)
+
+
+def check_fit_scale(stats: ColumnStats, func: str, name: str = "X", require_varying: bool = True) -> None:
+    """ValueError unless the data can be fitted in float64: not every column
+    constant (when require_varying), and every non-constant column's spread
+    inside SPREAD_BAND."""
+    if require_varying and stats.constant.all():
+        raise ValueError(
+            f"{func}(): every column of {name} is constant, so there is no spread to fit a "
+            "covariance to; a Gaussian mixture needs at least one column that varies"
+        )
+    lo, hi = SPREAD_BAND
+    bad = np.flatnonzero(~stats.constant & ((stats.spread < lo) | (stats.spread > hi)))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(
+            f"{func}(): column {j} of {name} has spread (standard deviation) {stats.spread[j]:.3g}, "
+            f"outside [2**-460, 2**460] (about 1e-138 to 1e138) where EM's squared deviations stay "
+            "normal float64 numbers; rescale X, e.g. X * 2.0**k, and scale the fit back: "
+            "means / 2**k, covariances / 4**k"
+        )
+
+
+def floored_variances(stats: ColumnStats) -> np.ndarray:
+    """Column variances floored at VARIANCE_FLOOR * the largest one.
+
+    These are the scales of diag_add and of cov_init='var'. A constant column
+    has variance 0; without the floor it would get no regularisation and a
+    zero initial variance, and no diag_add could make EM succeed. The floor
+    is relative to the data's own scale, so it is scale-equivariant.
+    """
+    return np.maximum(stats.var, VARIANCE_FLOOR * stats.var.max())
+
+
+def constant_columns_note(stats: ColumnStats) -> str:
+    """Text naming the constant columns for a covariance-problem message ('' if none)."""
+    cols = np.flatnonzero(stats.constant)
+    if cols.size == 0:
+        return ""
+    listed = ", ".join(map(str, cols[:10].tolist())) + (", ..." if cols.size > 10 else "")
+    return (f"; column(s) {listed} of X are constant, so their variance collapses to 0 "
+            "with diag_add=0: diag_add > 0 regularises them")
+
+
+def warn_if_transposed(x: np.ndarray, func: str) -> None:
+    """UserWarning when X has fewer rows than columns: probably X.T was meant."""
+    n, d = x.shape
+    if n < d:
+        warnings.warn(
+            f"{func}(): X has {n} rows and {d} columns; rows are samples, so this fits {n} "
+            f"samples in {d} dimensions. If the samples are the columns, pass X.T",
+            UserWarning, stacklevel=3,
+        )
+
+
+# --------------------------------------------------------------------------- kernel precision
+
+
+def kernel_data(x: np.ndarray, *, fit_stats: ColumnStats | None = None, means=None,
+                covariances=None, centres=None) -> np.ndarray:
+    """The array to pass to the core: x itself, or a float64 copy of float32 x
+    when float32 kernels could overflow or underflow.
+
+    float32 kernels square deviations and sum them over row blocks in float32,
+    so they are kept only inside these ranges (all of the given ones):
+
+    * fitting (``fit_stats``): every non-constant column's spread and
+      max |x - column mean| within FLOAT32_FIT_BAND; with starting
+      ``means`` / ``covariances`` also max |mean - column mean| <= 2**40 and
+      covariance diagonals within FLOAT32_SCORE_COV_BAND;
+    * scoring (``means`` and ``covariances`` without ``fit_stats``):
+      max|x| and max|means| <= FLOAT32_SCORE_MAX_ABS, covariance diagonals
+      within FLOAT32_SCORE_COV_BAND and (max|x| + max|mean|) /
+      sqrt(min diagonal) <= FLOAT32_SCORE_MAX_RATIO;
+    * k-means (``centres``): max|x| and max|centres| <= FLOAT32_SCORE_MAX_ABS
+      and, with ``fit_stats``, the fitting band on the columns.
+
+    float64 x is always returned unchanged.
+    """
+    if x.dtype != np.float32:
+        return x
+    return x if float32_is_safe(x, fit_stats=fit_stats, means=means, covariances=covariances,
+                                centres=centres) else x.astype(np.float64)
+
+
+def _max_abs(a) -> float:
+    """max |a| without the full-size temporary of np.abs(a)."""
+    return float(max(a.max(), -a.min()))
+
+
+def float32_is_safe(x: np.ndarray, *, fit_stats: ColumnStats | None = None, means=None,
+                    covariances=None, centres=None) -> bool:
+    """The decision of :func:`kernel_data` (see there for the rules)."""
+    safe = True
+    if fit_stats is not None:
+        lo, hi = FLOAT32_FIT_BAND
+        varying = ~fit_stats.constant
+        for values in (fit_stats.spread[varying], fit_stats.max_dev[varying]):
+            safe &= bool(np.all((values >= lo) & (values <= hi)))
+        if means is not None:
+            safe &= bool(np.abs(means - fit_stats.mean).max() <= hi)
+    if covariances is not None:
+        diag = np.diagonal(covariances, axis1=-2, axis2=-1)
+        cov_lo, cov_hi = FLOAT32_SCORE_COV_BAND
+        safe &= bool(diag.min() >= cov_lo and diag.max() <= cov_hi)
+        if fit_stats is None and means is not None:
+            x_abs = _max_abs(x)
+            mean_abs = _max_abs(means)
+            safe &= x_abs <= FLOAT32_SCORE_MAX_ABS and mean_abs <= FLOAT32_SCORE_MAX_ABS
+            if safe:
+                safe &= (x_abs + mean_abs) / np.sqrt(diag.min()) <= FLOAT32_SCORE_MAX_RATIO
+    if centres is not None:
+        safe &= bool(_max_abs(x) <= FLOAT32_SCORE_MAX_ABS and _max_abs(centres) <= FLOAT32_SCORE_MAX_ABS)
+    return bool(safe)

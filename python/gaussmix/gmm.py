@@ -10,6 +10,7 @@ Parameter lists follow PyPR: ``center_list`` is a list of (D,) arrays,
 from __future__ import annotations
 
 import inspect
+from contextvars import ContextVar
 
 import numpy as np
 
@@ -17,15 +18,22 @@ from . import _core
 from . import kmeans as _kmeans
 from ._config import threads_for_core
 from ._validation import (
+    check_fit_scale,
+    column_stats,
+    constant_columns_note,
     covariance_matrix,
     covariances_must_factorise,
     data_matrix,
+    floored_variances,
+    kernel_data,
     mean_vector,
     mixture_params,
     n_components,
     option,
     positive_int,
+    real_array,
     real_number,
+    warn_if_transposed,
 )
 
 __all__ = [
@@ -52,6 +60,13 @@ Cov_problem = _core.Cov_problem
 
 _PARAM_NAMES = ("center_list", "cov_list", "p_k")
 
+#: While em() runs, (validated X, its ColumnStats): gmm_init, which em calls
+#: once per try through the module global (so it can be replaced), then
+#: reuses them instead of recomputing the statistics and warning again.
+_EM_INIT_DATA: ContextVar = ContextVar("_EM_INIT_DATA", default=None)
+
+_X_PRECISION = "float32 input runs float32 kernels unless its range needs float64"
+
 
 # --------------------------------------------------------------------------- densities
 
@@ -62,7 +77,8 @@ def logmulnormpdf(X, MU, SIGMA):
     Parameters
     ----------
     X : array_like, shape (N, D) or (D,)
-        Points row-wise; a 1-D array is a single point.
+        Points row-wise; a 1-D array is a single point. float32 input runs
+        float32 kernels unless its range needs float64.
     MU : array_like, shape (D,)
         Mean; must be 1-D.
     SIGMA : array_like, shape (D, D)
@@ -74,11 +90,16 @@ def logmulnormpdf(X, MU, SIGMA):
     ndarray, shape (N,)
         Log-densities (length 1 for a single point).
     """
-    func = "logmulnormpdf"
+    return _log_normal(X, MU, SIGMA, "logmulnormpdf")
+
+
+def _log_normal(X, MU, SIGMA, func):
+    """logmulnormpdf under the name of the public function called, for its messages."""
     mu = mean_vector(MU, func)
     sigma = covariance_matrix(SIGMA, mu.shape[0], func)
     x = data_matrix(X, func, allow_single_point_dim=mu.shape[0])
     _check_columns(x, mu.shape[0], func)
+    x = kernel_data(x, means=mu.reshape(1, -1), covariances=sigma.reshape(1, *sigma.shape))
     with covariances_must_factorise(func, "SIGMA"):
         return _core.log_density(x, np.ones(1), mu.reshape(1, -1), sigma.reshape(1, *sigma.shape),
                                  threads_for_core())
@@ -90,7 +111,8 @@ def mulnormpdf(X, MU, SIGMA):
     Parameters
     ----------
     X : array_like, shape (N, D) or (D,)
-        Points row-wise; a 1-D array is a single point.
+        Points row-wise; a 1-D array is a single point. float32 input runs
+        float32 kernels unless its range needs float64.
     MU : array_like, shape (D,)
         Mean; must be 1-D.
     SIGMA : array_like, shape (D, D)
@@ -101,7 +123,7 @@ def mulnormpdf(X, MU, SIGMA):
     ndarray, shape (N,)
         Densities.
     """
-    return np.exp(logmulnormpdf(X, MU, SIGMA))
+    return np.exp(_log_normal(X, MU, SIGMA, "mulnormpdf"))
 
 
 def gmm_pdf(X, centroids, ccov, mc, individual=False):
@@ -110,7 +132,8 @@ def gmm_pdf(X, centroids, ccov, mc, individual=False):
     Parameters
     ----------
     X : array_like, shape (N, D) or (D,)
-        Points row-wise; a 1-D array of length D is a single point.
+        Points row-wise; a 1-D array of length D is a single point. float32
+        input runs float32 kernels unless its range needs float64.
     centroids : list of K arrays of shape (D,)
         Component means.
     ccov : list of K arrays of shape (D, D)
@@ -130,6 +153,7 @@ def gmm_pdf(X, centroids, ccov, mc, individual=False):
     weights, means, covs = mixture_params(centroids, ccov, mc, func)
     x = data_matrix(X, func, allow_single_point_dim=means.shape[1])
     _check_columns(x, means.shape[1], func)
+    x = kernel_data(x, means=means, covariances=covs)
     with covariances_must_factorise(func, "ccov"):
         if individual:
             return np.exp(_core.log_prob_components(x, weights, means, covs, threads_for_core()))
@@ -144,6 +168,7 @@ def gm_log_likelihood(X, center_list, cov_list, p_k):
     Parameters
     ----------
     X : array_like, shape (N, D)
+        float32 input runs float32 kernels unless its range needs float64.
     center_list, cov_list, p_k
         The mixture, as returned by :func:`em`.
 
@@ -163,6 +188,7 @@ def gm_assign_to_cluster(X, center_list, cov_list, p_k):
     Parameters
     ----------
     X : array_like, shape (N, D)
+        float32 input runs float32 kernels unless its range needs float64.
     center_list, cov_list, p_k
         The mixture, as returned by :func:`em`.
 
@@ -228,6 +254,9 @@ def gmm_init(X, K, verbose=False, cluster_init="sample", cluster_init_prop={}, m
     Parameters
     ----------
     X : array_like, shape (N, D)
+        Samples row-wise (a UserWarning is given when X has fewer rows than
+        columns: pass X.T if the samples are its columns). Every varying
+        column's standard deviation must lie in [2**-460, 2**460].
     K : int
         Number of components, 1 <= K <= N.
     verbose : bool
@@ -242,7 +271,10 @@ def gmm_init(X, K, verbose=False, cluster_init="sample", cluster_init_prop={}, m
     max_init_iter : int
         Number of k-means runs for 'kmeans'.
     cov_init : {'var', 'iso'}
-        'var': every covariance ``diag(var(X)) / 1e10``; 'iso': ``eye(D) / 1e10``.
+        'var': every covariance ``diag(v) / 1e10`` with ``v`` the column
+        variances of X floored at ``1e-12 * max(v)`` (so a constant column
+        starts with a small positive variance instead of 0; every column
+        constant is a ValueError); 'iso': ``eye(D) / 1e10``.
 
     Returns
     -------
@@ -251,11 +283,16 @@ def gmm_init(X, K, verbose=False, cluster_init="sample", cluster_init_prop={}, m
     p_k : ndarray (K,), uniform
     """
     func = "gmm_init"
-    x = data_matrix(X, func)
-    return _gmm_init(x, K, verbose, cluster_init, cluster_init_prop, max_init_iter, cov_init)
+    from_em = _EM_INIT_DATA.get()
+    if from_em is not None and X is from_em[0]:
+        # em validated this X, checked its scale and warned once already.
+        x, stats = from_em
+    else:
+        x, stats = data_matrix(X, func), None
+    return _gmm_init(x, K, verbose, cluster_init, cluster_init_prop, max_init_iter, cov_init, stats)
 
 
-def _gmm_init(x, K, verbose, cluster_init, cluster_init_prop, max_init_iter, cov_init):
+def _gmm_init(x, K, verbose, cluster_init, cluster_init_prop, max_init_iter, cov_init, stats):
     func = "gmm_init"
     n, dim = x.shape
     K = n_components(K, n, func)
@@ -264,6 +301,11 @@ def _gmm_init(x, K, verbose, cluster_init, cluster_init_prop, max_init_iter, cov
     max_init_iter = positive_int(max_init_iter, func, "max_init_iter")
     if not isinstance(cluster_init_prop, dict):
         raise TypeError(f"{func}(): cluster_init_prop must be a dict of k-means keyword arguments")
+    if stats is None:
+        stats = column_stats(x)
+        # 'iso' needs no column variance, so all-constant X is only refused for 'var'.
+        check_fit_scale(stats, func, require_varying=cov_init == "var")
+        warn_if_transposed(x, func)
     x64 = x.astype(np.float64, copy=False)
     if cluster_init == "sample":
         if verbose:
@@ -277,17 +319,17 @@ def _gmm_init(x, K, verbose, cluster_init, cluster_init_prop, max_init_iter, cov
     else:
         if verbose:
             print("Using K-means GMM initialisation.")
-        centers = list(_kmeans_centres(x, K, cluster_init_prop, max_init_iter))
-    spread = np.var(x64, axis=0) if cov_init == "var" else np.ones(dim)
+        centers = list(_kmeans_centres(x, K, cluster_init_prop, max_init_iter, stats))
+    spread = floored_variances(stats) if cov_init == "var" else np.ones(dim)
     covs = [np.diag(spread / 1e10) for _ in range(K)]
     return centers, covs, np.ones(K) / K
 
 
-def _kmeans_centres(x, K, cluster_init_prop, max_init_iter):
+def _kmeans_centres(x, K, cluster_init_prop, max_init_iter, stats):
     """Best of max_init_iter k-means runs on standardised x, in x's scale."""
-    mean = x.mean(axis=0, dtype=np.float64)
-    std = x.std(axis=0, dtype=np.float64)
-    std[std == 0] = 1.0  # a constant column stays constant rather than becoming NaN
+    # stats' scale-safe moments: x.std would overflow beyond ~1e154.
+    mean = stats.mean
+    std = np.where(stats.constant, 1.0, stats.spread)  # a constant column stays constant, not NaN
     z = np.ascontiguousarray((x - mean) / std, dtype=x.dtype)
     best, best_icv = None, np.inf
     for _ in range(max_init_iter):
@@ -308,7 +350,11 @@ def em(X, K, max_iter=50, verbose=False, iter_call=None, delta_stop=1e-6, init_k
     Parameters
     ----------
     X : array_like, shape (N, D)
-        Samples row-wise. float32 input runs float32 kernels (double accumulators).
+        Samples row-wise (a UserWarning is given when X has fewer rows than
+        columns: pass X.T if the samples are its columns). float32 input
+        runs float32 kernels unless its range needs float64 (accumulators
+        are double either way). Every varying column's standard deviation
+        must lie in [2**-460, 2**460]; rescale X by a power of two otherwise.
     K : int
         Number of components.
     max_iter : int
@@ -326,8 +372,10 @@ def em(X, K, max_iter=50, verbose=False, iter_call=None, delta_stop=1e-6, init_k
     max_tries : int
         Number of initialisations to try.
     diag_add : float
-        ``diag_add * var(X, axis=0)`` is added to every covariance's diagonal
-        after each M-step (0 adds nothing).
+        ``diag_add * v`` is added to every covariance's diagonal after each
+        M-step (0 adds nothing), with ``v`` the column variances of X floored
+        at ``1e-12 * max(v)``: a constant column is regularised too, at a
+        scale relative to the other columns.
 
     Returns
     -------
@@ -351,17 +399,22 @@ def em(X, K, max_iter=50, verbose=False, iter_call=None, delta_stop=1e-6, init_k
     max_iter = positive_int(max_iter, func, "max_iter")
     if not isinstance(init_kw, dict):
         raise TypeError(f"{func}(): init_kw must be a dict of gmm_init keyword arguments")
-    settings = _em_settings(x, max_iter, verbose, iter_call, delta_stop, diag_add, 10, func)
-    for tries_left in range(max_tries - 1, -1, -1):
-        center_list, cov_list, p_k = gmm_init(x, K, **init_kw)
-        try:
-            return _em_continue(x, center_list, cov_list, p_k, settings, func)
-        except Cov_problem:
-            if verbose:
-                print(f"Problems with the covariance matrix, tries left: {tries_left}")
+    stats, settings = _fit_setup(x, max_iter, verbose, iter_call, delta_stop, diag_add, 10, func)
+    token = _EM_INIT_DATA.set((x, stats))
+    try:
+        for tries_left in range(max_tries - 1, -1, -1):
+            center_list, cov_list, p_k = gmm_init(x, K, **init_kw)
+            try:
+                return _em_continue(x, center_list, cov_list, p_k, settings, stats, func)
+            except Cov_problem:
+                if verbose:
+                    print(f"Problems with the covariance matrix, tries left: {tries_left}")
+    finally:
+        _EM_INIT_DATA.reset(token)
     raise Cov_problem(
         f"em(): all {max_tries} tries ended with a covariance that is not positive definite; "
         "increase diag_add, use init_kw={'cluster_init': 'kmeans'}, or lower K"
+        + (constant_columns_note(stats) if settings["diag_add"].size == 0 else "")
     )
 
 
@@ -381,6 +434,9 @@ def gmm_em_continue(X, center_list, cov_list, p_k, max_iter=50, verbose=False, i
     Parameters
     ----------
     X : array_like, shape (N, D)
+        Samples row-wise (UserWarning when X has fewer rows than columns).
+        float32 input runs float32 kernels unless its range needs float64.
+        Every varying column's standard deviation must lie in [2**-460, 2**460].
     center_list : list of K arrays (D,)
     cov_list : list of K arrays (D, D)
     p_k : array_like (K,)
@@ -394,7 +450,9 @@ def gmm_em_continue(X, center_list, cov_list, p_k, max_iter=50, verbose=False, i
     delta_stop : float
         A change of the total log-likelihood below this counts as converged...
     diag_add : float
-        Regulariser, relative to the variance of each feature.
+        Regulariser: ``diag_add * v`` is added to every covariance diagonal,
+        with ``v`` the column variances of X floored at ``1e-12 * max(v)``
+        (so constant columns are regularised too).
     delta_stop_count_end : int
         ...once it happens this many iterations in a row.
 
@@ -407,31 +465,47 @@ def gmm_em_continue(X, center_list, cov_list, p_k, max_iter=50, verbose=False, i
     Raises
     ------
     Cov_problem
-        When a covariance stops being positive definite.
+        When a covariance stops being positive definite (the message names
+        constant columns of X when diag_add is 0).
     """
     func = "gmm_em_continue"
     x = data_matrix(X, func)
     max_iter = positive_int(max_iter, func, "max_iter")
     delta_stop_count_end = positive_int(delta_stop_count_end, func, "delta_stop_count_end")
-    settings = _em_settings(x, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop_count_end, func)
-    return _em_continue(x, center_list, cov_list, p_k, settings, func)
+    stats, settings = _fit_setup(x, max_iter, verbose, iter_call, delta_stop, diag_add,
+                                 delta_stop_count_end, func)
+    return _em_continue(x, center_list, cov_list, p_k, settings, stats, func)
 
 
-def _em_settings(x, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop_count_end, func):
+def _fit_setup(x, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop_count_end, func):
+    """Checks shared by em and gmm_em_continue; returns (ColumnStats of x, core settings)."""
     if iter_call is not None and not callable(iter_call):
         raise TypeError(f"{func}(): iter_call must be callable or None")
     delta_stop = real_number(delta_stop, func, "delta_stop")
     diag_add = real_number(diag_add, func, "diag_add", minimum=0.0)
-    diag_vec = diag_add * np.var(x, axis=0, dtype=np.float64) if diag_add != 0 else np.empty(0)
-    return dict(max_iter=max_iter, delta_stop=delta_stop, delta_stop_count_end=delta_stop_count_end,
-                diag_add=diag_vec, callback=_iteration_callback(verbose, iter_call))
+    stats = column_stats(x)
+    check_fit_scale(stats, func)
+    # Last, after every check that raises: a warning turned into an error
+    # (filterwarnings) must not hide a ValueError about the same call.
+    warn_if_transposed(x, func)
+    diag_vec = diag_add * floored_variances(stats) if diag_add != 0 else np.empty(0)
+    settings = dict(max_iter=max_iter, delta_stop=delta_stop, delta_stop_count_end=delta_stop_count_end,
+                    diag_add=diag_vec, callback=_iteration_callback(verbose, iter_call))
+    return stats, settings
 
 
-def _em_continue(x, center_list, cov_list, p_k, settings, func):
+def _em_continue(x, center_list, cov_list, p_k, settings, stats, func):
     weights, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES, dim=x.shape[1])
-    w, m, c, logL, _, _ = _core.fit_em(x, weights, means, covs, settings["max_iter"], settings["delta_stop"],
-                                       settings["delta_stop_count_end"], settings["diag_add"],
-                                       threads_for_core(), settings["callback"])
+    xk = kernel_data(x, fit_stats=stats, means=means, covariances=covs)
+    try:
+        w, m, c, logL, _, _ = _core.fit_em(xk, weights, means, covs, settings["max_iter"], settings["delta_stop"],
+                                           settings["delta_stop_count_end"], settings["diag_add"],
+                                           threads_for_core(), settings["callback"])
+    except Cov_problem as exc:
+        note = constant_columns_note(stats) if settings["diag_add"].size == 0 else ""
+        if note:
+            raise Cov_problem(f"{exc}{note}") from None
+        raise
     return list(m), list(c), w, float(logL)
 
 
@@ -491,7 +565,7 @@ def cond_dist(Y, centroids, ccov, mc):
     """
     func = "cond_dist"
     weights, means, covs = mixture_params(centroids, ccov, mc, func)
-    y = np.asarray(Y, dtype=float)
+    y = real_array(Y, func, "Y")
     if y.ndim == 2 and y.shape[0] == 1:
         y = y[0]
     if y.shape != (means.shape[1],):
@@ -675,4 +749,4 @@ def _dimension_indices(X_idx, dim, func):
 def _data_and_mixture(X, center_list, cov_list, p_k, func):
     x = data_matrix(X, func)
     weights, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES, dim=x.shape[1])
-    return x, weights, means, covs
+    return kernel_data(x, means=means, covariances=covs), weights, means, covs

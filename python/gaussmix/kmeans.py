@@ -9,7 +9,16 @@ import numpy as np
 
 from . import _core
 from ._config import threads_for_core
-from ._validation import data_matrix, n_components, option, positive_int, real_number
+from ._validation import (
+    column_stats,
+    data_matrix,
+    kernel_data,
+    n_components,
+    option,
+    positive_int,
+    real_array,
+    real_number,
+)
 
 __all__ = ["kmeans", "find_distance", "find_membership", "find_centroids", "find_intra_cluster_variance"]
 
@@ -21,6 +30,8 @@ def find_distance(X, c):
     ----------
     X : array_like, shape (N, D)
     c : array_like, shape (D,)
+        One centre (a (1, D) array is accepted too); for several centres use
+        :func:`find_membership`.
 
     Returns
     -------
@@ -29,6 +40,12 @@ def find_distance(X, c):
     """
     func = "find_distance"
     x = data_matrix(X, func)
+    if np.ndim(c) == 2 and np.shape(c)[0] > 1:
+        # NumPy would report a broadcast error between X and c instead.
+        raise ValueError(
+            f"{func}(): c must be one centre of shape ({x.shape[1]},), got shape {np.shape(c)}; "
+            "for several centres use find_membership"
+        )
     centre = _centres(c, x.shape[1], func, "c").reshape(-1)
     return np.sqrt(np.sum((x - centre) ** 2, axis=1, dtype=np.float64))[:, None]
 
@@ -39,6 +56,7 @@ def find_membership(X, cc):
     Parameters
     ----------
     X : array_like, shape (N, D)
+        float32 input runs float32 kernels unless its range needs float64.
     cc : array_like, shape (K, D)
         Centres row-wise.
 
@@ -51,7 +69,7 @@ def find_membership(X, cc):
     func = "find_membership"
     x = data_matrix(X, func)
     centres = _centres(cc, x.shape[1], func, "cc")
-    return _core.nearest_centres(x, centres, threads_for_core())
+    return _core.nearest_centres(kernel_data(x, centres=centres), centres, threads_for_core())
 
 
 def find_centroids(X, K, m):
@@ -114,6 +132,7 @@ def kmeans(X, K, iter=20, verbose=False, cluster_init="sample", delta_stop=None)
     Parameters
     ----------
     X : array_like, shape (N, D)
+        float32 input runs float32 kernels unless its range needs float64.
     K : int
         Number of clusters, 1 <= K <= N.
     iter : int
@@ -148,7 +167,8 @@ def kmeans(X, K, iter=20, verbose=False, cluster_init="sample", delta_stop=None)
     if verbose:
         print("Initial cluster centers:")
         print(centres)
-    membership, centres, n_iter = _core.kmeans_lloyd(x, centres, iter, delta, threads_for_core())
+    xk = kernel_data(x, fit_stats=column_stats(x), centres=centres) if x.dtype == np.float32 else x
+    membership, centres, n_iter = _core.kmeans_lloyd(xk, centres, iter, delta, threads_for_core())
     if verbose:
         print(f"Stopped after {n_iter} iterations. Final cluster centers:")
         print(centres)
@@ -156,7 +176,7 @@ def kmeans(X, K, iter=20, verbose=False, cluster_init="sample", delta_stop=None)
 
 
 def _centres(cc, dim, func, name):
-    centres = np.atleast_2d(np.asarray(cc, dtype=np.float64))
+    centres = np.atleast_2d(real_array(cc, func, name))
     if centres.ndim != 2 or centres.shape[1] != dim:
         raise ValueError(f"{func}(): {name} must have shape (K, {dim}) (or ({dim},) for one centre), got {np.shape(cc)}")
     if not np.isfinite(centres).all():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import positive_int, real_number
+
 
 def bic(logL, M, N):
     """Bayesian information criterion in PyPR's convention (higher is better).
@@ -10,19 +12,24 @@ def bic(logL, M, N):
     Parameters
     ----------
     logL : float
-        Log-likelihood of the data under the model.
-    M : int
-        Number of free parameters of the model.
-    N : int
-        Number of samples.
+        Log-likelihood of the data under the model; finite.
+    M : int or float
+        Number of free parameters of the model; finite, >= 0.
+    N : int or float
+        Number of samples; finite, > 0.
 
     Returns
     -------
     float
         ``logL - M * log(N) / 2``.
     """
-    if N <= 0:
-        raise ValueError(f"bic(): N must be a positive number of samples, got {N}")
+    return _bic("bic", logL, M, N)
+
+
+def _bic(func, logL, M, N):
+    logL = real_number(logL, func, "logL")
+    M = real_number(M, func, "M", minimum=0.0)
+    N = real_number(N, func, "N", minimum=0.0, exclusive_minimum=True)
     return logL - M * np.log(N) / 2.0
 
 
@@ -35,20 +42,22 @@ def bic_gmm(logL, N, D, K):
     Parameters
     ----------
     logL : float
-        Log-likelihood of the data under the mixture.
-    N : int
-        Number of samples.
+        Log-likelihood of the data under the mixture; finite.
+    N : int or float
+        Number of samples; finite, > 0.
     D : int
-        Dimension of the data.
+        Dimension of the data, >= 1.
     K : int
-        Number of components.
+        Number of components, >= 1.
 
     Returns
     -------
     float
         ``bic(logL, M, N)``.
     """
-    if K < 1 or D < 1:
-        raise ValueError(f"bic_gmm(): K and D must be >= 1, got K={K}, D={D}")
+    func = "bic_gmm"
+    # No C int is involved, so K and D are bounded only by what a float counts exactly.
+    K = positive_int(K, func, "K", maximum=2**53)
+    D = positive_int(D, func, "D", maximum=2**53)
     M = (K - 1) + K * (D + D * (D + 1) / 2.0)
-    return bic(logL, M, N)
+    return _bic(func, logL, M, N)
