@@ -282,22 +282,35 @@ class ColumnStats(NamedTuple):
     constant: np.ndarray  #: (D,) bool, True where every entry of the column is equal
 
 
+#: Rows per slice in column_stats: its temporaries stay near 8 MB at D = 16.
+_STATS_ROWS = 65536
+
+
 def column_stats(x: np.ndarray) -> ColumnStats:
     """Scale-safe per-column mean, spread and largest deviation of x (N, D).
 
     np.var squares the entries, which overflows beyond ~1e154 and underflows
     to subnormals below ~1e-154. Each column is divided by the power of two
     nearest above its max |x| (np.frexp/np.ldexp: exact), its statistics are
-    taken in [-1, 1], and multiplied back by the same power of two.
+    taken in [-1, 1], and multiplied back by the same power of two. Two
+    passes (mean, then deviations) over slices of rows, so the temporaries
+    stay small whatever N is.
     """
+    n = x.shape[0]
     amax = np.maximum(x.max(axis=0), -x.min(axis=0)).astype(np.float64)
     _, exponent = np.frexp(amax)  # amax = m * 2**exponent, 0.5 <= m < 1 (exponent 0 for amax 0)
-    y = np.ldexp(x.astype(np.float64), -exponent)
-    mean_y = y.mean(axis=0)
-    y -= mean_y
-    max_dev_y = np.abs(y).max(axis=0)
-    np.square(y, out=y)
-    var_y = y.mean(axis=0)
+    slices = [slice(i, min(i + _STATS_ROWS, n)) for i in range(0, n, _STATS_ROWS)]
+    mean_y = sum(np.ldexp(x[s].astype(np.float64), -exponent).sum(axis=0) for s in slices) / n
+    sum_sq = np.zeros_like(mean_y)
+    max_dev_y = np.zeros_like(mean_y)
+    for s in slices:
+        y = np.ldexp(x[s].astype(np.float64), -exponent)
+        y -= mean_y
+        np.abs(y, out=y)
+        np.maximum(max_dev_y, y.max(axis=0), out=max_dev_y)
+        np.square(y, out=y)
+        sum_sq += y.sum(axis=0)
+    var_y = sum_sq / n
     # A column of one repeated value has spread 0 exactly; its mean's rounding
     # must not invent a tiny variance.
     constant = np.asarray(x.max(axis=0) == x.min(axis=0))
