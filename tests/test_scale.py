@@ -1,0 +1,102 @@
+"""Results that do not depend on the magnitude of the numbers: k-means at
+1e-170 and 1e160 (squared distances beyond double's range), densities of
+covariances down in the subnormals, float32 data far from the origin.
+
+The references are the same computations at unit scale (scaling by a power of
+two is exact, so labels must be identical and densities shift by exactly
+-D k log 2), SciPy, and NumPy."""
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+import gaussmix.gmm as gmm
+import gaussmix.kmeans as km
+import reference
+
+LOG2 = np.log(2.0)
+
+
+def _clusters(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0, 0.0], [4.0, 1.0, -1.0], [-2.0, 3.0, 2.0]])
+    X = centres[np.arange(n) % 3] + rng.standard_normal((n, 3))
+    return X, centres
+
+
+@pytest.mark.parametrize("k", [-600, -565, -300, 0, 300, 531, 1000])
+def test_find_membership_at_any_magnitude(k):
+    # 2**-565 ~ 1e-170 and 2**531 ~ 1e160: the issue's two failing scales.
+    X, centres = _clusters()
+    s = 2.0 ** k
+    expected = reference.nearest_centre(X, centres)
+    np.testing.assert_array_equal(km.find_membership(X * s, centres * s), expected)
+
+
+@pytest.mark.parametrize("k", [-66, 66])
+def test_find_membership_float32_far_from_unit_scale(k):
+    # float32 data at ~1e-20 and ~1e20: squared distances leave float's range.
+    X, centres = _clusters()
+    s = np.float32(2.0 ** k)
+    X32 = X.astype(np.float32) * s
+    expected = reference.nearest_centre(X.astype(np.float32).astype(np.float64), centres)
+    np.testing.assert_array_equal(km.find_membership(X32, centres * float(s)), expected)
+
+
+@pytest.mark.parametrize("k", [-560, 0, 530])
+def test_kmeans_is_scale_equivariant(k):
+    X, _ = _clusters()
+    s = 2.0 ** k
+    np.random.seed(3)
+    labels, centres = km.kmeans(X, 3)
+    np.random.seed(3)
+    labels_s, centres_s = km.kmeans(X * s, 3)
+    np.testing.assert_array_equal(labels_s, labels)
+    np.testing.assert_allclose(centres_s / s, centres, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("k", [-530, -510, -300, 0, 300, 500])
+def test_log_densities_of_tiny_and_huge_covariances(k):
+    # k = -530: variances ~1e-319, subnormal; the whitening used to overflow to -inf.
+    mu = np.array([0.5, -1.0])
+    S = np.array([[2.0, 0.5], [0.5, 1.0]])  # few mantissa bits: exact at any power of two
+    X = np.array([[0.0, 0.0], [1.5, -2.0], [-3.0, 4.0]])
+    s = 2.0 ** k
+    expected = multivariate_normal(mu, S).logpdf(X) - 2 * k * LOG2
+    got = gmm.logmulnormpdf(X * s, mu * s, S * s * s)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    # a mixture, in log space (at k = -530 the density itself, ~1e319, exceeds float64)
+    weights = np.array([0.3, 0.7])
+    ref_mix = reference.mixture_logpdf(X, [mu, -mu], [S, S], weights) - 2 * k * LOG2
+    got_mix = gmm.gm_log_likelihood(X * s, [mu * s, -mu * s], [S * s * s, S * s * s], weights)
+    np.testing.assert_allclose(got_mix, ref_mix.sum(), rtol=1e-12)
+
+
+def test_covariance_with_very_different_variances_is_positive_definite():
+    # Variances 1e200 and 1e-200 with correlation 0.5: PD whatever the units.
+    a, b = 1e100, 1e-100
+    S = np.array([[a * a, 0.5 * a * b], [0.5 * a * b, b * b]])
+    X = np.array([[a, -b], [0.0, 0.0], [2 * a, b]])
+    z = X / np.array([a, b])
+    C = np.array([[1.0, 0.5], [0.5, 1.0]])
+    expected = multivariate_normal(np.zeros(2), C).logpdf(z) - np.log(a * b)
+    np.testing.assert_allclose(gmm.logmulnormpdf(X, np.zeros(2), S), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("offset", [1e5, 3e6])
+def test_float32_log_densities_far_from_the_origin(offset):
+    # The mean rounded to float used to cost eps32 * offset / sigma: 1.7e-2 at 1e5.
+    rng = np.random.default_rng(1)
+    mu = np.array([offset + 0.123456789, offset - 0.3])
+    S = np.array([[1.0, 0.2], [0.2, 0.5]])
+    X32 = (mu + rng.standard_normal((2000, 2)) @ np.linalg.cholesky(S).T).astype(np.float32)
+    expected = multivariate_normal(mu, S).logpdf(X32.astype(np.float64))
+    got = gmm.logmulnormpdf(X32, mu, S)
+    assert np.abs(got - expected).max() < 2e-4
+    # two components far apart (each scored around its own mean in float)
+    mus = [mu, mu + 5000.0]
+    weights = np.array([0.5, 0.5])
+    X2 = np.vstack([X32, (X32.astype(np.float64) + 5000.0).astype(np.float32)])
+    got2 = gmm.gm_log_likelihood(X2, mus, [S, S], weights)
+    expected2 = reference.log_likelihood(X2.astype(np.float64), mus, [S, S], weights)
+    assert abs(got2 - expected2) < 2e-4 * X2.shape[0]
