@@ -17,10 +17,15 @@
  *
  *  Bad arguments throw std::invalid_argument; a covariance that is not
  *  positive definite throws CovProblem (errors.hpp). Data are N x D,
- *  row-major (DataRef), one observation per row. Every function that takes
- *  n_threads (0 = all cores) gives bit-identical results for any value.
+ *  row-major (DataRef), one observation per row, D >= 1.
+ *  - Execution (execution.hpp): the last argument of every function that
+ *    loops over rows (an int is a thread count, 0 = all cores): threads, at
+ *    most max_threads(), and an optional should_stop check polled between
+ *    row blocks; a stopped call throws Cancelled. Results are bit-identical
+ *    for any thread count.
  */
 #include "errors.hpp"
+#include "execution.hpp"
 #include "gaussian.hpp"
 #include "mixture.hpp"
 #include "scoring.hpp"
