@@ -49,6 +49,11 @@ else:
 print(json.dumps(report), flush=True)
 """
 
+SCORING_SETUP = textwrap.dedent("""\
+    X = rng.standard_normal((100_000, 64)); K = 512
+    c = list(rng.standard_normal((K, 64))); S = [np.eye(64)] * K; p = np.full(K, 1 / K)
+    arrays = [X, *c, p]""")
+
 # Each call would run for 10 s or more on one thread of this machine, so a call
 # that ignored SIGINT could not pass for one stopped within LATENCY_BOUND.
 CASES = {
@@ -66,22 +71,8 @@ CASES = {
             arrays = [X, *c, *S, p]"""),
         call="gmm.gmm_em_continue(X, c, S, p, max_iter=10**6, delta_stop=-1.0)",
     ),
-    "gm_log_likelihood": dict(
-        threads=1,
-        setup=textwrap.dedent("""\
-            X = rng.standard_normal((100_000, 64)); K = 512
-            c = list(rng.standard_normal((K, 64))); S = [np.eye(64)] * K; p = np.full(K, 1 / K)
-            arrays = [X, *c, p]"""),
-        call="gmm.gm_log_likelihood(X, c, S, p)",
-    ),
-    "gmm_pdf": dict(
-        threads=1,
-        setup=textwrap.dedent("""\
-            X = rng.standard_normal((100_000, 64)); K = 512
-            c = list(rng.standard_normal((K, 64))); S = [np.eye(64)] * K; p = np.full(K, 1 / K)
-            arrays = [X, *c, p]"""),
-        call="gmm.gmm_pdf(X, c, S, p)",
-    ),
+    "gm_log_likelihood": dict(threads=1, setup=SCORING_SETUP, call="gmm.gm_log_likelihood(X, c, S, p)"),
+    "gmm_pdf": dict(threads=1, setup=SCORING_SETUP, call="gmm.gmm_pdf(X, c, S, p)"),
     "find_membership": dict(
         threads=1,
         setup="X = rng.standard_normal((200_000, 48)); C = rng.standard_normal((4096, 48)); arrays = [X, C]",
