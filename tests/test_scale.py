@@ -100,3 +100,49 @@ def test_float32_log_densities_far_from_the_origin(offset):
     got2 = gmm.gm_log_likelihood(X2, mus, [S, S], weights)
     expected2 = reference.log_likelihood(X2.astype(np.float64), mus, [S, S], weights)
     assert abs(got2 - expected2) < 2e-4 * X2.shape[0]
+
+
+@pytest.mark.parametrize("k", [-500, 0, 500])
+def test_find_distance_and_intra_cluster_variance_at_any_magnitude(k):
+    X, centres = _clusters(300)
+    s = 2.0 ** k
+    want = reference.distances(X, centres[0]).ravel() * s
+    np.testing.assert_allclose(km.find_distance(X * s, centres[0] * s).ravel(), want, rtol=1e-14)
+    labels = reference.nearest_centre(X, centres)
+    want_icv = reference.intra_cluster_distance_sum(X, labels, centres) * s
+    np.testing.assert_allclose(km.find_intra_cluster_variance(X * s, labels, centres * s), want_icv, rtol=1e-13)
+
+
+def test_kmeans_on_subnormal_data():
+    X = np.array([[5e-324], [1e-323], [4e-323], [5e-323]])
+    labels, centres = km.kmeans(X, 1)
+    np.testing.assert_array_equal(labels, 0)
+    assert centres[0, 0] == np.mean(X)  # 2.5e-323, exact in the scaled frame
+
+
+@pytest.mark.parametrize("k", [-500, 500])
+def test_hellinger_weighted_in_one_dimension_is_scale_free(k):
+    # In D = 1 the formula's factors (|S1|_F |S2|_F)^(1/4) and N(0 | ., 2 S1 + 2 S2)
+    # scale as s and 1/s: their product does not change, though each factor
+    # alone overflows at s = 2**+-500: the product (|S1|_F |S2|_F) is 2**+-2000.
+    rng = np.random.default_rng(2)
+    centers, covs, _ = reference.random_mixture(rng, 3, 1)
+    s = 2.0 ** k
+    unscaled = gmm.find_density_diff(centers, covs, method="hellinger_weighted")
+    scaled = gmm.find_density_diff([c * s for c in centers], [S * s * s for S in covs], method="hellinger_weighted")
+    np.testing.assert_allclose(scaled, unscaled, rtol=1e-12, atol=1e-12)  # log-space sums of +-700
+
+
+def test_predict_refuses_values_beyond_x_dtype():
+    X = np.array([[np.nan, 1.0], [0.5, 0.5]], dtype=np.float32)
+    before = X.copy()
+    centers = [np.array([1e300, 1.0])]
+    covs = [np.eye(2)]
+    with pytest.raises(ValueError, match=r"predict\(\): a predicted value exceeds the range of X's dtype float32"):
+        gmm.predict(X, centers, covs, None)
+    np.testing.assert_array_equal(X, before)
+
+
+def test_gauss_ellipse_beyond_float64_is_refused():
+    with pytest.raises(ValueError, match=r"gauss_ellipse_2d\(\): the ellipse's points exceed float64's range"):
+        gmm.gauss_ellipse_2d([0.0, 0.0], np.eye(2) * 1e300, sdwidth=1e300)

@@ -212,6 +212,19 @@ TEST_CASE("k-means labels, centres and seeds do not depend on the data's magnitu
     CHECK_ALL_NEAR(RowMatrix(scaled.centres / s), lloyd.centres, 1e-12);
     CHECK(gaussmix::kmeans_plus_plus<double>(xs, 3, 11) == seeds * s);
   }
+  // Centres of very different magnitudes: squared distances from a row at 1e-150
+  // underflow, one overflows. Row 0 is 3.3e-150 from centre 2 and 5.6e-150 from
+  // centre 1; row 1 0.9e-150 from centre 2; row 2 is 1e299 from centres 1 and 2
+  // (equal in double: the tie goes to 1), 9e299 from centre 0.
+  {
+    const RowMatrix mixed = reference::rows({{1e300}, {-2.30213286e-150}, {-4.59026476e-150}});
+    const RowMatrix rows = reference::rows({{-7.89350534e-150}, {-3.68102712e-150}, {1e299}});
+    Labels labels(3);
+    gaussmix::nearest_centres<double>(rows, mixed, labels);
+    CHECK(labels[0] == 2);
+    CHECK(labels[1] == 2);
+    CHECK(labels[2] == 1);
+  }
   // float data at 1e20 (squared distances beyond float's range) and 1e-20.
   for (int k : {-66, 66}) {
     const float s = static_cast<float>(two_to(k));

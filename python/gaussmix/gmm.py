@@ -121,9 +121,11 @@ def mulnormpdf(X, MU, SIGMA):
     Returns
     -------
     ndarray, shape (N,)
-        Densities.
+        Densities. A density above float64's largest number (possible for
+        covariances with a determinant below ~1e-616) is ``inf``, as IEEE
+        arithmetic rounds it; :func:`logmulnormpdf` gives its finite log.
     """
-    return np.exp(_log_normal(X, MU, SIGMA, "mulnormpdf"))
+    return _densities(_log_normal(X, MU, SIGMA, "mulnormpdf"))
 
 
 def gmm_pdf(X, centroids, ccov, mc, individual=False):
@@ -147,7 +149,8 @@ def gmm_pdf(X, centroids, ccov, mc, individual=False):
     -------
     ndarray, shape (N,) or (N, K)
         ``sum_k mc[k] N(x | mu_k, Sigma_k)``, or with ``individual=True`` the
-        (N, K) array of the terms ``mc[k] N(x | mu_k, Sigma_k)``.
+        (N, K) array of the terms ``mc[k] N(x | mu_k, Sigma_k)``. A density
+        above float64's largest number is ``inf`` (see :func:`mulnormpdf`).
     """
     func = "gmm_pdf"
     weights, means, covs = mixture_params(centroids, ccov, mc, func)
@@ -156,8 +159,8 @@ def gmm_pdf(X, centroids, ccov, mc, individual=False):
     x = kernel_data(x, means=means, covariances=covs)
     with covariances_must_factorise(func, "ccov"):
         if individual:
-            return np.exp(_core.log_prob_components(x, weights, means, covs, threads_for_core()))
-        return np.exp(_core.log_density(x, weights, means, covs, threads_for_core()))
+            return _densities(_core.log_prob_components(x, weights, means, covs, threads_for_core()))
+        return _densities(_core.log_density(x, weights, means, covs, threads_for_core()))
 
 
 def gm_log_likelihood(X, center_list, cov_list, p_k):
@@ -230,9 +233,7 @@ def sample_gaussian_mixture(centroids, ccov, mc=None, samples=1):
     func = "sample_gaussian_mixture"
     weights, means, covs = mixture_params(centroids, ccov, mc, func)
     samples = positive_int(samples, func, "samples", minimum=0)
-    with covariances_must_factorise(func, "ccov"):
-        # Factorising proves every covariance positive definite before NumPy sees it.
-        _core.log_density(np.zeros((1, means.shape[1])), weights, means, covs, 1)
+    _check_positive_definite(weights, means, covs, func, "ccov")
     selector = np.random.rand(samples)
     # PyPR's interval test left a sample unassigned (a row of zeros) when the
     # cumulative sum of mc rounded below 1; searchsorted cannot miss.
@@ -641,6 +642,10 @@ def predict(X, centroids, ccov, mc):
     with covariances_must_factorise(func, "ccov"):
         offsets, flat = _core.predict_missing(work, weights, means, covs, threads_for_core())
     if not direct:
+        largest = float(np.finfo(X.dtype).max)
+        if work.size and _max_abs_where_nan(work, X) > largest:
+            raise ValueError(f"{func}(): a predicted value exceeds the range of X's dtype {X.dtype} "
+                             f"(largest {largest:.3g}); pass X as float64")
         X[...] = work
     sizes = np.rint(np.sqrt(np.diff(offsets))).astype(np.int64)
     return [flat[offsets[i]:offsets[i + 1]].reshape(m, m) for i, m in enumerate(sizes.tolist())]
@@ -670,7 +675,7 @@ def find_density_diff(center_list, cov_list, p_k=None, method="hellinger"):
         ``diff[i, j] = m(mu_i, S_i, mu_j, S_j)`` on and above the diagonal, 0 below.
     """
     func = "find_density_diff"
-    _, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES)
+    weights, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES)
     if isinstance(method, str) and method in ("hellinger", "KL"):
         with covariances_must_factorise(func, "cov_list"):
             return _core.pairwise(means, covs, method)
@@ -680,6 +685,7 @@ def find_density_diff(center_list, cov_list, p_k=None, method="hellinger"):
         measure = method
     else:
         raise ValueError(f"{func}(): unknown method {method!r}; use 'hellinger', 'KL', 'hellinger_weighted' or a callable m(mu1, S1, mu2, S2)")
+    _check_positive_definite(weights, means, covs, func, "cov_list")
     K = len(means)
     diff = np.zeros((K, K))
     for i in range(K):
@@ -689,8 +695,19 @@ def find_density_diff(center_list, cov_list, p_k=None, method="hellinger"):
 
 
 def _hellinger_weighted(mu1, S1, mu2, S2):
-    norms = (np.linalg.norm(S1, "fro") * np.linalg.norm(S2, "fro")) ** 0.25
-    return 1.0 - 2.0 * norms * np.sqrt(2.0 * np.pi) * mulnormpdf(np.zeros(mu1.shape[0]), mu1 - mu2, 2.0 * S1 + 2.0 * S2)[0]
+    # 1 - 2 (|S1|_F |S2|_F)^(1/4) sqrt(2 pi) N(0 | mu1 - mu2, 2 S1 + 2 S2), the
+    # product taken in log space: its factors over- and underflow separately
+    # for covariances far from unit scale while the product need not.
+    log_term = (np.log(2.0) + 0.25 * (_log_frobenius(S1) + _log_frobenius(S2)) + 0.5 * np.log(2.0 * np.pi)
+                + logmulnormpdf(np.zeros(mu1.shape[0]), mu1 - mu2, 2.0 * S1 + 2.0 * S2)[0])
+    with np.errstate(over="ignore"):
+        return 1.0 - np.exp(log_term)
+
+
+def _log_frobenius(S):
+    """log of the Frobenius norm of S, without overflow or underflow."""
+    scale = np.abs(S).max()
+    return np.log(scale) + np.log(np.linalg.norm(S / scale, "fro"))
 
 
 def gauss_ellipse_2d(centroid, ccov, sdwidth=1, points=100):
@@ -723,11 +740,37 @@ def gauss_ellipse_2d(centroid, ccov, sdwidth=1, points=100):
     if eigval.min() <= 0:
         raise ValueError(f"{func}(): ccov is not positive definite")
     t = np.linspace(0.0, 2.0 * np.pi, points)
-    xy = mean[:, None] + eigvec @ (np.sqrt(eigval)[:, None] * sdwidth * np.vstack((np.cos(t), np.sin(t))))
+    with np.errstate(over="ignore", invalid="ignore"):
+        xy = mean[:, None] + eigvec @ (np.sqrt(eigval)[:, None] * sdwidth * np.vstack((np.cos(t), np.sin(t))))
+    if not np.isfinite(xy).all():
+        raise ValueError(
+            f"{func}(): the ellipse's points exceed float64's range: sdwidth {sdwidth:.3g} times the largest "
+            f"standard deviation {np.sqrt(eigval.max()):.3g} around centroid; use a smaller sdwidth or rescale"
+        )
     return xy[0], xy[1]
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _max_abs_where_nan(filled, original):
+    """Largest |filled| over the entries that are NaN in original (0 if none)."""
+    holes = np.isnan(original)
+    return float(np.abs(filled[holes]).max()) if holes.any() else 0.0
+
+
+def _check_positive_definite(weights, means, covs, func, name):
+    """ValueError unless every covariance is positive definite: factorising
+    them in the core proves it (before NumPy or a callable sees them)."""
+    with covariances_must_factorise(func, name):
+        _core.log_density(np.zeros((1, means.shape[1])), weights, means, covs, 1)
+
+
+def _densities(log_densities):
+    """exp of log-densities; one beyond float64's range overflows to inf, the
+    correctly rounded value, without NumPy's overflow warning."""
+    with np.errstate(over="ignore"):
+        return np.exp(log_densities)
 
 
 def _check_columns(x, dim, func):

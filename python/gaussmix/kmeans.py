@@ -47,7 +47,7 @@ def find_distance(X, c):
             "for several centres use find_membership"
         )
     centre = _centres(c, x.shape[1], func, "c").reshape(-1)
-    return np.sqrt(np.sum((x - centre) ** 2, axis=1, dtype=np.float64))[:, None]
+    return _row_norms(x - centre)[:, None]
 
 
 def find_membership(X, cc):
@@ -119,7 +119,7 @@ def find_intra_cluster_variance(X, m, cc):
     x = data_matrix(X, func)
     centres = _centres(cc, x.shape[1], func, "cc")
     labels = _labels(m, x.shape[0], centres.shape[0], func)
-    return float(np.sum(np.sqrt(np.sum((x - centres[labels]) ** 2, axis=1, dtype=np.float64))))
+    return float(np.sum(_row_norms(x - centres[labels])))
 
 
 def kmeans(X, K, iter=20, verbose=False, cluster_init="sample", delta_stop=None):
@@ -173,6 +173,18 @@ def kmeans(X, K, iter=20, verbose=False, cluster_init="sample", delta_stop=None)
         print(f"Stopped after {n_iter} iterations. Final cluster centers:")
         print(centres)
     return membership, centres
+
+
+def _row_norms(diff):
+    """Euclidean norm of every row of diff, in float64, without overflow or
+    underflow: each row is divided by the power of two just above its largest
+    |entry| (exact), its norm taken there and multiplied back. (Squaring
+    directly overflows beyond ~1e154 and loses tiny distances below ~1e-154.)"""
+    diff = diff.astype(np.float64, copy=False)
+    largest = np.abs(diff).max(axis=1) if diff.shape[1] else np.zeros(diff.shape[0])
+    exponent = np.frexp(largest)[1]  # 0 for a zero row
+    scaled = np.ldexp(diff, -exponent[:, None])
+    return np.ldexp(np.sqrt(np.einsum("ij,ij->i", scaled, scaled)), exponent)
 
 
 def _centres(cc, dim, func, name):

@@ -35,12 +35,13 @@ struct CentroidSums {
 };
 
 /** 2^-e with 2^e the power of two nearest above |value| (1 for 0): multiplying
- *  by it is exact and brings value into [0.5, 1]. */
+ *  by it is exact and brings value into [0.5, 1] (a subnormal value only up
+ *  to 2^-52: 2^1022 is the largest finite power of two). */
 inline double unit_scale(double value) {
   if (!(value > 0.0) || !std::isfinite(value)) return 1.0;
   int exponent = 0;
   std::frexp(value, &exponent);
-  return std::ldexp(1.0, -exponent);
+  return std::ldexp(1.0, -std::max(exponent, -1022));
 }
 
 /**
@@ -48,8 +49,9 @@ inline double unit_scale(double value) {
  * index). Squared distances overflow beyond about 1e154 (1e19 in float) and
  * lose precision to underflow below about 1e-146 (1e-15 in float). When the
  * nearest one falls outside that safe range, the row is measured again in a
- * frame scaled by a power of two (exact) in which it does not; every other
- * distance is then at least as large and within range too.
+ * frame scaled by a power of two (exact) to the smallest difference from a
+ * centre: there the candidates for nearest are of unit size, and any centre
+ * that overflows is farther than them.
  */
 template <typename Scalar>
 std::int64_t nearest_centre(const Eigen::Ref<const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>& row,
@@ -58,10 +60,11 @@ std::int64_t nearest_centre(const Eigen::Ref<const Eigen::Matrix<Scalar, 1, Eige
   Index best = 0;
   const Scalar nearest = (centres.rowwise() - row).rowwise().squaredNorm().minCoeff(&best);
   if (nearest >= kSafeMin && nearest <= std::numeric_limits<Scalar>::max()) return static_cast<std::int64_t>(best);
-  const double largest = std::max(static_cast<double>(row.cwiseAbs().maxCoeff()),
-                                  static_cast<double>(centres.cwiseAbs().maxCoeff()));
-  const Scalar scale = static_cast<Scalar>(unit_scale(largest));
-  ((centres * scale).rowwise() - row * scale).rowwise().squaredNorm().minCoeff(&best);
+  // In double (exact for float data, whose scale factor may exceed float's range).
+  const RowMatrix<double> difference = (centres.rowwise() - row).template cast<double>();  // inf: a far centre
+  const double smallest = difference.cwiseAbs().rowwise().maxCoeff().minCoeff(&best);
+  if (!(smallest > 0.0)) return static_cast<std::int64_t>(best);  // the row is a centre: distance 0
+  (difference * unit_scale(smallest)).rowwise().squaredNorm().minCoeff(&best);
   return static_cast<std::int64_t>(best);
 }
 
