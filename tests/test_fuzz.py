@@ -549,7 +549,7 @@ def test_logmulnormpdf_and_mulnormpdf(data):
     MU = data.draw(maybe_damaged(centers[0], 0.2))
     SIGMA = data.draw(st.one_of(maybe_damaged(covs[0], 0.1), damaged_cov(covs[0])) if data.draw(
         st.integers(0, 4)) == 0 else st.just(covs[0]))
-    if data.draw(st.integers(0, 9)) == 0 and np.size(SIGMA) == 1:
+    if data.draw(st.integers(0, 9)) == 0 and np.size(SIGMA) == 1 and _float_array(SIGMA) is not None:
         SIGMA = float(np.ravel(SIGMA)[0])  # a 1-D distribution may pass a scalar
     log = data.draw(st.booleans())
     mod = _moderate_mixture([MU], [SIGMA], None, X)

@@ -146,3 +146,12 @@ def test_predict_refuses_values_beyond_x_dtype():
 def test_gauss_ellipse_beyond_float64_is_refused():
     with pytest.raises(ValueError, match=r"gauss_ellipse_2d\(\): the ellipse's points exceed float64's range"):
         gmm.gauss_ellipse_2d([0.0, 0.0], np.eye(2) * 1e300, sdwidth=1e300)
+
+
+def test_find_membership_float32_data_with_tiny_centres():
+    # Centres 1e-150 apart round to 0 in float32, where they would tie: the
+    # comparison runs in float64 (fuzz finding).
+    X = np.zeros((2, 2), dtype=np.float32)
+    centres = np.array([[3.1e-150, 4.1e-150], [1.4e-150, -2.3e-150]])  # the second is nearer
+    np.testing.assert_array_equal(km.find_membership(X, centres),
+                                  reference.nearest_centre(X.astype(np.float64), centres))

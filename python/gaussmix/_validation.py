@@ -394,8 +394,9 @@ def kernel_data(x: np.ndarray, *, fit_stats: ColumnStats | None = None, means=No
       max|x| and max|means| <= FLOAT32_SCORE_MAX_ABS, covariance diagonals
       within FLOAT32_SCORE_COV_BAND and (max|x| + max|mean|) /
       sqrt(min diagonal) <= FLOAT32_SCORE_MAX_RATIO;
-    * k-means (``centres``): max|x| and max|centres| <= FLOAT32_SCORE_MAX_ABS
-      and, with ``fit_stats``, the fitting band on the columns.
+    * k-means (``centres``): max|x| and max|centres| <= FLOAT32_SCORE_MAX_ABS,
+      no nonzero centre entry below float32's smallest normal number, and,
+      with ``fit_stats``, the fitting band on the columns.
 
     float64 x is always returned unchanged.
     """
@@ -433,4 +434,8 @@ def float32_is_safe(x: np.ndarray, *, fit_stats: ColumnStats | None = None, mean
                 safe &= (x_abs + mean_abs) / np.sqrt(diag.min()) <= FLOAT32_SCORE_MAX_RATIO
     if centres is not None:
         safe &= bool(_max_abs(x) <= FLOAT32_SCORE_MAX_ABS and _max_abs(centres) <= FLOAT32_SCORE_MAX_ABS)
+        # Centres are compared in float32: one that would round to a subnormal or
+        # to zero (1e-150 -> 0) would tie with its neighbours.
+        nonzero = np.abs(centres[centres != 0])
+        safe &= bool(nonzero.size == 0 or nonzero.min() >= np.finfo(np.float32).tiny)
     return bool(safe)
