@@ -455,6 +455,8 @@ def _moderate_mixture(centers, covs, p_k, X=None, max_cond=1e8):
     if not all(np.isfinite(v).all() and (np.abs(v) <= 1e6).all() for v in values):
         return None
     D = c[0].size
+    if D == 0:  # an empty mean: nothing for a reference to compute
+        return None
     S = [s.reshape(D, D) if s.size == D * D else s for s in S]
     for s in S:
         if s.shape != (D, D) or not np.array_equal(s, s.T):
