@@ -155,3 +155,16 @@ def test_find_membership_float32_data_with_tiny_centres():
     centres = np.array([[3.1e-150, 4.1e-150], [1.4e-150, -2.3e-150]])  # the second is nearer
     np.testing.assert_array_equal(km.find_membership(X, centres),
                                   reference.nearest_centre(X.astype(np.float64), centres))
+
+
+def test_components_far_apart_with_tiny_variances():
+    # Means at +-1e300, standard deviations 1e-150: the whitened distance between
+    # the means (1e450) exceeds float64, so each component is scored around its
+    # own mean; a row at a mean has the finite density of that component alone.
+    sigma = 1e-150
+    centers = [np.array([-1e300]), np.array([1e300])]
+    covs = [np.array([[sigma**2]])] * 2
+    X = np.array([[1e300], [-1e300]])
+    expected = np.log(0.5) - 0.5 * np.log(2 * np.pi) - np.log(sigma)
+    np.testing.assert_allclose(gmm.gm_log_likelihood(X, centers, covs, [0.5, 0.5]), 2 * expected, rtol=1e-14)
+    np.testing.assert_array_equal(gmm.gm_assign_to_cluster(X, centers, covs, [0.5, 0.5]), [1, 0])

@@ -148,6 +148,14 @@ TEST_CASE("shapes are checked at the API boundary, D = 0 included") {
   // float data: centres beyond float's range cannot be compared with it
   const gaussmix::RowMatrix<float> xf = x.cast<float>();
   CHECK_THROWS(gaussmix::kmeans_lloyd<float>(xf, kCentres * 1e300, 10), std::invalid_argument);
+  // a float mixture whose whitening (1 / 1e-45) or means (1e40) exceed float's range
+  const Eigen::MatrixXd tiny = 1e-90 * Eigen::MatrixXd::Identity(3, 3);
+  CHECK_THROWS(gaussmix::Mixture<float>(Eigen::VectorXd::Ones(1), RowMatrix::Zero(1, 3), {tiny}), std::invalid_argument);
+  CHECK_THROWS(gaussmix::Mixture<float>(Eigen::VectorXd::Ones(1), RowMatrix::Constant(1, 3, 1e40),
+                                        {Eigen::MatrixXd::Identity(3, 3)}),
+               std::invalid_argument);
+  const gaussmix::Mixture<double> tiny_double(Eigen::VectorXd::Ones(1), RowMatrix::Zero(1, 3), {tiny});  // fine
+  CHECK(std::isfinite(tiny_double.component(0).log_det()));
   // divergences
   const Eigen::VectorXd mu2 = Eigen::VectorXd::Zero(2);
   const Eigen::MatrixXd s2 = Eigen::MatrixXd::Identity(2, 2), s3 = Eigen::MatrixXd::Identity(3, 3);

@@ -48,8 +48,9 @@ template <typename Scalar>
 class Mixture {
  public:
   /**
-   * @throws std::invalid_argument if K = 0, shapes disagree, a weight is
-   *         negative or not finite, or the weights do not sum to 1 (within 1e-6).
+   * @throws std::invalid_argument if K = 0, D = 0, shapes disagree, a weight
+   *         is negative or not finite, the weights do not sum to 1 (within
+   *         1e-6), or (float) the means or whitening exceed float's range.
    * @throws CovProblem if a covariance is not positive definite.
    */
   Mixture(Eigen::VectorXd weights, RowMatrix<double> means, std::vector<Eigen::MatrixXd> covariances)
@@ -151,6 +152,17 @@ class Mixture {
     shift_ = shift.cast<Scalar>();
     whitened_offsets_ = offsets.cast<Scalar>();
     own_offsets_ = own_offsets.cast<Scalar>();
+    // The kernels compute in Scalar: parameters beyond its range (in float
+    // 3.4e38, e.g. the whitening of a variance below 1e-77) would score every
+    // row as -inf or NaN. (whitened_offsets_ may overflow: then the common
+    // shift is not used, see below.)
+    bool representable = shift_.allFinite() && own_offsets_.allFinite();
+    for (Index c = 0; c < k; ++c)
+      representable = representable && padded_whitening_[static_cast<std::size_t>(c)].allFinite() &&
+                      components_[static_cast<std::size_t>(c)].mean().allFinite();
+    if (!representable)
+      detail::invalid_argument("mixture: the parameters exceed the range of the kernels' precision (float: "
+                               "3.4e38 for the means and the inverse standard deviations); use double");
     log_peaks_.resize(k);
     for (Index c = 0; c < k; ++c)
       log_peaks_[c] = static_cast<Scalar>(log_weights_[c] + components_[static_cast<std::size_t>(c)].log_norm());
