@@ -606,13 +606,19 @@ def test_gmm_pdf(data):
                    finite=lambda r: _density_finite(r, covs, p_k), reference=reference)
 
 
-@fuzz(25)
-@given(data=st.data())
-def test_gm_log_likelihood(data):
+def _scoring_problem(data):
+    """X (perhaps damaged), the mixture (perhaps damaged, weights given) and its
+    float64 copy for a reference (None if not moderate)."""
     X, centers, covs, p_k = data.draw(problems())
     X = data.draw(maybe_damaged(X, 0.25))
     centers, covs, p_k = data.draw(mixture_args(centers, covs, p_k, 0.4, allow_none_weights=False))
-    mod = _moderate_mixture(centers, covs, p_k, X)
+    return X, centers, covs, p_k, _moderate_mixture(centers, covs, p_k, X)
+
+
+@fuzz(25)
+@given(data=st.data())
+def test_gm_log_likelihood(data):
+    X, centers, covs, p_k, mod = _scoring_problem(data)
 
     def reference(result):
         if mod is None:
@@ -641,10 +647,7 @@ def test_gm_log_likelihood(data):
 @fuzz(20)
 @given(data=st.data())
 def test_gm_assign_to_cluster(data):
-    X, centers, covs, p_k = data.draw(problems())
-    X = data.draw(maybe_damaged(X, 0.25))
-    centers, covs, p_k = data.draw(mixture_args(centers, covs, p_k, 0.4, allow_none_weights=False))
-    mod = _moderate_mixture(centers, covs, p_k, X)
+    X, centers, covs, p_k, mod = _scoring_problem(data)
 
     def reference(result):
         result = np.asarray(result)
