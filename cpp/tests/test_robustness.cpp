@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -94,6 +95,21 @@ TEST_CASE("every long call throws Cancelled when should_stop says so, polled on 
     CHECK(holes.array().isNaN().count() == before.array().isNaN().count());
     CHECK(((holes.array() == before.array()) || holes.array().isNaN()).all());
   }
+}
+
+TEST_CASE("an exception from should_stop stops the call and comes out of it") {
+  const RowMatrix x = data();
+  const gaussmix::Execution throwing(2, []() -> bool { throw std::runtime_error("from should_stop"); });
+  CHECK_THROWS(gaussmix::log_likelihood<double>(x, start(), throwing), std::runtime_error);
+  Labels labels(x.rows());
+  CHECK_THROWS(gaussmix::nearest_centres<double>(x, kCentres, labels, throwing), std::runtime_error);
+  bool right_message = false;
+  try {
+    gaussmix::log_likelihood<double>(x, start(), throwing);
+  } catch (const std::runtime_error& e) {
+    right_message = std::string(e.what()) == "from should_stop";
+  }
+  CHECK(right_message);
 }
 
 TEST_CASE("a should_stop that never stops changes nothing") {

@@ -43,6 +43,8 @@ inline int max_threads() {
  *    untouched. It is never called from a worker thread, so it may use
  *    state of the calling thread (the Python bindings check for Ctrl-C there).
  *    For a stop requested from another thread, poll an std::atomic<bool>.
+ *    If should_stop throws, the call stops the same way and rethrows that
+ *    exception instead of Cancelled.
  */
 struct Execution {
   int n_threads = 0;

@@ -89,7 +89,11 @@ class StopCheck {
     if (now < next_poll_) return false;
     next_poll_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                            std::chrono::duration<double>(kStopPollSeconds));
-    if (!poll_()) return false;
+    try {
+      if (!poll_()) return false;
+    } catch (...) {  // may be inside an OpenMP region, which no exception may leave
+      poll_error_ = std::current_exception();
+    }
     stopped_.store(true, std::memory_order_relaxed);
     return true;
   }
@@ -97,12 +101,20 @@ class StopCheck {
   /** Whether a stop was seen, without polling. */
   bool stopped() const { return stopped_.load(std::memory_order_relaxed); }
 
-  /** Throws Cancelled if a stop is requested (polls, as requested()). */
+  /** Throws what stopped the call: should_stop's own exception if it threw
+   *  one, else Cancelled. */
+  [[noreturn]] void throw_stopped() const {
+    if (poll_error_) std::rethrow_exception(poll_error_);
+    throw Cancelled();
+  }
+
+  /** Throws as throw_stopped() if a stop is requested (polls, as requested()). */
   void throw_if_requested() {
-    if (requested()) throw Cancelled();
+    if (requested()) throw_stopped();
   }
 
  private:
+  std::exception_ptr poll_error_;  ///< written by the calling thread before stopped_ is set
   std::function<bool()> poll_;
   std::thread::id caller_;
   std::atomic<bool> stopped_{false};
@@ -137,8 +149,9 @@ struct RowPartition {
 /** Runs body(thread, chunk) for every chunk on n_threads threads. An exception
  *  thrown by a body cannot cross the OpenMP region, so the first one is kept
  *  and rethrown after the region ends. Once stop is requested the remaining
- *  chunks are skipped and Cancelled is thrown after the region (bodies that
- *  run long check stop.requested() themselves between blocks). */
+ *  chunks are skipped and Cancelled is thrown after the region, before any
+ *  other error (bodies that run long check stop.requested() themselves
+ *  between blocks). */
 template <typename Body>
 void parallel_for_chunks(Index n_chunks, int n_threads, StopCheck& stop, Body&& body) {
   std::exception_ptr error;
@@ -156,8 +169,10 @@ void parallel_for_chunks(Index n_chunks, int n_threads, StopCheck& stop, Body&& 
     }
   }
   (void)n_threads;
+  // A stop first: from Python the signal handler's exception is already set,
+  // and another error must not replace it (em would retry on a CovProblem).
+  if (stop.stopped()) stop.throw_stopped();
   if (error) std::rethrow_exception(error);
-  if (stop.stopped()) throw Cancelled();
 }
 
 }  // namespace detail
