@@ -248,3 +248,10 @@ def test_spread_outside_band_names_column_and_remedy(fit, k):
     assert msg.endswith("rescale X, e.g. X * 2.0**k, and scale the fit back: "
                         "means / 2**k, covariances / 4**k")
 
+
+
+def test_diag_add_beyond_float64_is_a_value_error():
+    # diag_add is relative to var(X): 1e300 x 1e10 has no float64 value (fuzz finding).
+    X = np.random.default_rng(0).normal(0.0, 1e5, (50, 2))
+    with pytest.raises(ValueError, match=r"gmm_em_continue\(\): diag_add=1e\+300 times the variance"):
+        gmm.gmm_em_continue(X, [np.zeros(2)], [np.eye(2) * 1e10], np.ones(1), max_iter=1, diag_add=1e300)

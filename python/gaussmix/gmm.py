@@ -489,7 +489,11 @@ def _fit_setup(x, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop
     # Last, after every check that raises: a warning turned into an error
     # (filterwarnings) must not hide a ValueError about the same call.
     warn_if_transposed(x, func)
-    diag_vec = diag_add * floored_variances(stats) if diag_add != 0 else np.empty(0)
+    with np.errstate(over="ignore"):
+        diag_vec = diag_add * floored_variances(stats) if diag_add != 0 else np.empty(0)
+    if not np.isfinite(diag_vec).all():
+        raise ValueError(f"{func}(): diag_add={diag_add:g} times the variance of X's columns exceeds float64's "
+                         "range; diag_add is relative to each column's variance, so use a value near 1e-3")
     settings = dict(max_iter=max_iter, delta_stop=delta_stop, delta_stop_count_end=delta_stop_count_end,
                     diag_add=diag_vec, callback=_iteration_callback(verbose, iter_call))
     return stats, settings
