@@ -297,7 +297,8 @@ def column_stats(x: np.ndarray) -> ColumnStats:
     stay small whatever N is.
     """
     n = x.shape[0]
-    amax = np.maximum(x.max(axis=0), -x.min(axis=0)).astype(np.float64)
+    hi, lo = x.max(axis=0), x.min(axis=0)
+    amax = np.maximum(hi, -lo).astype(np.float64)
     _, exponent = np.frexp(amax)  # amax = m * 2**exponent, 0.5 <= m < 1 (exponent 0 for amax 0)
     slices = [slice(i, min(i + _STATS_ROWS, n)) for i in range(0, n, _STATS_ROWS)]
     mean_y = sum(np.ldexp(x[s].astype(np.float64), -exponent).sum(axis=0) for s in slices) / n
@@ -313,7 +314,7 @@ def column_stats(x: np.ndarray) -> ColumnStats:
     var_y = sum_sq / n
     # A column of one repeated value has spread 0 exactly; its mean's rounding
     # must not invent a tiny variance.
-    constant = np.asarray(x.max(axis=0) == x.min(axis=0))
+    constant = np.asarray(hi == lo)
     var_y[constant] = 0.0
     max_dev_y[constant] = 0.0
     with np.errstate(over="ignore", under="ignore"):

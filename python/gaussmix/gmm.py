@@ -65,8 +65,6 @@ _PARAM_NAMES = ("center_list", "cov_list", "p_k")
 #: reuses them instead of recomputing the statistics and warning again.
 _EM_INIT_DATA: ContextVar = ContextVar("_EM_INIT_DATA", default=None)
 
-_X_PRECISION = "float32 input runs float32 kernels unless its range needs float64"
-
 
 # --------------------------------------------------------------------------- densities
 

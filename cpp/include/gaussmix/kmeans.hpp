@@ -68,9 +68,19 @@ std::int64_t nearest_centre(const Eigen::Ref<const Eigen::Matrix<Scalar, 1, Eige
   return static_cast<std::int64_t>(best);
 }
 
-/** Rows [begin, end) of chunk c of part. */
-inline std::pair<Index, Index> chunk_rows(const RowPartition& part, Index c) {
-  return {part.block_begin(part.first_block(c)), std::min(part.block_begin(part.first_block(c + 1)), part.n_rows)};
+/** max_i |x_ij| for every column j, in double (one parallel pass). */
+template <typename Scalar>
+Eigen::RowVectorXd column_max_abs(const DataRef<Scalar>& x, int threads, StopCheck& stop) {
+  const RowPartition part(x.rows());
+  std::vector<Eigen::RowVectorXd> chunk_max(static_cast<std::size_t>(part.n_chunks));
+  parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
+    const auto [begin, end] = part.chunk_rows(chunk);
+    chunk_max[static_cast<std::size_t>(chunk)] =
+        x.middleRows(begin, end - begin).cwiseAbs().colwise().maxCoeff().template cast<double>();
+  });
+  Eigen::RowVectorXd largest = Eigen::RowVectorXd::Zero(x.cols());
+  for (const auto& m : chunk_max) largest = largest.cwiseMax(m);
+  return largest;
 }
 
 /** Checks what every k-means function needs of x and centres. */
@@ -93,7 +103,7 @@ void nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres,
   const RowPartition part(x.rows());
   const double work = static_cast<double>(x.rows()) * static_cast<double>(centres.rows() * x.cols());
   parallel_for_chunks(part.n_chunks, threads_for(n_threads, work), stop, [&](int, Index chunk) {
-    const auto [begin, end] = chunk_rows(part, chunk);
+    const auto [begin, end] = part.chunk_rows(chunk);
     for (Index block = begin; block < end && !stop.requested(); block += kBlockRows)
       for (Index i = block; i < std::min(end, block + kBlockRows); ++i) labels[i] = nearest_centre<Scalar>(x.row(i), centres);
   });
@@ -143,13 +153,7 @@ RowMatrix<double> kmeans_plus_plus(const DataRef<Scalar>& x, Index k, std::uint6
   detail::StopCheck stop(execution);
   const detail::RowPartition part(n);
   const int threads = detail::threads_for(execution.n_threads, static_cast<double>(n) * static_cast<double>(d));
-  std::vector<double> chunk_largest(static_cast<std::size_t>(part.n_chunks), 0.0);
-  detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
-    const auto [begin, end] = detail::chunk_rows(part, chunk);
-    chunk_largest[static_cast<std::size_t>(chunk)] =
-        static_cast<double>(x.middleRows(begin, end - begin).cwiseAbs().maxCoeff());
-  });
-  const double scale = detail::unit_scale(*std::max_element(chunk_largest.begin(), chunk_largest.end()));
+  const double scale = detail::unit_scale(detail::column_max_abs(x, threads, stop).maxCoeff());
 
   std::mt19937_64 engine(seed);
   auto uniform = [&engine] { return static_cast<double>(engine() >> 11) * 0x1.0p-53; };  // [0, 1)
@@ -160,7 +164,7 @@ RowMatrix<double> kmeans_plus_plus(const DataRef<Scalar>& x, Index k, std::uint6
     centres.row(c) = x.row(chosen).template cast<double>();
     const Eigen::RowVectorXd scaled_centre = centres.row(c) * scale;
     detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
-      const auto [begin, end] = detail::chunk_rows(part, chunk);
+      const auto [begin, end] = part.chunk_rows(chunk);
       for (Index i = begin; i < end; ++i)
         nearest[i] = std::min(nearest[i], (x.row(i).template cast<double>() * scale - scaled_centre).squaredNorm());
     });
@@ -206,14 +210,7 @@ KMeansResult kmeans_lloyd(const DataRef<Scalar>& x, RowMatrix<double> centres, i
   detail::StopCheck stop(execution);
   const int threads = detail::threads_for(execution.n_threads, static_cast<double>(x.rows()) * static_cast<double>(k * d));
   // Column scales: 2^-e_j with 2^e_j just above the column's largest |x|.
-  for (auto& s : chunk_sums) s.sums = RowMatrix<double>::Zero(1, d);
-  detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
-    const auto [begin, end] = detail::chunk_rows(part, chunk);
-    chunk_sums[static_cast<std::size_t>(chunk)].sums.row(0) =
-        x.middleRows(begin, end - begin).cwiseAbs().colwise().maxCoeff().template cast<double>();
-  });
-  Eigen::RowVectorXd column_scale = Eigen::RowVectorXd::Zero(d);
-  for (const auto& s : chunk_sums) column_scale = column_scale.cwiseMax(s.sums.row(0));
+  Eigen::RowVectorXd column_scale = detail::column_max_abs(x, threads, stop);
   for (Index j = 0; j < d; ++j) column_scale[j] = detail::unit_scale(column_scale[j]);
   for (int iter = 0; iter < max_iter; ++iter) {
     detail::nearest_centres<Scalar>(x, centres.cast<Scalar>(), result.labels, threads, stop);
@@ -221,7 +218,7 @@ KMeansResult kmeans_lloyd(const DataRef<Scalar>& x, RowMatrix<double> centres, i
       detail::CentroidSums& s = chunk_sums[static_cast<std::size_t>(chunk)];
       s.sums.setZero(k, d);
       s.counts.setZero(k);
-      const auto [begin, end] = detail::chunk_rows(part, chunk);
+      const auto [begin, end] = part.chunk_rows(chunk);
       for (Index i = begin; i < end; ++i) {
         const Index label = static_cast<Index>(result.labels[i]);
         s.sums.row(label) += x.row(i).template cast<double>().cwiseProduct(column_scale);

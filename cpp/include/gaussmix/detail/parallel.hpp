@@ -15,6 +15,7 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "../execution.hpp"
 #include "config.hpp"
@@ -144,6 +145,10 @@ struct RowPartition {
   Index first_block(Index c) const { return c * n_blocks / n_chunks; }
   Index block_begin(Index b) const { return b * kBlockRows; }
   Index block_size(Index b) const { return std::min(kBlockRows, n_rows - b * kBlockRows); }
+  /** Rows [begin, end) of chunk c. */
+  std::pair<Index, Index> chunk_rows(Index c) const {
+    return {block_begin(first_block(c)), std::min(block_begin(first_block(c + 1)), n_rows)};
+  }
 };
 
 /** Runs body(thread, chunk) for every chunk on n_threads threads. An exception
