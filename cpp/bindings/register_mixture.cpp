@@ -86,6 +86,12 @@ void register_for(py::module_& m) {
 }  // namespace
 
 void register_mixture(py::module_& m) {
+  m.def(
+      "check_mixture",
+      [](const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+         const std::string& covariance_type) { make_mixture<double>(weights, means, covariances, covariance_type); },
+      py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("covariance_type"),
+      "Raises what constructing the mixture raises (ValueError, Cov_problem); returns None.");
   register_for<double>(m);
   register_for<float>(m);
 }
