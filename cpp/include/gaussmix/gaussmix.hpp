@@ -4,12 +4,27 @@
  *
  *  - Mixture<Scalar> (mixture.hpp): weights, means, covariances and their
  *    cached factorisations; Scalar (float or double) is the precision of the
- *    row kernels, parameters and accumulators are always double.
+ *    row kernels, parameters and accumulators are always double. Four
+ *    covariance models (CovarianceType), one type:
+ *      Mixture<double>(w, means, covs)              full: K matrices D x D
+ *      Mixture<double>::tied(w, means, cov)         tied: one D x D shared
+ *      Mixture<double>::diag(w, means, variances)   diag: K x D variances
+ *      Mixture<double>::spherical(w, means, v)      spherical: K variances
+ *    Every function below takes any of them; fit_em and m_step keep the
+ *    model of their input.
  *  - Scoring (scoring.hpp): log_prob_components, log_density,
  *    log_likelihood, responsibilities, assign_to_component.
- *  - EM (em.hpp): fit_em with EmOptions and an optional callback; one
- *    iteration is accumulate_stats (E-step and sufficient statistics in one
- *    pass; SufficientStats merge by addition) followed by m_step.
+ *  - EM (em.hpp): fit_em with EmOptions (delta_stop on the total or the
+ *    mean log-likelihood, diag_add and reg_covar, an optional callback) and
+ *    optional sample weights (sample_weight.hpp); one iteration is
+ *    accumulate_stats (E-step and sufficient statistics in one pass) followed
+ *    by m_step. The statistics are the public seam for data held in pieces:
+ *
+ *      SufficientStats total = accumulate_stats(block0, mix, threads, w0);
+ *      total.merge(accumulate_stats(block1, mix, threads, w1));  // fixed order
+ *      mix = m_step<double>(total, Eigen::VectorXd(), 1e-6);      // reg_covar
+ *
+ *    (cpp/tests/test_models.cpp has a worked example per model.)
  *  - k-means (kmeans.hpp): kmeans_plus_plus (explicit seed), kmeans_lloyd,
  *    nearest_centres.
  *  - Conditioning (condition.hpp): marginal, condition, predict_missing.
@@ -26,6 +41,7 @@
  */
 #include "errors.hpp"
 #include "execution.hpp"
+#include "sample_weight.hpp"
 #include "gaussian.hpp"
 #include "mixture.hpp"
 #include "scoring.hpp"
