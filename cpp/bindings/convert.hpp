@@ -128,6 +128,7 @@ class SampleWeights {
     if (sample_weight.is_none()) return;
     array_ = DoubleArray::ensure(sample_weight);
     given_ = true;
+    if (!array_) PyErr_Clear();  // ensure() left its conversion error set; the message below replaces it
     if (!array_ || array_.ndim() != 1 || array_.shape(0) != n)
       throw std::invalid_argument("sample_weight must have shape (N,) with N = " + std::to_string(n) + " rows of X");
   }
