@@ -14,6 +14,7 @@ LOG_2PI = np.log(2.0 * np.pi)
 MODELS = ("full", "tied", "diag", "spherical")
 
 
+# ---------------------------------------------------------------- formulas
 def dense_covariances(covariance_type, covariances, K, D):
     """(K, D, D): every component's covariance as a dense matrix."""
     c = np.asarray(covariances, dtype=np.float64)
@@ -165,3 +166,41 @@ def start_for(covariance_type, X, K, seed):
     dense = np.stack([(0.5 + 0.3 * k) * C for k in range(K)])
     weights = np.arange(1.0, K + 1.0)
     return weights / weights.sum(), means, model_covariances(covariance_type, dense)
+
+
+# ---------------------------------------------------------------- test problems
+def assert_close(got, want, rtol, what=""):
+    """Relative to the array's scale: |got - want| <= rtol (|want| + max|want|)."""
+    want = np.asarray(want, dtype=np.float64)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(), err_msg=what)
+
+
+CENTRES = np.array([[0.0, 0.0, 0.0], [5.0, 1.0, -2.0], [1.0, 6.0, 3.0]])
+SDS = np.array([1.0, 0.7, 1.5])
+FAR = 600.0
+
+
+def problem(seed, far=False, n=600):
+    """Three clusters in R^3 (rotated noise, so full covariances are not
+    diagonal) and start means near them. far=True moves the third (the
+    lightest) cluster 600 away, hundreds of sds: its component's statistics
+    are then taken around its own mean (the core's per-component path) while
+    the other two share the mixture's mean (the common-shift path); both
+    paths run in one pass (checked in test_statistics_are_their_definition)."""
+    rng = np.random.default_rng(seed)
+    centres = CENTRES.copy()
+    if far:
+        centres[2, 0] += FAR
+    X = clustered(rng, n, centres, SDS, weights=[0.5, 0.3, 0.2])
+    start_means = centres + 0.4 * rng.standard_normal(centres.shape)
+    return X, start_means
+
+
+def start(covariance_type, X, means):
+    """Weights 0.5, 0.3, 0.2; component k's covariance (0.6 + 0.4k) times a tilted
+    matrix, in the model's shape (tied: their mean; diag: the diagonals;
+    spherical: the mean diagonal)."""
+    D = X.shape[1]
+    tilt = np.eye(D) + 0.3 * (np.ones((D, D)) - np.eye(D))
+    dense = np.stack([(0.6 + 0.4 * k) * tilt for k in range(len(means))])
+    return np.array([0.5, 0.3, 0.2]), means.copy(), model_covariances(covariance_type, dense)

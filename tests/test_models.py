@@ -14,6 +14,7 @@ from sklearn.mixture import GaussianMixture
 
 import gaussmix
 import model_reference as ref
+from model_reference import assert_close, problem, start
 from gaussmix.gmm import Cov_problem
 from helpers import assert_unchanged, snapshot
 
@@ -22,47 +23,10 @@ EPS32 = float(np.finfo(np.float32).eps)
 
 
 # ---------------------------------------------------------------- helpers
-def assert_close(got, want, rtol, what=""):
-    """Relative to the array's scale: |got - want| <= rtol (|want| + max|want|)."""
-    want = np.asarray(want, dtype=np.float64)
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(), err_msg=what)
-
-
 def assert_mixture_close(mix, weights, means, covariances, rtol):
     assert_close(mix.weights, weights, rtol, "weights")
     assert_close(mix.means, means, rtol, "means")
     assert_close(mix.covariances, covariances, rtol, "covariances")
-
-
-CENTRES = np.array([[0.0, 0.0, 0.0], [5.0, 1.0, -2.0], [1.0, 6.0, 3.0]])
-SDS = np.array([1.0, 0.7, 1.5])
-FAR = 600.0
-
-
-def problem(seed, far=False, n=600):
-    """Three clusters in R^3 (rotated noise, so full covariances are not
-    diagonal) and start means near them. far=True moves the third (the
-    lightest) cluster 600 away, hundreds of sds: its component's statistics
-    are then taken around its own mean (the core's per-component path) while
-    the other two share the mixture's mean (the common-shift path); both
-    paths run in one pass (checked in test_statistics_are_their_definition)."""
-    rng = np.random.default_rng(seed)
-    centres = CENTRES.copy()
-    if far:
-        centres[2, 0] += FAR
-    X = ref.clustered(rng, n, centres, SDS, weights=[0.5, 0.3, 0.2])
-    start_means = centres + 0.4 * rng.standard_normal(centres.shape)
-    return X, start_means
-
-
-def start(covariance_type, X, means):
-    """Weights 0.5, 0.3, 0.2; component k's covariance (0.6 + 0.4k) times a tilted
-    matrix, in the model's shape (tied: their mean; diag: the diagonals;
-    spherical: the mean diagonal)."""
-    D = X.shape[1]
-    tilt = np.eye(D) + 0.3 * (np.ones((D, D)) - np.eye(D))
-    dense = np.stack([(0.6 + 0.4 * k) * tilt for k in range(len(means))])
-    return np.array([0.5, 0.3, 0.2]), means.copy(), ref.model_covariances(covariance_type, dense)
 
 
 def start_mixture(covariance_type, X, means):
