@@ -9,7 +9,8 @@ namespace {
 
 /** SufficientStats as a tuple of NumPy arrays and numbers:
  *  (covariance_type, shift (K, D), resp_sum (K,), first (K, D), second (the
- *  model's covariance shape), log_likelihood, weight_sum, n_rows). Needs the GIL. */
+ *  model's covariance shape), log_likelihood, weight_sum, n_rows,
+ *  mixture_fingerprint). Needs the GIL. */
 py::tuple stats_to_tuple(const SufficientStats& s) {
   const Index k = s.first.rows(), d = s.first.cols();
   DoubleArray shift({k, d}), resp_sum(k), first({k, d});
@@ -20,12 +21,12 @@ py::tuple stats_to_tuple(const SufficientStats& s) {
   const RowMatrix<double> vectors = matrices ? RowMatrix<double>() : RowMatrix<double>(s.second.front());
   return py::make_tuple(covariance_type_name(s.covariance_type), shift, resp_sum, first,
                         covariance_array(s.covariance_type, s.second, vectors, k, d), s.log_likelihood,
-                        s.weight_sum, s.n_rows);
+                        s.weight_sum, s.n_rows, s.mixture_fingerprint);
 }
 
 /** The inverse of stats_to_tuple (shapes checked). */
 SufficientStats stats_from_tuple(const py::tuple& t) {
-  if (t.size() != 8) throw std::invalid_argument("statistics must be an 8-tuple (see stats_to_tuple)");
+  if (t.size() != 9) throw std::invalid_argument("statistics must be a 9-tuple (see stats_to_tuple)");
   const CovarianceType type = covariance_type_from_name(t[0].cast<std::string>());
   const auto shift = t[1].cast<DoubleArray>();
   if (shift.ndim() != 2) throw std::invalid_argument("statistics: shift must have shape (K, D)");
@@ -53,6 +54,7 @@ SufficientStats stats_from_tuple(const py::tuple& t) {
   s.log_likelihood = t[5].cast<double>();
   s.weight_sum = t[6].cast<double>();
   s.n_rows = t[7].cast<Index>();
+  s.mixture_fingerprint = t[8].cast<std::uint64_t>();
   return s;
 }
 

@@ -45,8 +45,9 @@ def fit_em(
     average_log_likelihood: bool = False,
 ) -> tuple[F64, F64, F64, float, int, bool, float]: ...
 
-# SufficientStats as a tuple: (covariance_type, shift, resp_sum, first, second, log_likelihood, weight_sum, n_rows)
-StatsTuple = tuple[str, F64, F64, F64, F64, float, float, int]
+# SufficientStats as a tuple: (covariance_type, shift, resp_sum, first, second, log_likelihood, weight_sum, n_rows,
+# mixture_fingerprint)
+StatsTuple = tuple[str, F64, F64, F64, F64, float, float, int, int]
 
 def check_mixture(weights: F64, means: F64, covariances: F64, covariance_type: str) -> None: ...
 def accumulate_stats(

@@ -67,9 +67,13 @@ class SufficientStats:
         sum_i w_i.
     n_rows : int
         Number of rows.
+    mixture_fingerprint : int
+        A 64-bit hash of the parameters (and the data's precision) the
+        statistics were taken under: statistics with different fingerprints
+        refuse to merge.
 
-    ``a + b`` merges two (see :func:`merge_stats`). The arrays are read-only;
-    the object pickles as plain arrays and numbers.
+    ``a + b`` merges two (see :func:`merge_stats`). The arrays are read-only,
+    also after unpickling; the object pickles as plain arrays and numbers.
     """
 
     covariance_type: str
@@ -80,18 +84,24 @@ class SufficientStats:
     log_likelihood: float
     weight_sum: float
     n_rows: int
+    mixture_fingerprint: int
 
     @classmethod
     def _from_core(cls, t) -> "SufficientStats":
         arrays = []
         for a in t[1:5]:
-            a.flags.writeable = False  # fresh arrays from the core, owned here
+            a = np.array(a, dtype=np.float64, order="C")  # owned here (also when unpickled)
+            a.flags.writeable = False
             arrays.append(a)
-        return cls(t[0], *arrays, float(t[5]), float(t[6]), int(t[7]))
+        return cls(str(t[0]), *arrays, float(t[5]), float(t[6]), int(t[7]), int(t[8]))
 
     def _to_core(self) -> tuple:
         return (self.covariance_type, self.shift, self.resp_sum, self.first, self.second, self.log_likelihood,
-                self.weight_sum, self.n_rows)
+                self.weight_sum, self.n_rows, self.mixture_fingerprint)
+
+    def __reduce__(self):
+        # Rebuilt through _from_core, so the arrays are read-only again after unpickling.
+        return (SufficientStats._from_core, (self._to_core(),))
 
     def __add__(self, other: "SufficientStats") -> "SufficientStats":
         return merge_stats([self, other])
@@ -157,7 +167,8 @@ def merge_stats(stats: Iterable[SufficientStats]) -> SufficientStats:
     Merging the statistics of disjoint blocks gives those of their union (to
     rounding: addition in another order rounds differently; the same blocks
     merged in the same order give the same bits). All must come from the
-    same mixture, model and data dtype (ValueError otherwise).
+    same mixture and data dtype: statistics taken under parameters that
+    differ in any bit, or from float32 and float64 blocks, raise ValueError.
     """
     items = list(stats)
     if not items:

@@ -106,6 +106,10 @@ class Mixture:
         object.__setattr__(self, "means", _read_only(means))
         object.__setattr__(self, "covariances", _read_only(covs))
 
+    def __reduce__(self):
+        # Unpickling goes through __init__ again: validated, arrays read-only.
+        return (Mixture, (self.weights, self.means, self.covariances, self.covariance_type))
+
     @property
     def n_components(self) -> int:
         """K."""

@@ -183,7 +183,8 @@ def sample_weight_vector(sample_weight, n_rows: int, func: str) -> np.ndarray | 
     if not all_finite(w) or w.min() < 0:
         raise ValueError(f"{func}(): sample_weight must be finite and >= 0; "
                          "drop rows instead of giving them negative or NaN weights")
-    total = w.sum()
+    with np.errstate(over="ignore"):  # an overflowing sum is the error reported below
+        total = w.sum()
     if not (np.isfinite(total) and total > 0):
         raise ValueError(f"{func}(): sample_weight must have a positive, finite sum, got {total}; "
                          "give some row a positive weight")

@@ -13,6 +13,7 @@
  *  each component further away.
  */
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <string>
@@ -60,7 +61,8 @@ inline SecondShape second_shape(CovarianceType type, Index k, Index d) {
  *     spherical: one K x 1, entry k = sum_i w_i r_ik ||x_i - shift_k||^2
  *   (D x D matrices: lower triangle only);
  *   log_likelihood = sum_i w_i log p(x_i), weight_sum = sum_i w_i,
- *   n_rows = number of rows.
+ *   n_rows = number of rows;
+ *   mixture_fingerprint = Mixture::fingerprint() of the parameters used.
  * Statistics of disjoint row sets with the same model and shifts merge by
  * addition (merge), whatever produced them: threads, chunks of a file,
  * machines; m_step turns them into the next mixture.
@@ -74,6 +76,7 @@ struct SufficientStats {
   double log_likelihood = 0.0;
   double weight_sum = 0.0;
   Index n_rows = 0;
+  std::uint64_t mixture_fingerprint = 0;
 
   SufficientStats() = default;
   SufficientStats(CovarianceType type, const RowMatrix<double>& shifts) { reset(type, shifts); }
@@ -104,9 +107,9 @@ struct SufficientStats {
     for (std::size_t k = 0; same_shape && k < second.size(); ++k)
       same_shape = other.second[k].rows() == second[k].rows() && other.second[k].cols() == second[k].cols();
     if (!same_shape) detail::invalid_argument("SufficientStats::merge: statistics of different shapes");
-    if (other.shift != shift)
-      detail::invalid_argument("SufficientStats::merge: statistics around different shifts (taken under different "
-                               "parameters, or from data of different precision)");
+    if (other.mixture_fingerprint != mixture_fingerprint || other.shift != shift)
+      detail::invalid_argument("SufficientStats::merge: statistics taken under different parameters (or from data "
+                               "of different precision: float and double blocks do not merge)");
     resp_sum += other.resp_sum;
     first += other.first;
     for (std::size_t k = 0; k < second.size(); ++k) second[k] += other.second[k];
@@ -400,6 +403,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
     if (mix.needs_own_shift(c)) shifts.row(c) = mix.kernel_means().row(c).template cast<double>();
     else shifts.row(c) = mix.shift().template cast<double>();
   ws.total.reset(type, shifts);
+  ws.total.mixture_fingerprint = mix.fingerprint();
   if (common) {
     ws.common_scratch.resize(static_cast<std::size_t>(threads));
     for (auto& m : ws.common_scratch) m.resize(kBlockRows, common_scratch_cols(type, d, k));
@@ -408,7 +412,10 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
   }
   if (per_chunk_stats) {
     ws.chunk_stats.resize(n_chunks);
-    for (auto& s : ws.chunk_stats) s.reset(type, shifts);
+    for (auto& s : ws.chunk_stats) {
+      s.reset(type, shifts);
+      s.mixture_fingerprint = mix.fingerprint();
+    }
   }
   ws.chunk_log_likelihood.assign(n_chunks, 0.0);
   ws.chunk_weight_sum.assign(n_chunks, 0.0);
@@ -605,6 +612,7 @@ EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const Em
   Mixture<Scalar> current = std::move(init);
   double previous = std::numeric_limits<double>::quiet_NaN();
   double loglik = previous;
+  double weight_sum = 0.0;
   int still_count = 0;
   int iter = 0;
   bool converged = false;
@@ -618,7 +626,8 @@ EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const Em
     current = m_step<Scalar>(stats, options.diag_add, options.reg_covar);
     if (options.callback) options.callback(iter, loglik, current);
     ++iter;
-    const double compared = options.average_log_likelihood ? loglik / stats.weight_sum : loglik;
+    weight_sum = stats.weight_sum;  // summed in chunk order: the same bits wherever the weights lie
+    const double compared = options.average_log_likelihood ? loglik / weight_sum : loglik;
     still_count = std::abs(compared - previous) < options.delta_stop ? still_count + 1 : 0;
     previous = compared;
     if (still_count >= options.delta_stop_count_end) {
@@ -626,7 +635,6 @@ EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const Em
       break;
     }
   }
-  const double weight_sum = sample_weight.size() != 0 ? sample_weight.sum() : static_cast<double>(x.rows());
   return EmResult<Scalar>{std::move(current), loglik, weight_sum, iter, converged};
 }
 

@@ -7,6 +7,7 @@
  */
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -140,6 +141,10 @@ class Mixture {
   }
   /** log det of component k's covariance. */
   double log_det(Index k) const { return log_det_[k]; }
+  /** A 64-bit hash (FNV-1a) of the model, the kernels' precision and every
+   *  parameter's bits: statistics taken under two mixtures that differ in any
+   *  way carry different fingerprints, so they refuse to merge. */
+  std::uint64_t fingerprint() const { return fingerprint_; }
 
   /** The means rounded to Scalar (K x D): what the kernels subtract when they
    *  work around each component's own mean. */
@@ -209,6 +214,22 @@ class Mixture {
     log_weights_ = weights_.array().log();  // -inf for an empty component, as it should be
     factorise();
     cache_for_kernels();
+    fingerprint_ = compute_fingerprint();
+  }
+
+  std::uint64_t compute_fingerprint() const {
+    std::uint64_t h = 14695981039346656037ull;  // FNV-1a offset basis
+    auto mix_bytes = [&h](const void* data, std::size_t n) {
+      const unsigned char* bytes = static_cast<const unsigned char*>(data);
+      for (std::size_t i = 0; i < n; ++i) h = (h ^ bytes[i]) * 1099511628211ull;  // FNV prime
+    };
+    const int header[3] = {static_cast<int>(type_), static_cast<int>(sizeof(Scalar)), static_cast<int>(dim())};
+    mix_bytes(header, sizeof header);
+    mix_bytes(weights_.data(), sizeof(double) * static_cast<std::size_t>(weights_.size()));
+    mix_bytes(means_.data(), sizeof(double) * static_cast<std::size_t>(means_.size()));
+    for (const auto& c : covariances_) mix_bytes(c.data(), sizeof(double) * static_cast<std::size_t>(c.size()));
+    mix_bytes(variances_.data(), sizeof(double) * static_cast<std::size_t>(variances_.size()));
+    return h;
   }
 
   void check_covariance_shapes() const {
@@ -346,6 +367,7 @@ class Mixture {
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> log_peaks_;
   bool common_shift_ok_ = false;
   std::vector<char> own_shift_;
+  std::uint64_t fingerprint_ = 0;
 };
 
 }  // namespace gaussmix
