@@ -27,11 +27,9 @@ from ._config import threads_for_core
 from ._mixture import Mixture
 from ._validation import (
     INT_MAX,
-    check_fit_scale,
-    column_stats,
     data_matrix,
+    fit_data,
     float32_is_safe,
-    kernel_data,
     positive_int,
     real_number,
     sample_weight_vector,
@@ -242,9 +240,7 @@ def fit_em(X, init: Mixture, *, sample_weight=None, max_iter: int = 100, tol: fl
     max_iter = positive_int(max_iter, func, "max_iter", maximum=INT_MAX)
     tol = real_number(tol, func, "tol", minimum=0.0)
     reg_covar = real_number(reg_covar, func, "reg_covar", minimum=0.0)
-    stats = column_stats(x)
-    check_fit_scale(stats, func, require_varying=False)
-    x = kernel_data(x, fit_stats=stats, means=init.means, variances=init.variances())
+    x = fit_data(x, func, means=init.means, variances=init.variances())
     weights, means, covs, ctype = init.core_args()
     out = _core.fit_em(x, weights, means, covs, max_iter, tol, 1, np.empty(0), threads_for_core(), None,
                        ctype, w, reg_covar, True)

@@ -427,6 +427,41 @@ def kernel_data(x: np.ndarray, *, fit_stats: ColumnStats | None = None, means=No
                                 centres=centres, variances=variances) else x.astype(np.float64)
 
 
+def fit_data(x: np.ndarray, func: str, *, means: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """x as the core should fit it from parameters (means, covariance
+    diagonals ``variances``): the scale checks of :func:`check_fit_scale`
+    (ValueError) and the float32 decision of :func:`kernel_data`.
+
+    Both are decided from each column's range r = max - min in one cheap pass
+    whenever the bounds r / sqrt(2N) <= spread <= r and r / 2 <= max|x - mean|
+    <= r (the two extreme rows alone give a variance of at least r^2 / 2N)
+    already lie inside the bands; only otherwise does the exact two-pass
+    :func:`column_stats` run (0.46 s against 0.07 s at 1e6 x 32: several EM
+    iterations). What the cheap pass accepts the exact one accepts too.
+    """
+    lo = x.min(axis=0).astype(np.float64)
+    hi = x.max(axis=0).astype(np.float64)
+    with np.errstate(over="ignore"):
+        ranges = hi - lo
+    r = ranges[ranges > 0]
+    spread_lo = r / np.sqrt(2.0 * x.shape[0])
+    band_lo, band_hi = SPREAD_BAND
+    decided = bool(np.all(spread_lo >= band_lo) and np.all(r <= band_hi))
+    if decided and x.dtype != np.float32:
+        return x
+    if decided:
+        f_lo, f_hi = FLOAT32_FIT_BAND
+        cov_lo, cov_hi = FLOAT32_SCORE_COV_BAND
+        with np.errstate(over="ignore"):
+            mean_offset = np.maximum(np.abs(means - lo), np.abs(means - hi)).max()  # bounds |mean_k - column mean|
+        if (np.all(spread_lo >= f_lo) and np.all(r / 2 >= f_lo) and np.all(r <= f_hi) and mean_offset <= f_hi
+                and variances.min() >= cov_lo and variances.max() <= cov_hi):
+            return x
+    stats = column_stats(x)
+    check_fit_scale(stats, func, require_varying=False)
+    return kernel_data(x, fit_stats=stats, means=means, variances=variances)
+
+
 def _max_abs(a) -> float:
     """max |a| without the full-size temporary of np.abs(a)."""
     return float(max(a.max(), -a.min()))
