@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -33,38 +34,123 @@ inline Execution python_execution(int n_threads) {
 using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using MeansRef = Eigen::Ref<const RowMatrix<double>>;
 
-/** Builds a Mixture from weights (K,), means (K, D) and covariances (K, D, D). */
+/** Builds a Mixture from weights (K,), means (K, D) and covariances in
+ *  scikit-learn's shape for covariance_type: full (K, D, D), tied (D, D),
+ *  diag (K, D), spherical (K,). */
 template <typename Scalar>
-Mixture<Scalar> make_mixture(const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances) {
+Mixture<Scalar> make_mixture(const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+                             const std::string& covariance_type = "full") {
   const Index k = means.rows(), d = means.cols();
+  const CovarianceType type = covariance_type_from_name(covariance_type);
   if (weights.ndim() != 1 || weights.shape(0) != k)
     throw std::invalid_argument("weights must have shape (K,) with K = number of means");
-  if (covariances.ndim() != 3 || covariances.shape(0) != k || covariances.shape(1) != d ||
-      covariances.shape(2) != d)
-    throw std::invalid_argument("covariances must have shape (K, D, D) matching means (K, D)");
   Eigen::VectorXd w = Eigen::Map<const Eigen::VectorXd>(weights.data(), k);
-  std::vector<Eigen::MatrixXd> covs;
-  covs.reserve(static_cast<std::size_t>(k));
-  for (Index c = 0; c < k; ++c)
-    covs.emplace_back(Eigen::Map<const RowMatrix<double>>(covariances.data(c, 0, 0), d, d));
-  return Mixture<Scalar>(std::move(w), RowMatrix<double>(means), std::move(covs));
+  auto shape_is = [&](std::initializer_list<Index> shape) {
+    if (covariances.ndim() != static_cast<py::ssize_t>(shape.size())) return false;
+    py::ssize_t axis = 0;
+    for (Index n : shape)
+      if (covariances.shape(axis++) != n) return false;
+    return true;
+  };
+  switch (type) {
+    case CovarianceType::full: {
+      if (!shape_is({k, d, d}))
+        throw std::invalid_argument("covariances must have shape (K, D, D) matching means (K, D)");
+      std::vector<Eigen::MatrixXd> covs;
+      covs.reserve(static_cast<std::size_t>(k));
+      for (Index c = 0; c < k; ++c)
+        covs.emplace_back(Eigen::Map<const RowMatrix<double>>(covariances.data(c, 0, 0), d, d));
+      return Mixture<Scalar>(std::move(w), RowMatrix<double>(means), std::move(covs));
+    }
+    case CovarianceType::tied:
+      if (!shape_is({d, d})) throw std::invalid_argument("a tied covariance must have shape (D, D) matching means (K, D)");
+      return Mixture<Scalar>::tied(std::move(w), RowMatrix<double>(means),
+                                   Eigen::Map<const RowMatrix<double>>(covariances.data(), d, d));
+    case CovarianceType::diag:
+      if (!shape_is({k, d})) throw std::invalid_argument("diag variances must have shape (K, D) matching means (K, D)");
+      return Mixture<Scalar>::diag(std::move(w), RowMatrix<double>(means),
+                                   Eigen::Map<const RowMatrix<double>>(covariances.data(), k, d));
+    case CovarianceType::spherical:
+      break;
+  }
+  if (!shape_is({k})) throw std::invalid_argument("spherical variances must have shape (K,) matching means (K, D)");
+  return Mixture<Scalar>::spherical(std::move(w), RowMatrix<double>(means),
+                                    Eigen::Map<const Eigen::VectorXd>(covariances.data(), k));
 }
 
-/** (weights (K,), means (K, d), covariances (K, d, d)) as new NumPy arrays. Needs the GIL. */
+/** A model's covariances in scikit-learn's shape (see make_mixture), or, for
+ *  SufficientStats::second, its second moments in the same shape (full and
+ *  tied made symmetric from their lower triangles). Needs the GIL. */
+inline DoubleArray covariance_array(CovarianceType type, const std::vector<Eigen::MatrixXd>& matrices,
+                                    const RowMatrix<double>& variances, Index k, Index d) {
+  switch (type) {
+    case CovarianceType::full: {
+      DoubleArray out({k, d, d});
+      for (Index j = 0; j < k; ++j)
+        Eigen::Map<RowMatrix<double>>(out.mutable_data(j, 0, 0), d, d) =
+            matrices[static_cast<std::size_t>(j)].selfadjointView<Eigen::Lower>();
+      return out;
+    }
+    case CovarianceType::tied: {
+      DoubleArray out({d, d});
+      Eigen::Map<RowMatrix<double>>(out.mutable_data(), d, d) = matrices.front().selfadjointView<Eigen::Lower>();
+      return out;
+    }
+    case CovarianceType::diag: {
+      DoubleArray out({k, d});
+      Eigen::Map<RowMatrix<double>>(out.mutable_data(), k, d) = variances;
+      return out;
+    }
+    case CovarianceType::spherical: break;
+  }
+  DoubleArray out(k);
+  Eigen::Map<Eigen::VectorXd>(out.mutable_data(), k) = variances.col(0);
+  return out;
+}
+
+/** (weights (K,), means (K, D), covariances in the model's shape) as new NumPy arrays. Needs the GIL. */
+template <typename Scalar>
+py::tuple mixture_to_arrays(const Mixture<Scalar>& mix) {
+  const Index k = mix.n_components(), d = mix.dim();
+  DoubleArray weights(k), means({k, d});
+  Eigen::Map<Eigen::VectorXd>(weights.mutable_data(), k) = mix.weights();
+  Eigen::Map<RowMatrix<double>>(means.mutable_data(), k, d) = mix.means();
+  return py::make_tuple(weights, means,
+                        covariance_array(mix.covariance_type(), mix.covariances(), mix.variances(), k, d));
+}
+
+/** Row weights from Python: None (unweighted), or a float64 vector of N
+ *  entries, viewed without a copy when it is one already. The view stays
+ *  valid while this object lives. */
+class SampleWeights {
+ public:
+  SampleWeights(const py::object& sample_weight, Index n) : n_(n) {
+    if (sample_weight.is_none()) return;
+    array_ = DoubleArray::ensure(sample_weight);
+    given_ = true;
+    if (!array_ || array_.ndim() != 1 || array_.shape(0) != n)
+      throw std::invalid_argument("sample_weight must have shape (N,) with N = " + std::to_string(n) + " rows of X");
+  }
+  /** The weights, or an empty vector when there are none. */
+  SampleWeightRef ref() const {
+    if (!given_) return SampleWeightRef(detail::no_sample_weight());
+    return SampleWeightRef(Eigen::Map<const Eigen::VectorXd>(array_.data(), n_));
+  }
+
+ private:
+  DoubleArray array_;
+  Index n_;
+  bool given_ = false;
+};
+
+/** (weights (K,), means (K, d), covariances (K, d, d)) of full-covariance parameters. Needs the GIL. */
 inline py::tuple params_to_arrays(const Eigen::VectorXd& w, const RowMatrix<double>& m,
                                   const std::vector<Eigen::MatrixXd>& c) {
   const Index k = m.rows(), d = m.cols();
-  DoubleArray weights(k), means({k, d}), covs({k, d, d});
+  DoubleArray weights(k), means({k, d});
   Eigen::Map<Eigen::VectorXd>(weights.mutable_data(), k) = w;
   Eigen::Map<RowMatrix<double>>(means.mutable_data(), k, d) = m;
-  for (Index j = 0; j < k; ++j)
-    Eigen::Map<RowMatrix<double>>(covs.mutable_data(j, 0, 0), d, d) = c[static_cast<std::size_t>(j)];
-  return py::make_tuple(weights, means, covs);
-}
-
-template <typename Scalar>
-py::tuple mixture_to_arrays(const Mixture<Scalar>& mix) {
-  return params_to_arrays(mix.weights(), mix.means(), mix.covariances());
+  return py::make_tuple(weights, means, covariance_array(CovarianceType::full, c, RowMatrix<double>(), k, d));
 }
 
 /** A new (rows, cols) float64 array and an Eigen view of its buffer. */

@@ -1,4 +1,4 @@
-// EM of em.hpp.
+// EM of em.hpp: the fit, and the statistics API (block statistics, merge, M-step).
 #include <pybind11/functional.h>
 
 #include "convert.hpp"
@@ -7,23 +7,79 @@
 namespace gaussmix::bindings {
 namespace {
 
+/** SufficientStats as a tuple of NumPy arrays and numbers:
+ *  (covariance_type, shift (K, D), resp_sum (K,), first (K, D), second (the
+ *  model's covariance shape), log_likelihood, weight_sum, n_rows). Needs the GIL. */
+py::tuple stats_to_tuple(const SufficientStats& s) {
+  const Index k = s.first.rows(), d = s.first.cols();
+  DoubleArray shift({k, d}), resp_sum(k), first({k, d});
+  view(shift) = s.shift;
+  Eigen::Map<Eigen::VectorXd>(resp_sum.mutable_data(), k) = s.resp_sum;
+  view(first) = s.first;
+  const bool matrices = s.covariance_type == CovarianceType::full || s.covariance_type == CovarianceType::tied;
+  const RowMatrix<double> vectors = matrices ? RowMatrix<double>() : RowMatrix<double>(s.second.front());
+  return py::make_tuple(covariance_type_name(s.covariance_type), shift, resp_sum, first,
+                        covariance_array(s.covariance_type, s.second, vectors, k, d), s.log_likelihood,
+                        s.weight_sum, s.n_rows);
+}
+
+/** The inverse of stats_to_tuple (shapes checked). */
+SufficientStats stats_from_tuple(const py::tuple& t) {
+  if (t.size() != 8) throw std::invalid_argument("statistics must be an 8-tuple (see stats_to_tuple)");
+  const CovarianceType type = covariance_type_from_name(t[0].cast<std::string>());
+  const auto shift = t[1].cast<DoubleArray>();
+  if (shift.ndim() != 2) throw std::invalid_argument("statistics: shift must have shape (K, D)");
+  const Index k = shift.shape(0), d = shift.shape(1);
+  SufficientStats s(type, Eigen::Map<const RowMatrix<double>>(shift.data(), k, d));
+  const auto resp_sum = t[2].cast<DoubleArray>();
+  const auto first = t[3].cast<DoubleArray>();
+  const auto second = t[4].cast<DoubleArray>();
+  if (resp_sum.ndim() != 1 || resp_sum.shape(0) != k || first.ndim() != 2 || first.shape(0) != k ||
+      first.shape(1) != d)
+    throw std::invalid_argument("statistics: resp_sum must have shape (K,) and first (K, D) as shift");
+  s.resp_sum = Eigen::Map<const Eigen::VectorXd>(resp_sum.data(), k);
+  s.first = Eigen::Map<const RowMatrix<double>>(first.data(), k, d);
+  const detail::SecondShape shape = detail::second_shape(type, k, d);
+  const Index entries = shape.count * shape.rows * shape.cols;
+  if (second.size() != entries)
+    throw std::invalid_argument(std::string("statistics: second has the wrong shape for the ") +
+                                covariance_type_name(type) + " model");
+  if (type == CovarianceType::full || type == CovarianceType::tied) {
+    for (Index c = 0; c < shape.count; ++c)
+      s.second[static_cast<std::size_t>(c)] = Eigen::Map<const RowMatrix<double>>(second.data() + c * d * d, d, d);
+  } else {
+    s.second.front() = Eigen::Map<const RowMatrix<double>>(second.data(), shape.rows, shape.cols);
+  }
+  s.log_likelihood = t[5].cast<double>();
+  s.weight_sum = t[6].cast<double>();
+  s.n_rows = t[7].cast<Index>();
+  return s;
+}
+
+/** diag_add from Python: empty, or (D,). */
+Eigen::VectorXd diag_add_vector(const DoubleArray& diag_add, Index d) {
+  if (diag_add.size() == 0) return Eigen::VectorXd();
+  if (diag_add.ndim() != 1 || diag_add.shape(0) != d)
+    throw std::invalid_argument("diag_add must have shape (D,) or be empty");
+  return Eigen::Map<const Eigen::VectorXd>(diag_add.data(), d);
+}
+
 template <typename Scalar>
 void register_for(py::module_& m) {
   m.def(
       "fit_em",
       [](const DataRef<Scalar>& x, const DoubleArray& weights, const MeansRef& means,
          const DoubleArray& covariances, int max_iter, double delta_stop, int delta_stop_count_end,
-         const DoubleArray& diag_add, int n_threads, const py::object& callback) {
+         const DoubleArray& diag_add, int n_threads, const py::object& callback, const std::string& covariance_type,
+         const py::object& sample_weight, double reg_covar, bool average_log_likelihood) {
         EmOptions<Scalar> options;
         options.max_iter = max_iter;
         options.delta_stop = delta_stop;
         options.delta_stop_count_end = delta_stop_count_end;
         options.execution = python_execution(n_threads);
-        if (diag_add.size() != 0) {
-          if (diag_add.ndim() != 1 || diag_add.shape(0) != means.cols())
-            throw std::invalid_argument("diag_add must have shape (D,) or be empty");
-          options.diag_add = Eigen::Map<const Eigen::VectorXd>(diag_add.data(), diag_add.shape(0));
-        }
+        options.diag_add = diag_add_vector(diag_add, means.cols());
+        options.reg_covar = reg_covar;
+        options.average_log_likelihood = average_log_likelihood;
         if (!callback.is_none()) {
           // Runs on the calling thread between iterations, outside any parallel
           // region; the GIL is taken back for the Python call only. callback is
@@ -34,27 +90,63 @@ void register_for(py::module_& m) {
             callback(params[0], params[1], params[2], iteration, loglik);
           };
         }
-        Mixture<Scalar> init = make_mixture<Scalar>(weights, means, covariances);
+        const SampleWeights w(sample_weight, x.rows());
+        Mixture<Scalar> init = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         EmResult<Scalar> result = [&] {
-          // The loop reads only C++ objects and X's buffer, which the argument keeps alive.
+          // The loop reads only C++ objects and the X and weight buffers, which the arguments keep alive.
           py::gil_scoped_release release;
-          return fit_em<Scalar>(x, std::move(init), options);
+          return fit_em<Scalar>(x, std::move(init), options, w.ref());
         }();
         py::tuple params = mixture_to_arrays(result.mixture);
         return py::make_tuple(params[0], params[1], params[2], result.log_likelihood, result.n_iter,
-                              result.converged);
+                              result.converged, result.weight_sum);
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("max_iter"), py::arg("delta_stop"), py::arg("delta_stop_count_end"), py::arg("diag_add"),
-      py::arg("n_threads"), py::arg("callback"),
+      py::arg("n_threads"), py::arg("callback"), py::arg("covariance_type") = "full",
+      py::arg("sample_weight") = py::none(), py::arg("reg_covar") = 0.0, py::arg("average_log_likelihood") = false,
       "EM from the given parameters; returns (weights, means, covariances, log_likelihood, n_iter, "
-      "converged). callback(weights, means, covariances, iteration, log_likelihood) or None.");
+      "converged, weight_sum). callback(weights, means, covariances, iteration, log_likelihood) or None.");
+  m.def(
+      "accumulate_stats",
+      [](const DataRef<Scalar>& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+         const std::string& covariance_type, const py::object& sample_weight, int n_threads) {
+        const SampleWeights w(sample_weight, x.rows());
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
+        SufficientStats stats = [&] {
+          py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
+          return accumulate_stats<Scalar>(x, mix, python_execution(n_threads), w.ref());
+        }();
+        return stats_to_tuple(stats);
+      },
+      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
+      py::arg("covariance_type"), py::arg("sample_weight"), py::arg("n_threads"),
+      "E-step statistics of the rows of X (see stats_to_tuple for the tuple's layout).");
 }
 
 }  // namespace
 
 void register_em(py::module_& m) {
   register_for<double>(m);
+  // Statistics are double whatever the data's precision: one merge, one M-step
+  // (whose mixture is returned as parameters, also double).
+  m.def(
+      "m_step",
+      [](const py::tuple& stats, const DoubleArray& diag_add, double reg_covar) {
+        const SufficientStats s = stats_from_tuple(stats);
+        return mixture_to_arrays(m_step<double>(s, diag_add_vector(diag_add, s.first.cols()), reg_covar));
+      },
+      py::arg("stats"), py::arg("diag_add"), py::arg("reg_covar"),
+      "The mixture (weights, means, covariances) that the M-step makes of the statistics.");
+  m.def(
+      "merge_stats",
+      [](const py::list& stats) {
+        if (stats.empty()) throw std::invalid_argument("merge_stats needs at least one set of statistics");
+        SufficientStats total = stats_from_tuple(stats[0].cast<py::tuple>());
+        for (std::size_t i = 1; i < stats.size(); ++i) total.merge(stats_from_tuple(stats[i].cast<py::tuple>()));
+        return stats_to_tuple(total);
+      },
+      py::arg("stats"), "Statistics merged by addition, in list order.");
   register_for<float>(m);
 }
 

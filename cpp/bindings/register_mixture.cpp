@@ -14,8 +14,8 @@ void register_for(py::module_& m) {
   m.def(
       "log_prob_components",
       [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         int n_threads) {
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
+         int n_threads, const std::string& covariance_type) {
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         DoubleArray out = new_matrix(x.rows(), mix.n_components());
         auto out_view = view(out);
         {
@@ -25,12 +25,12 @@ void register_for(py::module_& m) {
         return out;
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("n_threads") = 0, "(N, K) array of log w_k + log N(x_n | mean_k, cov_k).");
+      py::arg("n_threads") = 0, py::arg("covariance_type") = "full", "(N, K) array of log w_k + log N(x_n | mean_k, cov_k).");
   m.def(
       "responsibilities",
       [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         int n_threads) {
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
+         int n_threads, const std::string& covariance_type) {
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         DoubleArray out = new_matrix(x.rows(), mix.n_components());
         auto out_view = view(out);
         {
@@ -40,12 +40,12 @@ void register_for(py::module_& m) {
         return out;
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("n_threads") = 0, "(N, K) array of p(k | x_n).");
+      py::arg("n_threads") = 0, py::arg("covariance_type") = "full", "(N, K) array of p(k | x_n).");
   m.def(
       "log_density",
       [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         int n_threads) {
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
+         int n_threads, const std::string& covariance_type) {
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         DoubleArray out(x.rows());
         Eigen::Map<Eigen::VectorXd> out_view(out.mutable_data(), x.rows());
         {
@@ -55,22 +55,22 @@ void register_for(py::module_& m) {
         return out;
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("n_threads") = 0, "(N,) array of log p(x_n).");
+      py::arg("n_threads") = 0, py::arg("covariance_type") = "full", "(N,) array of log p(x_n).");
   m.def(
       "log_likelihood",
       [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         int n_threads) {
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
+         int n_threads, const std::string& covariance_type) {
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         py::gil_scoped_release release;
         return log_likelihood<Scalar>(x, mix, python_execution(n_threads));
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("n_threads") = 0, "sum_n log p(x_n).");
+      py::arg("n_threads") = 0, py::arg("covariance_type") = "full", "sum_n log p(x_n).");
   m.def(
       "assign_to_component",
       [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         int n_threads) {
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances);
+         int n_threads, const std::string& covariance_type) {
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         py::array_t<std::int64_t> out(x.rows());
         Eigen::Map<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out_view(out.mutable_data(), x.rows());
         {
@@ -80,12 +80,18 @@ void register_for(py::module_& m) {
         return out;
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("n_threads") = 0, "(N,) int64 array: the most responsible component of each row.");
+      py::arg("n_threads") = 0, py::arg("covariance_type") = "full", "(N,) int64 array: the most responsible component of each row.");
 }
 
 }  // namespace
 
 void register_mixture(py::module_& m) {
+  m.def(
+      "check_mixture",
+      [](const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+         const std::string& covariance_type) { make_mixture<double>(weights, means, covariances, covariance_type); },
+      py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("covariance_type"),
+      "Raises what constructing the mixture raises (ValueError, Cov_problem); returns None.");
   register_for<double>(m);
   register_for<float>(m);
 }

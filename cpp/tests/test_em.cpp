@@ -112,7 +112,7 @@ TEST_CASE("statistics of disjoint row sets merge by addition") {
   CHECK_ALL_NEAR(merged.first, whole.first, 1e-9);
   for (std::size_t k = 0; k < whole.second.size(); ++k) CHECK_ALL_NEAR(merged.second[k], whole.second[k], 1e-8);
 
-  const gaussmix::SufficientStats other_shape(RowMatrix::Zero(2, 2));
+  const gaussmix::SufficientStats other_shape(gaussmix::CovarianceType::full, RowMatrix::Zero(2, 2));
   CHECK_THROWS(merged.merge(other_shape), std::invalid_argument);
 }
 

@@ -46,22 +46,41 @@ bool runs_without_allocation(Pass&& pass) {
   return ok;
 }
 
+/** start under another covariance model: its first covariance shared (tied),
+ *  or the covariances' diagonals (diag) or their means (spherical). */
+template <typename Scalar>
+gaussmix::Mixture<Scalar> as_model(const gaussmix::Mixture<double>& start, gaussmix::CovarianceType type) {
+  const Index k = start.n_components(), d = start.dim();
+  gaussmix::RowMatrix<double> variances(k, d);
+  for (Index c = 0; c < k; ++c) variances.row(c) = start.covariance(c).diagonal().transpose();
+  switch (type) {
+    case gaussmix::CovarianceType::full: break;
+    case gaussmix::CovarianceType::tied:
+      return gaussmix::Mixture<Scalar>::tied(start.weights(), start.means(), start.covariance(0));
+    case gaussmix::CovarianceType::diag: return gaussmix::Mixture<Scalar>::diag(start.weights(), start.means(), variances);
+    case gaussmix::CovarianceType::spherical:
+      return gaussmix::Mixture<Scalar>::spherical(start.weights(), start.means(), variances.rowwise().mean());
+  }
+  return gaussmix::Mixture<Scalar>(start.weights(), start.means(), start.covariances());
+}
+
 /** A second pass with no Eigen allocation allowed: true if it ran through. */
 template <typename Scalar>
-bool pass_without_allocation(Index d, Index k) {
+bool pass_without_allocation(Index d, Index k, gaussmix::CovarianceType type, bool weighted) {
   const RowMatrix c = centres(k, d);
   const gaussmix::RowMatrix<Scalar> x = reference::clustered_data(3000, c, 1.0, 5).cast<Scalar>();
-  const auto start = reference::isotropic_mixture(c, 1.0);
-  const gaussmix::Mixture<Scalar> mix(start.weights(), start.means(), start.covariances());
+  const gaussmix::Mixture<Scalar> mix = as_model<Scalar>(reference::isotropic_mixture(c, 1.0), type);
   CHECK(mix.any_own_shift());  // both M-step paths run
   // In double the E-step runs around the mixture's mean; in float the far
   // component is beyond that path's precision and every component is scored
   // around its own mean: both E-step paths run too.
   CHECK((mix.common_shift_ok() == std::is_same<Scalar, double>::value));
+  Eigen::VectorXd weights;
+  if (weighted) weights = Eigen::VectorXd::LinSpaced(x.rows(), 0.0, 2.0);  // one row of weight 0
   gaussmix::detail::EmWorkspace<Scalar> ws;
   gaussmix::detail::StopCheck stop(gaussmix::Execution(2, [] { return false; }));  // the polled path
-  gaussmix::detail::accumulate_stats<Scalar>(x, mix, 2, stop, ws);  // sizes the workspace
-  return runs_without_allocation([&] { gaussmix::detail::accumulate_stats<Scalar>(x, mix, 2, stop, ws); });
+  gaussmix::detail::accumulate_stats<Scalar>(x, weights, mix, 2, stop, ws);  // sizes the workspace
+  return runs_without_allocation([&] { gaussmix::detail::accumulate_stats<Scalar>(x, weights, mix, 2, stop, ws); });
 }
 
 }  // namespace
@@ -69,10 +88,14 @@ bool pass_without_allocation(Index d, Index k) {
 TEST_CASE("an EM pass with a warm workspace makes no heap allocation through Eigen") {
   // D = 2 and 8: fused small-D E-step and moment columns; D = 20: whitening
   // panels and scaled responsibilities; D = 40: both, larger.
-  for (Index d : {2, 8, 20, 40}) {
-    CHECK(pass_without_allocation<double>(d, 4));
-    CHECK(pass_without_allocation<float>(d, 4));
-  }
+  // Every covariance model, unweighted and weighted.
+  using gaussmix::CovarianceType;
+  for (CovarianceType type : {CovarianceType::full, CovarianceType::tied, CovarianceType::diag, CovarianceType::spherical})
+    for (Index d : {2, 8, 20, 40})
+      for (bool weighted : {false, true}) {
+        CHECK(pass_without_allocation<double>(d, 4, type, weighted));
+        CHECK(pass_without_allocation<float>(d, 4, type, weighted));
+      }
 }
 
 TEST_CASE("the check fails when the pass allocates") {
@@ -82,7 +105,8 @@ TEST_CASE("the check fails when the pass allocates") {
   const auto mix = reference::isotropic_mixture(c, 1.0);
   gaussmix::detail::EmWorkspace<double> ws;
   gaussmix::detail::StopCheck stop(gaussmix::Execution(1));
-  CHECK(!runs_without_allocation([&] { gaussmix::detail::accumulate_stats<double>(x, mix, 1, stop, ws); }));
+  const Eigen::VectorXd unweighted;
+  CHECK(!runs_without_allocation([&] { gaussmix::detail::accumulate_stats<double>(x, unweighted, mix, 1, stop, ws); }));
 }
 
 int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }

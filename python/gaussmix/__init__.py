@@ -3,10 +3,19 @@
 ``gaussmix.gmm``, ``gaussmix.kmeans`` and ``gaussmix.stattest`` are drop-in
 replacements for PyPR's ``pypr.clustering.gmm``, ``pypr.clustering.kmeans``
 and ``pypr.stattest``.
+
+``gaussmix.Mixture`` with ``block_stats``, ``merge_stats`` and ``m_step`` is
+EM as three calls for any engine that holds the data in pieces, and
+``fit_em`` the same loop in memory, for every covariance model (full, tied,
+diag, spherical) and weighted rows.
 """
 from ._config import get_num_threads, max_num_threads, set_num_threads
+from ._mixture import COVARIANCE_TYPES, Mixture
+from ._em_stats import EmResult, SufficientStats, block_stats, fit_em, m_step, merge_stats
 from . import gmm, kmeans, stattest
 
 __version__ = "0.1.0"
 
-__all__ = ["gmm", "kmeans", "stattest", "set_num_threads", "get_num_threads", "max_num_threads", "__version__"]
+__all__ = ["gmm", "kmeans", "stattest", "set_num_threads", "get_num_threads", "max_num_threads", "__version__",
+           "Mixture", "COVARIANCE_TYPES", "SufficientStats", "EmResult", "block_stats", "merge_stats", "m_step",
+           "fit_em"]

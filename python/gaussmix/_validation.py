@@ -171,6 +171,25 @@ def real_number(value, func: str, name: str, minimum: float | None = None,
     return number
 
 
+def sample_weight_vector(sample_weight, n_rows: int, func: str) -> np.ndarray | None:
+    """sample_weight as a C-contiguous float64 (N,) array (no copy if it is
+    one), or None. Weights must be finite and >= 0 with a positive sum."""
+    if sample_weight is None:
+        return None
+    w = real_array(sample_weight, func, "sample_weight")
+    if w.ndim != 1 or w.shape[0] != n_rows:
+        raise ValueError(f"{func}(): sample_weight must have shape ({n_rows},), one weight per row of X, "
+                         f"got shape {w.shape}")
+    if not all_finite(w) or w.min() < 0:
+        raise ValueError(f"{func}(): sample_weight must be finite and >= 0; "
+                         "drop rows instead of giving them negative or NaN weights")
+    total = w.sum()
+    if not (np.isfinite(total) and total > 0):
+        raise ValueError(f"{func}(): sample_weight must have a positive, finite sum, got {total}; "
+                         "give some row a positive weight")
+    return np.ascontiguousarray(w)
+
+
 def n_components(K, n_rows: int, func: str) -> int:
     """K as an int with 1 <= K <= N."""
     K = positive_int(K, func, "K")
@@ -380,7 +399,7 @@ def warn_if_transposed(x: np.ndarray, func: str) -> None:
 
 
 def kernel_data(x: np.ndarray, *, fit_stats: ColumnStats | None = None, means=None,
-                covariances=None, centres=None) -> np.ndarray:
+                covariances=None, centres=None, variances=None) -> np.ndarray:
     """The array to pass to the core: x itself, or a float64 copy of float32 x
     when float32 kernels could overflow or underflow.
 
@@ -404,7 +423,7 @@ def kernel_data(x: np.ndarray, *, fit_stats: ColumnStats | None = None, means=No
     if x.dtype != np.float32:
         return x
     return x if float32_is_safe(x, fit_stats=fit_stats, means=means, covariances=covariances,
-                                centres=centres) else x.astype(np.float64)
+                                centres=centres, variances=variances) else x.astype(np.float64)
 
 
 def _max_abs(a) -> float:
@@ -413,9 +432,14 @@ def _max_abs(a) -> float:
 
 
 def float32_is_safe(x: np.ndarray, *, fit_stats: ColumnStats | None = None, means=None,
-                    covariances=None, centres=None) -> bool:
-    """The decision of :func:`kernel_data` (see there for the rules)."""
+                    covariances=None, centres=None, variances=None) -> bool:
+    """The decision of :func:`kernel_data` (see there for the rules).
+
+    ``variances`` (the covariance diagonals in any shape) stands in for
+    ``covariances`` when the covariance model is not full."""
     safe = True
+    if variances is not None:
+        covariances = np.asarray(variances).reshape(-1, 1, 1)
     if fit_stats is not None:
         lo, hi = FLOAT32_FIT_BAND
         varying = ~fit_stats.constant

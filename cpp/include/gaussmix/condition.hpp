@@ -138,7 +138,7 @@ MixtureParams marginal(const Mixture<Scalar>& mix, const std::vector<Index>& dim
   MixtureParams out{mix.weights(), RowMatrix<double>(mix.n_components(), static_cast<Index>(dims.size())), {}};
   for (Index k = 0; k < mix.n_components(); ++k) {
     out.means.row(k) = detail::take(Eigen::VectorXd(mix.means().row(k).transpose()), dims).transpose();
-    out.covariances.push_back(detail::take(mix.covariances()[static_cast<std::size_t>(k)], dims, dims));
+    out.covariances.push_back(detail::take(mix.covariance(k), dims, dims));
   }
   return out;
 }
@@ -177,7 +177,7 @@ MixtureParams condition(const Mixture<Scalar>& mix, const std::vector<Index>& ob
   Eigen::VectorXd log_w(k_count);
   for (Index k = 0; k < k_count; ++k) {
     const auto c = detail::condition_component(mix.means().row(k).transpose(),
-                                               mix.covariances()[static_cast<std::size_t>(k)], mix.weights()[k],
+                                               mix.covariance(k), mix.weights()[k],
                                                a, b, k);
     const Eigen::VectorXd diff = ordered_values - c.mean_b;
     Eigen::VectorXd scratch(diff.size());
@@ -259,7 +259,7 @@ void predict_missing(Eigen::Ref<RowMatrix<double>> x, const Mixture<Scalar>& mix
     plan.schurs.resize(k_count, na * na);
     for (Index k = 0; k < k_count; ++k) {
       plan.components.push_back(detail::condition_component(mix.means().row(k).transpose(),
-                                                            mix.covariances()[static_cast<std::size_t>(k)],
+                                                            mix.covariance(k),
                                                             mix.weights()[k], plan.a, plan.b, k));
       plan.schurs.row(k) = Eigen::Map<const Eigen::RowVectorXd>(plan.components.back().schur.data(), na * na);
     }

@@ -1,6 +1,7 @@
 #pragma once
 /** @file em.hpp
- *  Expectation-maximisation for full-covariance Gaussian mixtures.
+ *  Expectation-maximisation for Gaussian mixtures of every covariance model,
+ *  from weighted or unweighted rows.
  *
  *  One EM iteration is one pass over the data: each row block is scored
  *  (E-step) and, while it is in cache, folded into the M-step's sufficient
@@ -24,51 +25,93 @@
 #include "detail/score_blocks.hpp"
 #include "errors.hpp"
 #include "mixture.hpp"
+#include "sample_weight.hpp"
 
 namespace gaussmix {
 
+namespace detail {
+
+/** SufficientStats::second of a model: count matrices of rows x cols. */
+struct SecondShape {
+  Index count, rows, cols;
+};
+inline SecondShape second_shape(CovarianceType type, Index k, Index d) {
+  switch (type) {
+    case CovarianceType::full: return {k, d, d};
+    case CovarianceType::tied: return {1, d, d};
+    case CovarianceType::diag: return {1, k, d};
+    case CovarianceType::spherical: break;
+  }
+  return {1, k, 1};
+}
+
+}  // namespace detail
+
 /**
  * The additive statistics of one E-step over some rows, taken around a shift
- * per component (shift.row(k), D entries):
- *   resp_sum(k)  = sum_i r_ik
- *   first.row(k) = sum_i r_ik (x_i - shift_k)
- *   second[k]    = sum_i r_ik (x_i - shift_k)(x_i - shift_k)^T   (lower triangle)
- *   log_likelihood = sum_i log p(x_i),  n_rows = number of rows.
- * Statistics of disjoint row sets with the same shifts merge by addition
- * (merge), whatever produced them: threads, chunks of a file, machines.
+ * per component (shift.row(k), D entries), with row weights w_i (1 when
+ * unweighted) and responsibilities r_ik:
+ *   resp_sum(k)  = sum_i w_i r_ik
+ *   first.row(k) = sum_i w_i r_ik (x_i - shift_k)
+ *   second       = the second moments, in the covariance model's shape:
+ *     full:      K matrices D x D, second[k] = sum_i w_i r_ik (x_i - shift_k)(x_i - shift_k)^T
+ *     tied:      one D x D, the pooled sum over k of full's second[k]
+ *     diag:      one K x D, entry (k, j) = sum_i w_i r_ik (x_ij - shift_kj)^2
+ *     spherical: one K x 1, entry k = sum_i w_i r_ik ||x_i - shift_k||^2
+ *   (D x D matrices: lower triangle only);
+ *   log_likelihood = sum_i w_i log p(x_i), weight_sum = sum_i w_i,
+ *   n_rows = number of rows.
+ * Statistics of disjoint row sets with the same model and shifts merge by
+ * addition (merge), whatever produced them: threads, chunks of a file,
+ * machines; m_step turns them into the next mixture.
  */
 struct SufficientStats {
+  CovarianceType covariance_type = CovarianceType::full;
   RowMatrix<double> shift;
   Eigen::VectorXd resp_sum;
   RowMatrix<double> first;
   std::vector<Eigen::MatrixXd> second;
   double log_likelihood = 0.0;
+  double weight_sum = 0.0;
   Index n_rows = 0;
 
   SufficientStats() = default;
-  SufficientStats(const RowMatrix<double>& shifts) { reset(shifts); }
+  SufficientStats(CovarianceType type, const RowMatrix<double>& shifts) { reset(type, shifts); }
 
-  /** Zeroes the sums, for K x D shifts. */
-  void reset(const RowMatrix<double>& shifts) {
+  /** Zeroes the sums, for the model's statistics around K x D shifts. */
+  void reset(CovarianceType type, const RowMatrix<double>& shifts) {
     const Index k = shifts.rows(), d = shifts.cols();
+    covariance_type = type;
     shift = shifts;
     resp_sum.setZero(k);
     first.setZero(k, d);
-    second.resize(static_cast<std::size_t>(k));
-    for (auto& s : second) s.setZero(d, d);
+    const detail::SecondShape s = detail::second_shape(type, k, d);
+    second.resize(static_cast<std::size_t>(s.count));
+    for (auto& m : second) m.setZero(s.rows, s.cols);
     log_likelihood = 0.0;
+    weight_sum = 0.0;
     n_rows = 0;
   }
 
-  /** Adds other's statistics (same shape and shifts) to these. */
+  /** Adds other's statistics (same model, shapes and shifts) to these. */
   void merge(const SufficientStats& other) {
-    if (other.resp_sum.size() != resp_sum.size() || other.first.cols() != first.cols())
-      detail::invalid_argument("SufficientStats::merge: statistics of different shapes");
-    if (other.shift != shift) detail::invalid_argument("SufficientStats::merge: statistics around different shifts");
+    if (other.covariance_type != covariance_type)
+      detail::invalid_argument(std::string("SufficientStats::merge: statistics of the ") +
+                               covariance_type_name(other.covariance_type) + " model cannot merge into " +
+                               covariance_type_name(covariance_type) + " ones");
+    bool same_shape = other.resp_sum.size() == resp_sum.size() && other.first.cols() == first.cols() &&
+                      other.second.size() == second.size();
+    for (std::size_t k = 0; same_shape && k < second.size(); ++k)
+      same_shape = other.second[k].rows() == second[k].rows() && other.second[k].cols() == second[k].cols();
+    if (!same_shape) detail::invalid_argument("SufficientStats::merge: statistics of different shapes");
+    if (other.shift != shift)
+      detail::invalid_argument("SufficientStats::merge: statistics around different shifts (taken under different "
+                               "parameters, or from data of different precision)");
     resp_sum += other.resp_sum;
     first += other.first;
     for (std::size_t k = 0; k < second.size(); ++k) second[k] += other.second[k];
     log_likelihood += other.log_likelihood;
+    weight_sum += other.weight_sum;
     n_rows += other.n_rows;
   }
 };
@@ -77,6 +120,32 @@ namespace detail {
 
 /** Number of entries of a D x D lower triangle. */
 inline Index triangle_size(Index d) { return d * (d + 1) / 2; }
+
+/** Columns of the common-shift moments (see accumulate_block_common_shift):
+ *  resp sums, first moments, then the model's second moments (full: the
+ *  packed lower triangle; diag: D squares; spherical: the squared norm; tied:
+ *  none, its pooled scatter does not depend on the component). */
+inline Index moment_width(CovarianceType type, Index d) {
+  switch (type) {
+    case CovarianceType::full: return 1 + d + triangle_size(d);
+    case CovarianceType::tied: return 1 + d;
+    case CovarianceType::diag: return 1 + 2 * d;
+    case CovarianceType::spherical: break;
+  }
+  return 2 + d;
+}
+
+/** Doubles of one SufficientStats' sums. */
+inline double stats_size(CovarianceType type, Index k, Index d) {
+  const double kd = static_cast<double>(k * d);
+  switch (type) {
+    case CovarianceType::full: return kd * static_cast<double>(d) + kd + static_cast<double>(k);
+    case CovarianceType::tied: return static_cast<double>(d * d) + kd + static_cast<double>(k);
+    case CovarianceType::diag: return 2 * kd + static_cast<double>(k);
+    case CovarianceType::spherical: break;
+  }
+  return kd + 2 * static_cast<double>(k);
+}
 
 /** Scratch for the one-pass iteration, allocated once per fit and reused:
  *  per-thread block workspaces and per-chunk statistics. A pass with a
@@ -87,43 +156,98 @@ struct EmWorkspace {
   std::vector<BlockWorkspace<Scalar>> blocks;
   RowMatrix<double> shifts;  ///< K x D: each component's shift for this pass
   SufficientStats total;  ///< the pass's result
-  /** Per-component path: per-chunk statistics. */
+  /** Per chunk: the own-shift components' statistics, and tied's pooled scatter. */
   std::vector<SufficientStats> chunk_stats;
   /** Common-shift path: per thread scratch for moment columns or scaled
-   *  responsibilities, per chunk the weighted moments (K x (1 + D + D(D+1)/2)). */
+   *  responsibilities, per chunk the weighted moments (K x moment_width). */
   std::vector<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> common_scratch;
   std::vector<Eigen::MatrixXd> chunk_moments;
+  /** Per chunk: sum of w_i log p(x_i), sum of w_i, rows. */
   std::vector<double> chunk_log_likelihood;
+  std::vector<double> chunk_weight_sum;
+  std::vector<Index> chunk_rows;
 };
 
-/** Per-component path: folds one scored block (responsibilities in
- *  ws.log_prob) into stats around each component's own mean. */
+/** Applies the block's row weights (w, b entries; nullptr: unweighted) to its
+ *  responsibilities, and adds sum_i w_i log p(x_i) and sum_i w_i to the
+ *  chunk's totals. A row of weight 0 adds exactly nothing: its
+ *  responsibilities become 0 and its x - c (ws.delta, read by the
+ *  common-shift moments) 0, so that not even its values reach a sum. */
 template <typename Scalar>
-void accumulate_block(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws,
-                      SufficientStats& stats) {
+void weigh_block(Index b, const double* w, BlockWorkspace<Scalar>& ws, double& log_likelihood, double& weight_sum) {
+  const Scalar* lse = ws.row_log_density.data();
+  double ll = 0.0, total = 0.0;
+  if (w == nullptr) {
+    for (Index i = 0; i < b; ++i) ll += static_cast<double>(lse[i]);
+    total = static_cast<double>(b);
+  } else {
+    for (Index i = 0; i < b; ++i) {
+      if (w[i] == 0.0) {
+        ws.log_prob.row(i).setZero();
+        ws.delta.row(i).setZero();
+        continue;
+      }
+      ll += w[i] * static_cast<double>(lse[i]);
+      total += w[i];
+    }
+    for (Index k = 0; k < ws.log_prob.cols(); ++k)
+      for (Index i = 0; i < b; ++i) ws.log_prob(i, k) *= static_cast<Scalar>(w[i]);
+  }
+  log_likelihood += ll;
+  weight_sum += total;
+}
+
+/** Per-component path: folds one scored block (weighted responsibilities in
+ *  ws.log_prob) into stats around each own-shift component's own mean. */
+template <typename Scalar>
+void accumulate_block(const BlockRef<Scalar>& xb, const double* w, const Mixture<Scalar>& mix,
+                      BlockWorkspace<Scalar>& ws, SufficientStats& stats) {
   const Index b = xb.rows(), d = xb.cols();
-  stats.n_rows += b;
-  stats.log_likelihood += ws.row_log_density.head(b).template cast<double>().sum();
+  const CovarianceType type = mix.covariance_type();
   bool have_columns = false;
   for (Index k = 0; k < mix.n_components(); ++k) {
     if (!mix.needs_own_shift(k)) continue;  // taken by the common-shift moments
     const auto r = ws.log_prob.col(k).head(b);
     const double r_sum = r.template cast<double>().sum();
-    if (r_sum == 0.0) continue;  // nothing to add; skips the D^2 work for far-away components
+    if (r_sum == 0.0) continue;  // nothing to add; skips the work for far-away components
     stats.resp_sum[k] += r_sum;
-    if (!have_columns) load_block_columns(xb, ws);  // once per block, for every component here
+    if (!have_columns) {  // once per block, for every component here
+      load_block_columns(xb, ws);
+      if (w != nullptr)
+        for (Index i = 0; i < b; ++i)
+          if (w[i] == 0.0) ws.x.row(i).setZero();  // as weigh_block: its values reach no sum
+    }
     have_columns = true;
     auto delta = ws.delta.topRows(b);
-    delta = ws.x.topRows(b).rowwise() - mix.component(k).mean();
-    auto scaled = ws.scaled.topRows(b);
-    scaled = delta.array().colwise() * r.array();
-    // first_k += r^T delta (row k of a row-major K x D); second_k += scaled^T delta,
-    // lower triangle (column-major D x D).
+    delta = ws.x.topRows(b).rowwise() - mix.kernel_means().row(k);
+    // first_k += r^T delta (row k of a row-major K x D).
     add_row_products(r.data(), ws.log_prob.outerStride(), 1, delta.data(), ws.delta.outerStride(), d, b,
                      Output{&stats.first(k, 0), 0, 1});
-    auto& second = stats.second[static_cast<std::size_t>(k)];
-    add_row_products(scaled.data(), ws.scaled.outerStride(), d, delta.data(), ws.delta.outerStride(), d, b,
-                     Output{second.data(), 1, second.outerStride()}, true);
+    auto scaled = ws.scaled.topRows(b);
+    switch (type) {
+      case CovarianceType::full:
+      case CovarianceType::tied: {  // second_k (tied: the pooled one) += (r delta)^T delta, lower triangle
+        auto& second = stats.second[type == CovarianceType::full ? static_cast<std::size_t>(k) : 0];
+        scaled = delta.array().colwise() * r.array();
+        add_row_products(scaled.data(), ws.scaled.outerStride(), d, delta.data(), ws.delta.outerStride(), d, b,
+                         Output{second.data(), 1, second.outerStride()}, true);
+        break;
+      }
+      case CovarianceType::diag: {  // row k of the K x D squares += r^T delta^2
+        auto& second = stats.second.front();
+        scaled = delta.array().square();
+        add_row_products(r.data(), ws.log_prob.outerStride(), 1, scaled.data(), ws.scaled.outerStride(), d, b,
+                         Output{&second(k, 0), 0, second.outerStride()});
+        break;
+      }
+      case CovarianceType::spherical: {  // entry k += r^T ||delta||^2
+        auto norms = scaled.col(0);
+        norms = delta.rowwise().squaredNorm();
+        add_row_products(r.data(), ws.log_prob.outerStride(), 1, norms.data(), ws.scaled.outerStride(), 1, b,
+                         Output{&stats.second.front()(k, 0), 0, 1});
+        break;
+      }
+    }
   }
 }
 
@@ -131,62 +255,103 @@ void accumulate_block(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, Bl
  *  accumulate_block_common_shift (a B x 48 panel stays in L1/L2). */
 constexpr Index kMomentPanel = 48;
 
-/** Whether the common-shift statistics are formed as moment columns (true)
- *  or as scaled responsibilities (false): whichever forms fewer values per
- *  row, D(D+1)/2 or D K. */
+/** full: whether the common-shift statistics are formed as moment columns
+ *  (true) or as scaled responsibilities (false): whichever forms fewer values
+ *  per row, D(D+1)/2 or D K. */
 inline bool forms_moment_columns(Index d, Index k) { return triangle_size(d) <= d * k; }
+
+/** Columns of the per-thread scratch of accumulate_block_common_shift. */
+inline Index common_scratch_cols(CovarianceType type, Index d, Index k) {
+  switch (type) {
+    case CovarianceType::full: return forms_moment_columns(d, k) ? std::min(triangle_size(d), kMomentPanel) : k;
+    case CovarianceType::diag: return std::min(d, kMomentPanel);
+    case CovarianceType::tied:
+    case CovarianceType::spherical: break;
+  }
+  return 1;
+}
+
+/** scratch's first cols columns, all for one product: out(:, first_col..) += R^T scratch. */
+template <typename Scalar, typename Fill>
+void add_moment_columns(Index b, Index count, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& resp_block,
+                        Index ld_resp, Index k, Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& scratch,
+                        Index first_col, Eigen::MatrixXd& chunk_moments, Fill&& fill) {
+  const Index width = scratch.cols();
+  for (Index c0 = 0; c0 < count; c0 += width) {
+    const Index n = std::min(width, count - c0);
+    for (Index c = 0; c < n; ++c) fill(c0 + c, scratch.col(c).head(b));
+    add_row_products(resp_block.data(), ld_resp, k, scratch.data(), scratch.outerStride(), n, b,
+                     Output{&chunk_moments(0, first_col + c0), 1, chunk_moments.outerStride()});
+  }
+}
 
 /**
  * Common-shift path: adds the block's statistics for every component around
- * the mixture's shift c to chunk_moments (column-major K x (1 + D + D(D+1)/2)),
- * in the packed layout of add_moments:
- *   [sum_r R, sum_r R (x - c)_j, then for i = 0..D-1 and j <= i: sum_r R (x - c)_i (x - c)_j],
- * R the block's responsibilities (ws.log_prob), x - c in ws.delta (from the E-step).
- *
- * The second moments take K D(D+1)/2 multiply-adds per row either way; what
- * differs is what is formed first:
- *  - moment columns (x - c)_i (x - c)_j, D(D+1)/2 per row, each weighted by
- *    all K responsibilities (R^T [moments], a panel of columns at a time);
- *  - scaled responsibilities R (x - c)_i, K per row and i, each weighted by
- *    the i + 1 columns (x - c)_j, j <= i.
- * The first forms fewer values when D is small against K (1e6 x 8, K = 16:
- * 0.083 against 0.091 s/iter), the second when D is large (5e4 x 64, K = 8:
- * 0.066 against 0.072 s/iter); scratch is B x max(panel, K).
+ * the mixture's shift c to chunk_moments (column-major K x moment_width):
+ *   [sum_r R, sum_r R (x - c)_j, then the model's second moments]
+ * R the block's weighted responsibilities (ws.log_prob), x - c in ws.delta
+ * (from the E-step). Each is a product R^T [columns formed from x - c]:
+ *  - full: the D(D+1)/2 products (x - c)_i (x - c)_j, packed lower triangle
+ *    (or, when D is large against K, the scaled responsibilities R (x - c)_i
+ *    times the columns j <= i: whichever forms fewer values per row; 1e6 x 8,
+ *    K = 16: 0.083 against 0.091 s/iter; 5e4 x 64, K = 8: 0.066 against 0.072);
+ *  - diag: the D squares (x - c)_j^2; spherical: the squared norm ||x - c||^2;
+ *  - tied: nothing per component; the pooled scatter sum_r u (x - c)(x - c)^T,
+ *    u the row's total responsibility over the common-shift components, goes
+ *    to pooled (D x D lower): D(D+1)/2 multiply-adds per row, not K times that.
+ * Scratch is B x common_scratch_cols.
  */
 template <typename Scalar>
-void accumulate_block_common_shift(Index b, BlockWorkspace<Scalar>& ws,
+void accumulate_block_common_shift(Index b, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws,
                                    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& scratch,
-                                   Eigen::MatrixXd& chunk_moments, double& chunk_log_likelihood) {
+                                   Eigen::MatrixXd& chunk_moments, Eigen::MatrixXd* pooled) {
   const Index d = ws.delta.cols(), k = ws.log_prob.cols();
-  chunk_log_likelihood += ws.row_log_density.head(b).template cast<double>().sum();
   const auto resp = ws.log_prob.topRows(b);
   const auto centred = ws.delta.topRows(b);
   const Index ld_resp = ws.log_prob.outerStride(), ld_centred = ws.delta.outerStride();
   auto out = [&](Index col) { return Output{&chunk_moments(0, col), 1, chunk_moments.outerStride()}; };
   chunk_moments.col(0) += resp.colwise().sum().transpose().template cast<double>();
   add_row_products(resp.data(), ld_resp, k, centred.data(), ld_centred, d, b, out(1));
-  if (forms_moment_columns(d, k)) {
-    const Index width = scratch.cols();
-    Index first_col = 1 + d, filled = 0;
-    for (Index i = 0; i < d; ++i)
-      for (Index j = 0; j <= i; ++j) {
-        scratch.col(filled).head(b) = centred.col(i).cwiseProduct(centred.col(j));
-        if (++filled == width || (i == d - 1 && j == i)) {
-          add_row_products(resp.data(), ld_resp, k, scratch.data(), scratch.outerStride(), filled, b, out(first_col));
-          first_col += filled;
-          filled = 0;
+  switch (mix.covariance_type()) {
+    case CovarianceType::full:
+      if (forms_moment_columns(d, k)) {
+        Index i = 0, j = 0;  // the next moment column, (x - c)_i (x - c)_j with j <= i
+        add_moment_columns(b, triangle_size(d), ws.log_prob, ld_resp, k, scratch, 1 + d, chunk_moments,
+                           [&](Index, auto col) {
+                             col = centred.col(i).cwiseProduct(centred.col(j));
+                             if (++j > i) ++i, j = 0;
+                           });
+      } else {
+        for (Index i = 0; i < d; ++i) {
+          scratch.topLeftCorner(b, k) = resp.array().colwise() * centred.col(i).array();
+          add_row_products(scratch.data(), scratch.outerStride(), k, centred.data(), ld_centred, i + 1, b,
+                           out(1 + d + triangle_size(i)));
         }
       }
-  } else {
-    for (Index i = 0; i < d; ++i) {
-      scratch.topLeftCorner(b, k) = resp.array().colwise() * centred.col(i).array();
-      add_row_products(scratch.data(), scratch.outerStride(), k, centred.data(), ld_centred, i + 1, b,
-                       out(1 + d + triangle_size(i)));
+      break;
+    case CovarianceType::diag:
+      add_moment_columns(b, d, ws.log_prob, ld_resp, k, scratch, 1 + d, chunk_moments,
+                         [&](Index j, auto col) { col = centred.col(j).array().square(); });
+      break;
+    case CovarianceType::spherical:
+      add_moment_columns(b, 1, ws.log_prob, ld_resp, k, scratch, 1 + d, chunk_moments,
+                         [&](Index, auto col) { col = centred.rowwise().squaredNorm(); });
+      break;
+    case CovarianceType::tied: {
+      auto u = scratch.col(0).head(b);
+      u.setZero();
+      for (Index c = 0; c < k; ++c)
+        if (!mix.needs_own_shift(c)) u += resp.col(c);
+      auto scaled = ws.scaled.topRows(b);
+      scaled = centred.array().colwise() * u.array();
+      add_row_products(scaled.data(), ws.scaled.outerStride(), d, centred.data(), ld_centred, d, b,
+                       Output{pooled->data(), 1, pooled->outerStride()}, true);
+      break;
     }
   }
 }
 
-/** Unpacks common-shift moments (K x (1 + D + D(D+1)/2)) into stats. */
+/** Unpacks common-shift moments (K x moment_width) into stats. */
 template <typename Scalar>
 void add_moments(const Eigen::MatrixXd& moments, const Mixture<Scalar>& mix, SufficientStats& stats) {
   const Index d = stats.first.cols();
@@ -194,28 +359,37 @@ void add_moments(const Eigen::MatrixXd& moments, const Mixture<Scalar>& mix, Suf
     if (mix.needs_own_shift(k)) continue;  // its statistics come from the per-component path
     stats.resp_sum[k] += moments(k, 0);
     stats.first.row(k) += moments.row(k).segment(1, d);
-    Index col = 1 + d;
-    auto& second = stats.second[static_cast<std::size_t>(k)];
-    for (Index i = 0; i < d; ++i)
-      for (Index j = 0; j <= i; ++j) second(i, j) += moments(k, col++);
+    switch (mix.covariance_type()) {
+      case CovarianceType::full: {
+        Index col = 1 + d;
+        auto& second = stats.second[static_cast<std::size_t>(k)];
+        for (Index i = 0; i < d; ++i)
+          for (Index j = 0; j <= i; ++j) second(i, j) += moments(k, col++);
+        break;
+      }
+      case CovarianceType::diag: stats.second.front().row(k) += moments.row(k).segment(1 + d, d); break;
+      case CovarianceType::spherical: stats.second.front()(k, 0) += moments(k, 1 + d); break;
+      case CovarianceType::tied: break;  // pooled separately
+    }
   }
 }
 
-/** The one-pass E-step + statistics over all rows, into ws.total. Chunks
- *  are reduced in chunk order, so the result does not depend on which
- *  thread ran which chunk. */
+/** The one-pass E-step + statistics over all rows (weights w: N entries or
+ *  empty), into ws.total. Chunks are reduced in chunk order, so the result
+ *  does not depend on which thread ran which chunk. */
 template <typename Scalar>
-const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads,
-                                        StopCheck& stop, EmWorkspace<Scalar>& ws) {
+const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWeightRef& w, const Mixture<Scalar>& mix,
+                                        int n_threads, StopCheck& stop, EmWorkspace<Scalar>& ws) {
   const Index k = mix.n_components(), d = mix.dim();
+  const CovarianceType type = mix.covariance_type();
   const bool common = mix.common_shift_ok();
-  const bool own = mix.any_own_shift();
-  const Index width = 1 + d + triangle_size(d);
-  // Each chunk's accumulators: K moment rows (common path) and K SufficientStats
-  // entries (own-shift path); large K and D get fewer chunks (chunks_for_stats).
-  const double bytes_per_chunk = 8.0 * static_cast<double>(k) *
-                                 ((common ? static_cast<double>(width) : 0.0) +
-                                  (own ? static_cast<double>(d * d + d + 1) : 0.0));
+  const bool tied = type == CovarianceType::tied;
+  const bool per_chunk_stats = mix.any_own_shift() || (tied && common);
+  const Index width = moment_width(type, d);
+  // Each chunk's accumulators: K moment rows (common path) and a SufficientStats
+  // (own-shift components, tied's pooled scatter); large K and D get fewer chunks.
+  const double bytes_per_chunk = 8.0 * ((common ? static_cast<double>(k * width) : 0.0) +
+                                        (per_chunk_stats ? stats_size(type, k, d) : 0.0));
   const Index max_chunks = chunks_for_stats(bytes_per_chunk);
   const RowPartition part(x.rows(), max_chunks);
   const int threads = threads_for(n_threads);  // at least the pass's own count: scratch per thread id
@@ -223,43 +397,48 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
   RowMatrix<double>& shifts = ws.shifts;
   shifts.resize(k, d);
   for (Index c = 0; c < k; ++c)
-    shifts.row(c) = mix.needs_own_shift(c) ? mix.component(c).mean().template cast<double>()
-                                           : mix.shift().template cast<double>();
-  ws.total.reset(shifts);
+    if (mix.needs_own_shift(c)) shifts.row(c) = mix.kernel_means().row(c).template cast<double>();
+    else shifts.row(c) = mix.shift().template cast<double>();
+  ws.total.reset(type, shifts);
   if (common) {
-    const Index scratch_cols = forms_moment_columns(d, k) ? std::min(triangle_size(d), kMomentPanel) : k;
     ws.common_scratch.resize(static_cast<std::size_t>(threads));
-    for (auto& m : ws.common_scratch) m.resize(kBlockRows, scratch_cols);
+    for (auto& m : ws.common_scratch) m.resize(kBlockRows, common_scratch_cols(type, d, k));
     ws.chunk_moments.resize(n_chunks);
     for (auto& m : ws.chunk_moments) m.setZero(k, width);
-    ws.chunk_log_likelihood.assign(n_chunks, 0.0);
   }
-  if (own) {
+  if (per_chunk_stats) {
     ws.chunk_stats.resize(n_chunks);
-    for (auto& s : ws.chunk_stats) s.reset(shifts);
+    for (auto& s : ws.chunk_stats) s.reset(type, shifts);
   }
+  ws.chunk_log_likelihood.assign(n_chunks, 0.0);
+  ws.chunk_weight_sum.assign(n_chunks, 0.0);
+  ws.chunk_rows.assign(n_chunks, 0);
   for_each_scored_block(x, mix, threads, stop, true, ws.blocks,
-                        [&](int thread, Index chunk, Index, const auto& xb, auto& bw) {
+                        [&](int thread, Index chunk, Index begin, const auto& xb, auto& bw) {
                           const auto t = static_cast<std::size_t>(thread), c = static_cast<std::size_t>(chunk);
+                          const Index b = xb.rows();
+                          const double* wb = w.size() != 0 ? w.data() + begin : nullptr;
+                          weigh_block(b, wb, bw, ws.chunk_log_likelihood[c], ws.chunk_weight_sum[c]);
+                          ws.chunk_rows[c] += b;
                           // The moments first: they read x - c from bw.delta, which the
                           // per-component path then overwrites.
                           if (common)
-                            accumulate_block_common_shift(xb.rows(), bw, ws.common_scratch[t], ws.chunk_moments[c],
-                                                          ws.chunk_log_likelihood[c]);
-                          if (own) accumulate_block(xb, mix, bw, ws.chunk_stats[c]);
+                            accumulate_block_common_shift(b, mix, bw, ws.common_scratch[t], ws.chunk_moments[c],
+                                                          per_chunk_stats ? &ws.chunk_stats[c].second.front() : nullptr);
+                          if (mix.any_own_shift()) accumulate_block(xb, wb, mix, bw, ws.chunk_stats[c]);
                         },
                         max_chunks);
   // Chunks reduce in chunk order.
-  if (own) {
+  if (per_chunk_stats)
     for (const auto& s : ws.chunk_stats) ws.total.merge(s);
-  }
   if (common) {
     for (std::size_t c = 1; c < n_chunks; ++c) ws.chunk_moments[0] += ws.chunk_moments[c];
     add_moments(ws.chunk_moments[0], mix, ws.total);
-    if (!own) {  // otherwise the per-component statistics already counted them
-      for (double ll : ws.chunk_log_likelihood) ws.total.log_likelihood += ll;
-      ws.total.n_rows = x.rows();
-    }
+  }
+  for (std::size_t c = 0; c < n_chunks; ++c) {
+    ws.total.log_likelihood += ws.chunk_log_likelihood[c];
+    ws.total.weight_sum += ws.chunk_weight_sum[c];
+    ws.total.n_rows += ws.chunk_rows[c];
   }
   return ws.total;
 }
@@ -267,57 +446,108 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const Mixture<
 }  // namespace detail
 
 /**
- * One E-step over x with the statistics the M-step needs, in one pass.
+ * One E-step over x with the statistics the M-step needs, in one pass: the
+ * statistics of these rows (with these weights) under these parameters.
+ * @param sample_weight  N weights (finite, >= 0, positive sum) or empty.
  * @return statistics around mix's means (see SufficientStats).
+ * @throws std::invalid_argument on a shape mismatch or bad weights.
+ * @throws Cancelled when execution.should_stop asked to stop.
  */
 template <typename Scalar>
 SufficientStats accumulate_stats(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
-                                 const Execution& execution = {}) {
+                                 const Execution& execution = {},
+                                 const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+  detail::check_sample_weight("accumulate_stats", sample_weight, x.rows());
   detail::EmWorkspace<Scalar> ws;
   detail::StopCheck stop(execution);
-  return detail::accumulate_stats(x, mix, execution.n_threads, stop, ws);
+  return detail::accumulate_stats(x, sample_weight, mix, execution.n_threads, stop, ws);
 }
 
 /**
  * The M-step: the mixture that maximises the expected log-likelihood given
- * stats (around stats.shift):
- *   mean_k' = shift_k + first_k / N_k
- *   cov_k'  = second_k / N_k - (first_k / N_k)(first_k / N_k)^T + diag(diag_add)
- *   w_k'    = N_k / n_rows
- * @param diag_add  length D (added to every covariance's diagonal) or empty.
+ * stats (around stats.shift), with delta_k = first_k / N_k:
+ *   w_k'    = N_k / sum_k N_k
+ *   mean_k' = shift_k + delta_k
+ *   full:      cov_k' = second_k / N_k - delta_k delta_k^T
+ *   tied:      cov'   = (second - sum_k N_k delta_k delta_k^T) / sum_k N_k
+ *   diag:      var_kj' = second_kj / N_k - delta_kj^2
+ *   spherical: var_k'  = (second_k / N_k - ||delta_k||^2) / D
+ * plus diag_add[j] + reg_covar on every covariance diagonal (spherical: the
+ * mean of diag_add, + reg_covar).
+ * @param diag_add   length D, or empty: an absolute amount per variable
+ *                   (the PyPR face passes a fraction of each column's variance).
+ * @param reg_covar  one absolute amount for every variable (scikit-learn's).
  * @throws CovProblem if a component received no responsibility or a new
  *         covariance is not positive definite.
  */
 template <typename Scalar>
-Mixture<Scalar> m_step(const SufficientStats& stats, const Eigen::VectorXd& diag_add = Eigen::VectorXd()) {
+Mixture<Scalar> m_step(const SufficientStats& stats, const Eigen::VectorXd& diag_add = Eigen::VectorXd(),
+                       double reg_covar = 0.0) {
   const Index k_count = stats.first.rows(), d = stats.first.cols();
+  const CovarianceType type = stats.covariance_type;
   if (diag_add.size() != 0 && diag_add.size() != d)
     detail::invalid_argument("m_step: diag_add must have D entries");
+  if (!std::isfinite(reg_covar) || reg_covar < 0.0)
+    detail::invalid_argument("m_step: reg_covar must be finite and >= 0, got " + detail::format_number(reg_covar));
   if (stats.n_rows <= 0) detail::invalid_argument("m_step: statistics of zero rows");
-  bool shapes_agree = d >= 1 && stats.resp_sum.size() == k_count && stats.shift.rows() == k_count &&
-                      stats.shift.cols() == d && static_cast<Index>(stats.second.size()) == k_count;
-  for (const auto& s : stats.second) shapes_agree = shapes_agree && s.rows() == d && s.cols() == d;
-  if (!shapes_agree) detail::invalid_argument("m_step: statistics of inconsistent shapes (K x D with D >= 1 expected)");
-  Eigen::VectorXd weights(k_count);
-  RowMatrix<double> means(k_count, d);
-  std::vector<Eigen::MatrixXd> covs(static_cast<std::size_t>(k_count));
+  bool shapes_agree = d >= 1 && k_count >= 1 && stats.resp_sum.size() == k_count &&
+                      stats.shift.rows() == k_count && stats.shift.cols() == d;
+  const detail::SecondShape expected = detail::second_shape(type, k_count, d);
+  shapes_agree = shapes_agree && static_cast<Index>(stats.second.size()) == expected.count;
+  for (const auto& m : stats.second) shapes_agree = shapes_agree && m.rows() == expected.rows && m.cols() == expected.cols;
+  if (!shapes_agree)
+    detail::invalid_argument(std::string("m_step: statistics of inconsistent shapes for the ") +
+                             covariance_type_name(type) + " model (K x D with D >= 1 expected)");
+  Eigen::VectorXd added = diag_add.size() != 0 ? diag_add : Eigen::VectorXd::Zero(d);
+  added.array() += reg_covar;
+  double total = 0.0;
   for (Index k = 0; k < k_count; ++k) {
     const double nk = stats.resp_sum[k];
     if (!(nk > 0.0) || !std::isfinite(nk))
       throw CovProblem("component " + std::to_string(k) +
                        " has no responsibility left (it collapsed or moved away from the data)");
-    const Eigen::VectorXd offset = stats.first.row(k).transpose() / nk;
-    means.row(k) = stats.shift.row(k) + offset.transpose();
-    Eigen::MatrixXd cov = stats.second[static_cast<std::size_t>(k)] / nk;
-    cov.template triangularView<Eigen::StrictlyUpper>() = cov.transpose();
-    cov.noalias() -= offset * offset.transpose();
-    if (diag_add.size() != 0) cov.diagonal() += diag_add;
-    covs[static_cast<std::size_t>(k)] = std::move(cov);
-    weights[k] = nk / static_cast<double>(stats.n_rows);
+    total += nk;
   }
-  // Responsibilities sum to 1 per row up to rounding; renormalise that rounding away.
-  weights /= weights.sum();
-  return Mixture<Scalar>(std::move(weights), std::move(means), std::move(covs));
+  const Eigen::VectorXd weights = stats.resp_sum / total;
+  RowMatrix<double> offsets = stats.first;  // delta_k, row k
+  for (Index k = 0; k < k_count; ++k) offsets.row(k) /= stats.resp_sum[k];
+  RowMatrix<double> means = stats.shift + offsets;
+  auto symmetric = [](Eigen::MatrixXd m) {
+    m.template triangularView<Eigen::StrictlyUpper>() = m.transpose();
+    return m;
+  };
+  switch (type) {
+    case CovarianceType::full: {
+      std::vector<Eigen::MatrixXd> covs(static_cast<std::size_t>(k_count));
+      for (Index k = 0; k < k_count; ++k) {
+        Eigen::MatrixXd cov = symmetric(stats.second[static_cast<std::size_t>(k)] / stats.resp_sum[k]);
+        cov.noalias() -= offsets.row(k).transpose() * offsets.row(k);
+        cov.diagonal() += added;
+        covs[static_cast<std::size_t>(k)] = std::move(cov);
+      }
+      return Mixture<Scalar>(weights, std::move(means), std::move(covs));
+    }
+    case CovarianceType::tied: {
+      Eigen::MatrixXd cov = symmetric(stats.second.front());
+      cov.noalias() -= offsets.transpose() * stats.resp_sum.asDiagonal() * offsets;
+      cov /= total;
+      cov.diagonal() += added;
+      return Mixture<Scalar>::tied(weights, std::move(means), std::move(cov));
+    }
+    case CovarianceType::diag: {
+      RowMatrix<double> variances(k_count, d);
+      for (Index k = 0; k < k_count; ++k)
+        variances.row(k) = stats.second.front().row(k) / stats.resp_sum[k] - offsets.row(k).cwiseAbs2() +
+                           added.transpose();
+      return Mixture<Scalar>::diag(weights, std::move(means), std::move(variances));
+    }
+    case CovarianceType::spherical: break;
+  }
+  Eigen::VectorXd variances(k_count);
+  for (Index k = 0; k < k_count; ++k)
+    variances[k] = (stats.second.front()(k, 0) / stats.resp_sum[k] - offsets.row(k).squaredNorm()) /
+                       static_cast<double>(d) + added.mean();
+  return Mixture<Scalar>::spherical(weights, std::move(means), variances);
 }
 
 /** Called after every EM iteration with the iteration number (from 0), the
@@ -333,6 +563,11 @@ struct EmOptions {
   double delta_stop = 1e-6;         ///< a change of total log-likelihood below this counts as "still"
   int delta_stop_count_end = 10;    ///< stop after this many consecutive "still" iterations
   Eigen::VectorXd diag_add;         ///< length D added to every covariance diagonal, or empty
+  double reg_covar = 0.0;           ///< also added to every variance (scikit-learn's absolute regulariser)
+  /** delta_stop compares log_likelihood / weight_sum (the mean per unit of
+   *  weight: scikit-learn's lower bound, unchanged when all weights are
+   *  scaled) instead of the total (PyPR's rule). */
+  bool average_log_likelihood = false;
   Execution execution;              ///< threads (0 = all cores) and cancellation
   EmCallback<Scalar> callback;      ///< optional, called after every iteration
 };
@@ -341,24 +576,30 @@ struct EmOptions {
 template <typename Scalar>
 struct EmResult {
   Mixture<Scalar> mixture;   ///< parameters after the last iteration
-  double log_likelihood;     ///< log-likelihood of the parameters the last iteration started from
+  double log_likelihood;     ///< (weighted) log-likelihood of the parameters the last iteration started from
+  double weight_sum;         ///< sum of the sample weights (N when unweighted): log_likelihood / weight_sum is the mean
   int n_iter;                ///< iterations run
   bool converged;            ///< stopped by the delta_stop rule rather than max_iter
 };
 
 /**
- * EM from the starting mixture init until PyPR's stopping rule holds: the
- * total log-likelihood changed by less than delta_stop in delta_stop_count_end
- * consecutive iterations, or max_iter iterations ran.
+ * EM from the starting mixture init (of any covariance model, kept) until
+ * PyPR's stopping rule holds: the total log-likelihood (or, with
+ * options.average_log_likelihood, its mean per unit of weight) changed by
+ * less than delta_stop in delta_stop_count_end consecutive iterations, or
+ * max_iter iterations ran. Every row counts with its sample_weight (N
+ * entries, finite, >= 0, positive sum; empty: 1 each).
  * @throws CovProblem when a covariance stops being positive definite or the
  *         log-likelihood becomes non-finite.
  * @throws Cancelled when options.execution.should_stop asked to stop.
  * @throws std::invalid_argument on bad options or a shape mismatch.
  */
 template <typename Scalar>
-EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const EmOptions<Scalar>& options) {
+EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const EmOptions<Scalar>& options,
+                        const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
   if (options.max_iter < 1) detail::invalid_argument("fit_em: max_iter must be at least 1");
   if (x.rows() < 1) detail::invalid_argument("fit_em: no data rows");
+  detail::check_sample_weight("fit_em", sample_weight, x.rows());
   detail::EmWorkspace<Scalar> ws;
   detail::StopCheck stop(options.execution);
   Mixture<Scalar> current = std::move(init);
@@ -369,21 +610,24 @@ EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const Em
   bool converged = false;
   while (iter < options.max_iter) {
     stop.throw_if_requested();
-    const SufficientStats& stats = detail::accumulate_stats(x, current, options.execution.n_threads, stop, ws);
+    const SufficientStats& stats =
+        detail::accumulate_stats(x, sample_weight, current, options.execution.n_threads, stop, ws);
     loglik = stats.log_likelihood;
     if (!std::isfinite(loglik))
       throw CovProblem("the log-likelihood is not finite: some covariance is too small for the data");
-    current = m_step<Scalar>(stats, options.diag_add);
+    current = m_step<Scalar>(stats, options.diag_add, options.reg_covar);
     if (options.callback) options.callback(iter, loglik, current);
     ++iter;
-    still_count = std::abs(loglik - previous) < options.delta_stop ? still_count + 1 : 0;
-    previous = loglik;
+    const double compared = options.average_log_likelihood ? loglik / stats.weight_sum : loglik;
+    still_count = std::abs(compared - previous) < options.delta_stop ? still_count + 1 : 0;
+    previous = compared;
     if (still_count >= options.delta_stop_count_end) {
       converged = true;
       break;
     }
   }
-  return EmResult<Scalar>{std::move(current), loglik, iter, converged};
+  const double weight_sum = sample_weight.size() != 0 ? sample_weight.sum() : static_cast<double>(x.rows());
+  return EmResult<Scalar>{std::move(current), loglik, weight_sum, iter, converged};
 }
 
 }  // namespace gaussmix

@@ -28,14 +28,17 @@ struct BlockWorkspace {
   Matrix delta;     ///< B x D: block rows minus the common shift, or minus one component's mean
   Matrix scaled;    ///< B x D: the own-shift M-step's responsibility-weighted x - mean_k
   Matrix log_prob;  ///< B x K: weighted log-densities, then responsibilities
+  Matrix whitened;  ///< tied: B x Dp, the block's x - c (or x - mean_k) times the shared W
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> row_log_density;  ///< B
 
   /** Rows beyond a block's, so that a kernel may round any block up to whole
    *  register tiles (at most 4 packets of 16). */
   static constexpr Index kPadding = 64;
 
-  void resize(Index dim, Index n_components) {
-    if (delta.cols() == dim && log_prob.cols() == n_components) return;
+  void resize(Index dim, Index n_components, bool tied) {
+    const Index whitened_cols = tied ? padded_dim(dim) : 0;
+    if (delta.cols() == dim && log_prob.cols() == n_components && whitened.cols() == whitened_cols) return;
+    whitened.resize(kBlockRows + kPadding, whitened_cols);
     x.resize(kBlockRows, dim);
     delta.resize(kBlockRows + kPadding, dim);
     scaled.resize(kBlockRows, dim);
@@ -201,28 +204,166 @@ EIGEN_ALWAYS_INLINE void weighted_log_prob_panels(Index b, const Mixture<Scalar>
   }
 }
 
+/** Register tile of the diagonal kernel: row packets x components. Its
+ *  accumulators, one packet of x per row packet, the differences and two
+ *  broadcasts must fit the registers (32 with AVX-512, 16 with AVX2). */
+constexpr int kDiagRowPackets = kManyRegisters ? 4 : 2;
+constexpr int kDiagComponents = kManyRegisters ? 4 : 3;
+
+/**
+ * The E-step of the diagonal models, for components [k0, k0 + NK) and a tile
+ * of rows: maha_k = sum_j (v_j s_kj - t_kj)^2, v the block's columns in
+ * values (column-major, leading dimension ld), s_kj the inverse standard
+ * deviations (Scaled) or 1 (tied: v is already whitened), t_kj the whitened
+ * offsets. Two multiply-adds per row, component and variable, each packet of
+ * v loaded once for NK components; no D x D work. The difference is formed
+ * before it is squared (not expanded into v^2 s^2 - 2 v s t + t^2), so a row
+ * near its component keeps full relative precision however far the
+ * component lies from the shift.
+ */
+template <int NK, bool Scaled, bool AroundShift, typename Scalar>
+void diagonal_tile(const Scalar* values, Index ld, Index r, Index k0, const Mixture<Scalar>& mix,
+                   BlockWorkspace<Scalar>& ws) {
+  namespace ei = Eigen::internal;
+  using P = Packet<Scalar>;
+  constexpr int MT = kDiagRowPackets;
+  constexpr Index width = kPacketSize<Scalar>;
+  const Index d = mix.dim(), dp = padded_dim(d);
+  const Scalar* offsets = (AroundShift ? mix.whitened_offsets() : mix.own_offsets()).data();
+  const Scalar* scales = Scaled ? mix.inverse_sd().data() : nullptr;
+  P acc[MT][NK];
+  for (int m = 0; m < MT; ++m)
+    for (int c = 0; c < NK; ++c) acc[m][c] = ei::pset1<P>(Scalar(0));
+  for (Index j = 0; j < d; ++j) {
+    P v[MT];
+    for (int m = 0; m < MT; ++m) v[m] = ei::ploadu<P>(values + j * ld + r + m * width);
+    for (int c = 0; c < NK; ++c) {
+      const Index k = k0 + c;
+      P t = ei::pset1<P>(offsets[k * dp + j]);
+      in_register(t);
+      if constexpr (Scaled) {
+        P s = ei::pset1<P>(scales[k * d + j]);
+        in_register(s);
+        for (int m = 0; m < MT; ++m) {
+          const P y = ei::psub(ei::pmul(v[m], s), t);
+          acc[m][c] = ei::pmadd(y, y, acc[m][c]);
+        }
+      } else {
+        for (int m = 0; m < MT; ++m) {
+          const P y = ei::psub(v[m], t);
+          acc[m][c] = ei::pmadd(y, y, acc[m][c]);
+        }
+      }
+    }
+  }
+  const P minus_half = ei::pset1<P>(Scalar(-0.5));
+  for (int c = 0; c < NK; ++c) {
+    const P peak = ei::pset1<P>(mix.log_peaks()[k0 + c]);
+    for (int m = 0; m < MT; ++m) ei::pstoreu(&ws.log_prob(r + m * width, k0 + c), ei::pmadd(minus_half, acc[m][c], peak));
+  }
+}
+
+/** diagonal_tile over every row tile of the block and every component in
+ *  range, kDiagComponents at a time, the last group narrower. */
+template <bool Scaled, bool AroundShift, typename Scalar>
+void weighted_log_prob_diagonal(Index b, const Scalar* values, Index ld, const Mixture<Scalar>& mix,
+                                ComponentRange range, BlockWorkspace<Scalar>& ws) {
+  constexpr Index tile = kDiagRowPackets * kPacketSize<Scalar>;
+  static_assert(tile <= BlockWorkspace<Scalar>::kPadding, "the workspace can round a block up to whole tiles");
+  const Index padded = (b + tile - 1) / tile * tile;
+  using Tile = void (*)(const Scalar*, Index, Index, Index, const Mixture<Scalar>&, BlockWorkspace<Scalar>&);
+  static constexpr Tile narrower[] = {
+      &diagonal_tile<1, Scaled, AroundShift, Scalar>, &diagonal_tile<2, Scaled, AroundShift, Scalar>,
+      &diagonal_tile<3, Scaled, AroundShift, Scalar>, &diagonal_tile<4, Scaled, AroundShift, Scalar>};
+  static_assert(kDiagComponents <= 4, "a narrower tile for every remainder");
+  for (Index r = 0; r < padded; r += tile) {
+    Index k = range.begin;
+    for (; k + kDiagComponents <= range.end; k += kDiagComponents)
+      diagonal_tile<kDiagComponents, Scaled, AroundShift>(values, ld, r, k, mix, ws);
+    if (k < range.end) narrower[range.end - k - 1](values, ld, r, k, mix, ws);
+  }
+}
+
+/**
+ * tied: ws.whitened = ws.delta W for the block (W the shared lower-triangular
+ * whitening, D x Dp), one panel of kPanelColumns columns at a time in
+ * registers, as weighted_log_prob_panels does, but stored: every component
+ * then reads the same whitened rows (one whitening per block, not K).
+ */
+template <typename Scalar>
+void whiten_block(Index b, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws) {
+  namespace ei = Eigen::internal;
+  using P = Packet<Scalar>;
+  constexpr int MT = kPanelRowPackets;
+  constexpr Index width = kPacketSize<Scalar>, tile = MT * width, panel = kPanelColumns;
+  const Index d = mix.dim(), dp = padded_dim(d);
+  // Rows up to the larger of this tile and the diagonal kernel's, which reads them.
+  const Index round = std::max<Index>(tile, kDiagRowPackets * width);
+  const Index padded = (b + round - 1) / round * round;
+  ws.delta.middleRows(b, padded - b).setZero();  // computed, not used
+  const Scalar* delta = ws.delta.data();
+  const Index ld = ws.delta.outerStride(), ldw = ws.whitened.outerStride();
+  const Scalar* w = mix.padded_whitening(0).data();
+  for (Index r = 0; r < padded; r += tile)
+    for (Index j0 = 0; j0 < d; j0 += panel) {
+      P acc[MT][panel];
+      for (Index j = 0; j < panel; ++j)
+        for (int m = 0; m < MT; ++m) acc[m][j] = ei::pset1<P>(Scalar(0));
+      for (Index i = j0; i < d; ++i) {
+        P x[MT];
+        for (int m = 0; m < MT; ++m) x[m] = ei::ploadu<P>(delta + i * ld + r + m * width);
+        const Scalar* w_row = w + i * dp + j0;
+        for (Index j = 0; j < panel; ++j) {
+          P w_ij = ei::pset1<P>(w_row[j]);
+          in_register(w_ij);
+          for (int m = 0; m < MT; ++m) acc[m][j] = ei::pmadd(x[m], w_ij, acc[m][j]);
+        }
+      }
+      for (Index j = 0; j < panel; ++j)
+        for (int m = 0; m < MT; ++m) ei::pstoreu(ws.whitened.data() + (j0 + j) * ldw + r + m * width, acc[m][j]);
+    }
+}
+
 /**
  * ws.log_prob(i, k) = log w_k + log N(x_i | mean_k, cov_k) for the rows of xb.
- * Around the common shift (the usual case) the fused kernels above run once
- * on x - c, which ws.delta keeps for the M-step; otherwise once per
- * component on x - mean_k.
+ * Around the common shift (the usual case) the kernels run once on x - c,
+ * which ws.delta keeps for the M-step; otherwise once per component on
+ * x - mean_k. Per model: full, the fused triangular kernels per component;
+ * tied, one whitening of the block, then the diagonal kernel with unit
+ * scales; diag and spherical, the diagonal kernel on x - c itself.
  */
 template <typename Scalar>
 void weighted_log_prob(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws) {
   const Index b = xb.rows(), d = mix.dim();
   auto delta = ws.delta.topRows(b);
   auto score = [&](ComponentRange range, auto around_shift) {
-    if (d <= kSmallDimMax)
-      weighted_log_prob_small<around_shift()>(d, b, mix, range, ws, std::make_index_sequence<kSmallDimMax>{});
-    else
-      weighted_log_prob_panels<around_shift()>(b, mix, range, ws);
+    constexpr bool shift = decltype(around_shift)::value;
+    switch (mix.covariance_type()) {
+      case CovarianceType::full:
+        if (d <= kSmallDimMax)
+          weighted_log_prob_small<shift>(d, b, mix, range, ws, std::make_index_sequence<kSmallDimMax>{});
+        else
+          weighted_log_prob_panels<shift>(b, mix, range, ws);
+        break;
+      case CovarianceType::tied:
+        whiten_block(b, mix, ws);
+        weighted_log_prob_diagonal<false, shift>(b, ws.whitened.data(), ws.whitened.outerStride(), mix, range, ws);
+        break;
+      case CovarianceType::diag:
+      case CovarianceType::spherical: {
+        constexpr Index tile = kDiagRowPackets * kPacketSize<Scalar>;
+        ws.delta.middleRows(b, (b + tile - 1) / tile * tile - b).setZero();  // computed, not used
+        weighted_log_prob_diagonal<true, shift>(b, ws.delta.data(), ws.delta.outerStride(), mix, range, ws);
+        break;
+      }
+    }
   };
   if (mix.common_shift_ok()) {
     delta = xb.rowwise() - mix.shift();
     score({0, mix.n_components()}, std::true_type{});
   } else {
     for (Index k = 0; k < mix.n_components(); ++k) {
-      delta = xb.rowwise() - mix.component(k).mean();
+      delta = xb.rowwise() - mix.kernel_means().row(k);
       score({k, k + 1}, std::false_type{});
     }
   }
@@ -287,11 +428,12 @@ void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
   if (x.cols() != mix.dim())
     invalid_argument("data has " + std::to_string(x.cols()) + " columns but the mixture has dimension " +
                      std::to_string(mix.dim()));
-  const double work = static_cast<double>(x.rows()) * static_cast<double>(mix.n_components()) *
-                      static_cast<double>(mix.dim() * mix.dim() + 1);
+  const double d = static_cast<double>(mix.dim());
+  const double per_component = mix.covariance_type() == CovarianceType::full ? d * d + 1 : 2 * d + 1;
+  const double work = static_cast<double>(x.rows()) * static_cast<double>(mix.n_components()) * per_component;
   const int threads = threads_for(n_threads, work);
   if (static_cast<int>(workspaces.size()) < threads) workspaces.resize(static_cast<std::size_t>(threads));
-  for (auto& ws : workspaces) ws.resize(mix.dim(), mix.n_components());
+  for (auto& ws : workspaces) ws.resize(mix.dim(), mix.n_components(), mix.covariance_type() == CovarianceType::tied);
   const RowPartition part(x.rows(), max_chunks);
   parallel_for_chunks(part.n_chunks, threads, stop, [&](int thread, Index chunk) {
     BlockWorkspace<Scalar>& ws = workspaces[static_cast<std::size_t>(thread)];

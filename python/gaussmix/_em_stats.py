@@ -1,0 +1,242 @@
+"""EM as three calls: the statistics of a block of rows, merge, M-step.
+
+One EM iteration is a sum over rows followed by a small M-step, so any engine
+that holds the data in pieces (threads, the chunks of a file, Dask, Spark or
+Ray workers) can run it: each piece computes :func:`block_stats` under the
+current :class:`~gaussmix.Mixture`, the pieces' statistics are merged in a
+fixed order (:func:`merge_stats`), and :func:`m_step` gives the next mixture.
+:func:`fit_em` is the same loop in memory, in the core.
+
+Example, with the data in a list of blocks (on a cluster, map block_stats
+over the partitions and collect the results in partition order)::
+
+    mix = gaussmix.Mixture(weights, means, covariances, covariance_type="diag")
+    for _ in range(100):
+        stats = gaussmix.merge_stats(gaussmix.block_stats(b, mix) for b in blocks)
+        mix = gaussmix.m_step(stats, reg_covar=1e-6)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, NamedTuple
+
+import numpy as np
+
+from . import _core
+from ._config import threads_for_core
+from ._mixture import Mixture
+from ._validation import (
+    INT_MAX,
+    check_fit_scale,
+    column_stats,
+    data_matrix,
+    float32_is_safe,
+    kernel_data,
+    positive_int,
+    real_number,
+    sample_weight_vector,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class SufficientStats:
+    """The additive statistics of an E-step over some rows, as :func:`block_stats` returns them.
+
+    With row weights w_i (1 when unweighted) and responsibilities r_ik, all
+    taken around a shift per component (``shift[k]``):
+
+    Attributes
+    ----------
+    covariance_type : str
+        The model the statistics are for.
+    shift : ndarray of shape (K, D)
+        The point each component's sums are taken around (the mixture's mean,
+        or for a component far from it its own mean).
+    resp_sum : ndarray of shape (K,)
+        sum_i w_i r_ik.
+    first : ndarray of shape (K, D)
+        sum_i w_i r_ik (x_i - shift_k).
+    second : ndarray
+        The second moments in the shape of the model's covariances: full
+        (K, D, D) with sum_i w_i r_ik (x_i - shift_k)(x_i - shift_k)^T; tied
+        (D, D), their sum over k; diag (K, D), the squares; spherical (K,),
+        the squared norms.
+    log_likelihood : float
+        sum_i w_i log p(x_i).
+    weight_sum : float
+        sum_i w_i.
+    n_rows : int
+        Number of rows.
+
+    ``a + b`` merges two (see :func:`merge_stats`). The arrays are read-only;
+    the object pickles as plain arrays and numbers.
+    """
+
+    covariance_type: str
+    shift: np.ndarray
+    resp_sum: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    log_likelihood: float
+    weight_sum: float
+    n_rows: int
+
+    @classmethod
+    def _from_core(cls, t) -> "SufficientStats":
+        arrays = []
+        for a in t[1:5]:
+            a.flags.writeable = False  # fresh arrays from the core, owned here
+            arrays.append(a)
+        return cls(t[0], *arrays, float(t[5]), float(t[6]), int(t[7]))
+
+    def _to_core(self) -> tuple:
+        return (self.covariance_type, self.shift, self.resp_sum, self.first, self.second, self.log_likelihood,
+                self.weight_sum, self.n_rows)
+
+    def __add__(self, other: "SufficientStats") -> "SufficientStats":
+        return merge_stats([self, other])
+
+
+class EmResult(NamedTuple):
+    """What :func:`fit_em` returns."""
+
+    mixture: Mixture          #: parameters after the last iteration
+    log_likelihood: float     #: (weighted) log-likelihood of the parameters the last iteration started from
+    lower_bound: float        #: log_likelihood per unit of weight (scikit-learn's ``lower_bound_``)
+    n_iter: int               #: iterations run (E-step + M-step each)
+    converged: bool           #: stopped because the lower bound changed by less than tol
+
+
+def _check_mixture(mixture, func: str) -> Mixture:
+    if not isinstance(mixture, Mixture):
+        raise TypeError(f"{func}(): expected a gaussmix.Mixture, got {type(mixture).__name__}")
+    return mixture
+
+
+def _data(X, mixture: Mixture, func: str) -> np.ndarray:
+    x = data_matrix(X, func)
+    if x.shape[1] != mixture.n_features:
+        raise ValueError(f"{func}(): X has {x.shape[1]} columns but the mixture has dimension {mixture.n_features}")
+    return x
+
+
+def block_stats(X, mixture: Mixture, sample_weight=None) -> SufficientStats:
+    """The E-step statistics of the rows of X under mixture, in one pass.
+
+    Parameters
+    ----------
+    X : array-like of shape (N, D)
+        float64, or float32 (float32 kernels; statistics are float64 either
+        way). The blocks of one iteration must share a dtype: a float32
+        block's statistics are taken around the shift rounded to float32 and
+        do not merge with a float64 block's.
+    mixture : Mixture
+        The current parameters.
+    sample_weight : array-like of shape (N,), optional
+        Finite, >= 0, with a positive sum; a row of weight 0 adds nothing.
+
+    Returns
+    -------
+    SufficientStats
+    """
+    func = "block_stats"
+    mixture = _check_mixture(mixture, func)
+    x = _data(X, mixture, func)
+    w = sample_weight_vector(sample_weight, x.shape[0], func)
+    if x.dtype == np.float32 and not float32_is_safe(x, means=mixture.means, variances=mixture.variances()):
+        raise ValueError(f"{func}(): this float32 block lies outside the range the float32 kernels handle "
+                         "exactly (|x| up to 2**40 and variances in [2**-80, 2**80]); pass every block as float64")
+    weights, means, covs, ctype = mixture.core_args()
+    return SufficientStats._from_core(
+        _core.accumulate_stats(x, weights, means, covs, ctype, w, threads_for_core()))
+
+
+def merge_stats(stats: Iterable[SufficientStats]) -> SufficientStats:
+    """Statistics merged by addition, in the order given.
+
+    Merging the statistics of disjoint blocks gives those of their union (to
+    rounding: addition in another order rounds differently; the same blocks
+    merged in the same order give the same bits). All must come from the
+    same mixture, model and data dtype (ValueError otherwise).
+    """
+    items = list(stats)
+    if not items:
+        raise ValueError("merge_stats(): no statistics to merge")
+    for s in items:
+        if not isinstance(s, SufficientStats):
+            raise TypeError(f"merge_stats(): expected SufficientStats, got {type(s).__name__}")
+    if len(items) == 1:
+        return items[0]
+    return SufficientStats._from_core(_core.merge_stats([s._to_core() for s in items]))
+
+
+def m_step(stats: SufficientStats, reg_covar: float = 0.0) -> Mixture:
+    """The mixture that maximises the expected log-likelihood given stats.
+
+    w_k = N_k / sum N, mean_k = shift_k + first_k / N_k, and each model's
+    covariance from the second moments around the new means, plus
+    ``reg_covar`` on every variance (scikit-learn's absolute regulariser).
+
+    Raises
+    ------
+    gaussmix.gmm.Cov_problem
+        A component received no responsibility, or a covariance is not
+        positive definite (increase reg_covar).
+    """
+    func = "m_step"
+    if not isinstance(stats, SufficientStats):
+        raise TypeError(f"{func}(): expected SufficientStats, got {type(stats).__name__}")
+    reg_covar = real_number(reg_covar, func, "reg_covar", minimum=0.0)
+    weights, means, covs = _core.m_step(stats._to_core(), np.empty(0), reg_covar)
+    return Mixture(weights, means, covs, stats.covariance_type)
+
+
+def fit_em(X, init: Mixture, *, sample_weight=None, max_iter: int = 100, tol: float = 1e-3,
+           reg_covar: float = 0.0) -> EmResult:
+    """EM from init, in memory, under init's covariance model.
+
+    Every iteration is one E-step and one M-step (scikit-learn's order); the
+    fit stops after ``max_iter`` iterations, or as soon as the mean
+    log-likelihood per unit of weight (scikit-learn's lower bound) changed by
+    less than ``tol`` (``tol=0``: never). Threads follow
+    :func:`gaussmix.set_num_threads`; the result is the same for any count.
+
+    Parameters
+    ----------
+    X : array-like of shape (N, D)
+        float64, or float32 (float32 kernels with float64 statistics, while
+        the data's scale allows: otherwise float64).
+    init : Mixture
+    sample_weight : array-like of shape (N,), optional
+        Finite, >= 0, positive sum. Integer weights fit as repeated rows;
+        scaling all weights changes nothing.
+    max_iter : int, default=100
+    tol : float, default=1e-3
+    reg_covar : float, default=0.0
+        Added to every variance in each M-step.
+
+    Returns
+    -------
+    EmResult
+
+    Raises
+    ------
+    gaussmix.gmm.Cov_problem
+        A component collapsed or a covariance stopped being positive definite.
+    """
+    func = "fit_em"
+    init = _check_mixture(init, func)
+    x = _data(X, init, func)
+    w = sample_weight_vector(sample_weight, x.shape[0], func)
+    max_iter = positive_int(max_iter, func, "max_iter", maximum=INT_MAX)
+    tol = real_number(tol, func, "tol", minimum=0.0)
+    reg_covar = real_number(reg_covar, func, "reg_covar", minimum=0.0)
+    stats = column_stats(x)
+    check_fit_scale(stats, func, require_varying=False)
+    x = kernel_data(x, fit_stats=stats, means=init.means, variances=init.variances())
+    weights, means, covs, ctype = init.core_args()
+    out = _core.fit_em(x, weights, means, covs, max_iter, tol, 1, np.empty(0), threads_for_core(), None,
+                       ctype, w, reg_covar, True)
+    weights, means, covs, loglik, n_iter, converged, weight_sum = out
+    return EmResult(Mixture(weights, means, covs, ctype), float(loglik), float(loglik / weight_sum), int(n_iter),
+                    bool(converged))
