@@ -27,7 +27,9 @@ What is measured, per covariance model and shape (N, D, K):
   covariance_type=model), max_iter=iters, tol=0, reg_covar=0)`` on float64 X
   and on float32 X, after one warm-up call; seconds per iteration = total /
   iters. Again with one thread (``gaussmix.set_num_threads(1)``) for the
-  thread scaling.
+  thread scaling. Also by scikit-learn's difference method (below), which
+  leaves out the call's fixed cost (Python-side validation and scale checks
+  of X); the speed-ups use total / iters.
 * scikit-learn: ``GaussianMixture(covariance_type=model, tol=0,
   reg_covar=0)`` with ``weights_init``, ``means_init`` and ``precisions_init``
   (the start's precisions in that model's shape: full (K, D, D), tied (D, D),
@@ -405,6 +407,16 @@ def time_gaussmix(X, start, iters, sample_weight=None):
     return seconds / iters, lower_bound
 
 
+def time_gaussmix_marginal(X, start, iters, seconds_per_iter):
+    """(seconds per iteration without fit_em's fixed cost, the fixed cost): the
+    difference method of scikit-learn's figure, from a best-of-3 one-iteration fit and
+    the `iters`-iteration figure already measured. The fixed cost is what a call
+    spends outside the EM iterations (validation, scale checks, conversions)."""
+    one, _ = best_of(3, gaussmix_fit, X, start, 1)
+    marginal = (seconds_per_iter * iters - one) / (iters - 1)
+    return marginal, one - marginal
+
+
 def time_sklearn(X, start, iters):
     """(seconds per iteration, mean log-likelihood): the cost of iterations 2..iters,
     free of fit()'s fixed cost (see the module docstring), after a one-iteration warm-up."""
@@ -514,6 +526,8 @@ class EmResult:
     sklearn_memory: float | None = None
     gaussmix_f64_seconds: float | None = None  # float32 rows only
     armadillo: ArmadilloResult | None = None
+    marginal_seconds: float | None = None  # s/iter by the difference method
+    fixed_seconds: float | None = None  # the call's cost outside its iterations
 
     @property
     def checked(self):
@@ -562,6 +576,7 @@ def measure_gaussmix(X, start, iters, reference, sk=None, f64_seconds=None, arma
     """One row: gaussmix on X with all threads and with one, its memory, and its
     log-likelihood beside `reference`, a (name, mean log-likelihood) pair."""
     seconds, mean_loglik = time_gaussmix(X, start, iters)
+    marginal, fixed = time_gaussmix_marginal(X, start, iters, seconds)
     with one_gaussmix_thread():
         seconds_1thread, _ = time_gaussmix(X, start, iters)
     shape = X.shape + (len(start.weights),)
@@ -570,8 +585,10 @@ def measure_gaussmix(X, start, iters, reference, sk=None, f64_seconds=None, arma
                    memory=peak_memory_above_data("gaussmix", shape, start.model, X.dtype.name),
                    mean_loglik=mean_loglik, reference=reference[0], reference_loglik=reference[1],
                    sklearn_seconds=sk.seconds if sk else None, sklearn_memory=sk.memory if sk else None,
-                   gaussmix_f64_seconds=f64_seconds, armadillo=armadillo)
-    print(f"  {row.dtype}: gaussmix {seconds:.4g} s/iter ({seconds_1thread:.4g} with 1 thread), "
+                   gaussmix_f64_seconds=f64_seconds, armadillo=armadillo, marginal_seconds=marginal,
+                   fixed_seconds=fixed)
+    print(f"  {row.dtype}: gaussmix {seconds:.4g} s/iter ({seconds_1thread:.4g} with 1 thread; "
+          f"{marginal:.4g} without the call's fixed cost of {fixed:.3g} s), "
           f"+{row.memory / MIB:.1f} MiB"
           + (f", scikit-learn {sk.seconds:.4g} s/iter" if sk else "")
           + (f", logL rel. diff. {row.loglik_difference:.1e} vs {row.reference}" if row.checked else ""),
@@ -739,7 +756,8 @@ def _shape_label(shape):
 
 
 def em_table(rows, matmul, threads):
-    header = ["model", "N×D×K", "dtype", "gaussmix s/iter", "scikit-learn s/iter (f64)", "speed-up vs sklearn",
+    header = ["model", "N×D×K", "dtype", "gaussmix s/iter", "gaussmix s/iter w/o fixed cost", "fixed cost s",
+              "scikit-learn s/iter (f64)", "speed-up vs sklearn",
               "Armadillo s/iter", "speed-up vs Armadillo", "speed-up vs gaussmix f64", "GFLOP/s", "% of matmul",
               "data MiB", "peak MiB above data: gaussmix", "peak MiB above data: sklearn",
               "gaussmix 1-thread s/iter", f"scaling 1→{threads} threads", "logL check"]
@@ -768,6 +786,7 @@ def em_table(rows, matmul, threads):
             arma_cell = _fmt(arma.seconds)
         n, d, _ = r.shape
         cells = [r.model, _shape_label(r.shape), r.dtype, _fmt(r.seconds) if ok else f"VOID ({r.seconds:.4g})",
+                 _fmt(r.marginal_seconds), _fmt(r.fixed_seconds, ".3g"),
                  _fmt(r.sklearn_seconds), speedup(r.sklearn_seconds), arma_cell,
                  speedup(arma.seconds if arma else None, arma is not None and arma.valid),
                  speedup(r.gaussmix_f64_seconds),
@@ -869,6 +888,10 @@ def write_results(path, command, machine, peers, iters, em_lines, weighted_lines
         f"- gaussmix s/iter: total of {gaussmix_call} / iters, after a one-iteration",
         f"  warm-up; every gaussmix figure is the best of {REPEATS['gaussmix']} calls, every scikit-learn one of "
         f"{REPEATS['sklearn']}.",
+        "  Speed-ups and GFLOP/s use this figure, fixed cost included.",
+        "- gaussmix s/iter w/o fixed cost: (iters-iteration call − best-of-3 one-iteration call) / (iters − 1),",
+        "  scikit-learn's method; fixed cost s: what one call spends outside its iterations (Python-side",
+        "  validation and scale checks of X, conversions), = one-iteration call − that figure.",
         "- scikit-learn s/iter: (fit with max_iter=iters − fit with max_iter=1) / (iters − 1), which leaves out",
         "  `fit()`'s fixed cost; same `covariance_type`, `weights_init`, `means_init`, `precisions_init`;",
         "  scikit-learn runs float64 only, so float32 rows compare with its float64 time.",
