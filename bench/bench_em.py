@@ -61,9 +61,10 @@ What is measured, per covariance model and shape (N, D, K):
   float32 equals gaussmix float64 to 1e-5 relative; Armadillo's
   ``avg_log_p(X)`` after ``iters`` iterations equals the mean log-density of
   X under gaussmix's mixture after ``iters`` iterations, 1e-6 relative
-  (float32: 1e-5). The weighted float64 fit is checked after 2 iterations
-  against a NumPy/SciPy transcription of one weighted E-step, M-step and
-  E-step. Otherwise the timing prints VOID.
+  (float32: 1e-4, as Armadillo's float models accumulate in float). The
+  weighted float64 fit is checked after 2 iterations against a NumPy/SciPy
+  transcription of one weighted E-step, M-step and E-step. Otherwise the
+  timing prints VOID.
 * GFLOP/s: for ``full``, 4*N*K*D^2 flops per iteration, the work of the
   dense formulation (a D x D product per row and component for the E-step,
   and as much for the M-step's covariances), whatever the kernels actually
@@ -131,6 +132,9 @@ MIB = 2.0**20
 BENCH_DIR = Path(__file__).resolve().parent
 ARMADILLO_SOURCE = BENCH_DIR / "cpp" / "armadillo_gmm.cpp"
 ARMADILLO_MODELS = ("diag", "full")  # the models Armadillo has (gmm_diag, gmm_full)
+#: Armadillo's float32 models (fgmm_*) accumulate in float, gaussmix's statistics are
+#: double: their mean log-likelihoods differ by up to ~5e-5 after 5 iterations.
+ARMADILLO_RTOL = {"float64": 1e-6, "float32": 1e-4}
 
 
 # --------------------------------------------------------------------------- the problem
@@ -344,7 +348,7 @@ class ArmadilloResult:
 
     @property
     def valid(self):
-        return self.seconds is not None and self.loglik_difference <= RTOL[self.dtype]
+        return self.seconds is not None and self.loglik_difference <= ARMADILLO_RTOL[self.dtype]
 
 
 def time_armadillo(binary, X, start, iters, reference, repeats=3):
@@ -901,7 +905,8 @@ def write_results(path, command, machine, peers, iters, em_lines, weighted_lines
         f"{REPEATS['armadillo']} each, measured in bench/cpp/armadillo_gmm.cpp",
         "  (g++ -O3 -march=native -fopenmp: all cores); float32 rows compare with Armadillo's float32 time.",
         "  Its check: avg_log_p(X) after iters iterations vs the mean log-density under gaussmix's mixture",
-        "  after as many (1e-6 relative, float32 1e-5); a failed check voids the speed-up.",
+        "  after as many (1e-6 relative; float32 1e-4: Armadillo's float models accumulate in float);",
+        "  a failed check voids the speed-up.",
         "- Scaling: gaussmix's 1-thread s/iter divided by its all-threads s/iter.",
         "- GFLOP/s: `full` counts 4·N·K·D² flops per iteration, the work of the dense formulation, whatever the",
         "  kernels actually do; `tied`, `diag` and `spherical` count their own arithmetic: twice the",
