@@ -16,7 +16,9 @@ on some of these machines (they slow NumPy's OpenBLAS down):
                              tied at 1000000x16x16; diag and spherical at 1000000x32x16)
     --weighted-shape NxDxK   the weighted full row (default 1000000x8x16)
     --skip-weighted          no weighted row
-    --iters 5                EM iterations per timed fit (at least 2)
+    --iters 5                EM iterations per timed fit (at least 2; at most 5 for diag at
+                             1000000x32x16: from this start one component is down to a single row
+                             after 5 iterations and its variance reaches 0, a Cov_problem, in the 6th)
     --skip-sklearn           do not run scikit-learn
     --skip-armadillo         do not build or run the Armadillo peer
     --out bench/             where RESULTS.md and results.png go
