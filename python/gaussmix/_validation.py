@@ -302,8 +302,10 @@ class ColumnStats(NamedTuple):
     constant: np.ndarray  #: (D,) bool, True where every entry of the column is equal
 
 
-#: Rows per slice in column_stats: its temporaries stay near 8 MB at D = 16.
-_STATS_ROWS = 65536
+#: Entries per slice in column_stats: its float64 temporaries stay near 8 MB
+#: whatever D (65,536 rows at any D made 32 MB ones at D = 64, most of a
+#: fit's memory above the data).
+_STATS_ENTRIES = 1 << 20
 
 
 def column_stats(x: np.ndarray) -> ColumnStats:
@@ -320,7 +322,8 @@ def column_stats(x: np.ndarray) -> ColumnStats:
     hi, lo = x.max(axis=0), x.min(axis=0)
     amax = np.maximum(hi, -lo).astype(np.float64)
     _, exponent = np.frexp(amax)  # amax = m * 2**exponent, 0.5 <= m < 1 (exponent 0 for amax 0)
-    slices = [slice(i, min(i + _STATS_ROWS, n)) for i in range(0, n, _STATS_ROWS)]
+    rows = max(1, _STATS_ENTRIES // max(x.shape[1], 1))
+    slices = [slice(i, min(i + rows, n)) for i in range(0, n, rows)]
     mean_y = sum(np.ldexp(x[s].astype(np.float64), -exponent).sum(axis=0) for s in slices) / n
     sum_sq = np.zeros_like(mean_y)
     max_dev_y = np.zeros_like(mean_y)

@@ -170,6 +170,16 @@ class Mixture {
   /** diag and spherical: K x D, entry (k, j) = 1 / sd of variable j in
    *  component k (the diagonal of W_k). Empty for full and tied. */
   const RowMatrix<Scalar>& inverse_sd() const { return inverse_sd_; }
+  /** spherical: K x Dp, row k is mean_k - c unscaled (around_shift) or
+   *  mean_k - m_k, the rounding's rest (otherwise), then zeros: the kernel
+   *  subtracts these and scales the squared norm once by 1 / var_k
+   *  (inverse_variances) instead of every variable by 1 / sd_k. Empty for
+   *  the other models. */
+  const RowMatrix<Scalar>& unscaled_offsets(bool around_shift) const {
+    return around_shift ? unscaled_offsets_ : own_unscaled_offsets_;
+  }
+  /** spherical: K entries 1 / var_k. Empty for the other models. */
+  const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& inverse_variances() const { return inverse_variances_; }
   /** K: log w_k + log N(mean_k | mean_k, cov_k), in kernel precision: the
    *  weighted log-density of component k is this minus half the squared
    *  whitened distance. */
@@ -324,6 +334,14 @@ class Mixture {
     own_offsets_ = whitened(kernel_means_.template cast<double>()).template cast<Scalar>();
     shift_ = shift.cast<Scalar>();
     const Index padded = detail::padded_dim(d);
+    if (type_ == CovarianceType::spherical) {
+      RowMatrix<double> around_shift = RowMatrix<double>::Zero(k, padded), own = around_shift;
+      around_shift.leftCols(d) = means_.rowwise() - shift;
+      own.leftCols(d) = means_ - kernel_means_.template cast<double>();
+      unscaled_offsets_ = around_shift.cast<Scalar>();
+      own_unscaled_offsets_ = own.cast<Scalar>();
+      inverse_variances_ = variances_.col(0).cwiseInverse().cast<Scalar>();
+    }
     padded_whitening_.assign(whitening_.size(), RowMatrix<Scalar>::Zero(d, padded));
     for (std::size_t c = 0; c < whitening_.size(); ++c) padded_whitening_[c].leftCols(d) = whitening_[c].cast<Scalar>();
     inverse_sd_ = inverse_sd_double_.cast<Scalar>();
@@ -332,7 +350,8 @@ class Mixture {
     // row as -inf or NaN. (whitened_offsets_ may overflow: then the common
     // shift is not used, see below.)
     bool representable = shift_.allFinite() && own_offsets_.allFinite() && kernel_means_.allFinite() &&
-                         inverse_sd_.allFinite();
+                         inverse_sd_.allFinite() && inverse_variances_.allFinite() &&
+                         own_unscaled_offsets_.allFinite();
     for (const auto& w : padded_whitening_) representable = representable && w.allFinite();
     if (!representable)
       detail::invalid_argument("mixture: the parameters exceed the range of the kernels' precision (float: "
@@ -362,6 +381,9 @@ class Mixture {
   Eigen::Matrix<Scalar, 1, Eigen::Dynamic> shift_;
   std::vector<RowMatrix<Scalar>> padded_whitening_;
   RowMatrix<Scalar> inverse_sd_;
+  RowMatrix<Scalar> unscaled_offsets_;
+  RowMatrix<Scalar> own_unscaled_offsets_;
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> inverse_variances_;
   RowMatrix<Scalar> whitened_offsets_;
   RowMatrix<Scalar> own_offsets_;
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> log_peaks_;

@@ -272,18 +272,26 @@ EIGEN_ALWAYS_INLINE void weighted_log_prob_panels(Index b, const Mixture<Scalar>
 constexpr int kDiagRowPackets = kManyRegisters ? 4 : 2;
 constexpr int kDiagComponents = kManyRegisters ? 4 : 3;
 
+/** How the diagonal kernel scales the differences: not at all (tied: the
+ *  values are whitened already), per variable and component (diag: 1 / sd_kj
+ *  inside the square), or per component (spherical: 1 / var_k once on the
+ *  squared norm, so each element costs an add and one multiply-add; an add
+ *  issues beside the multiply-adds on CPUs with separate adder pipes, such
+ *  as Zen). */
+enum class Scaling { none, per_variable, per_component };
+
 /**
  * The E-step of the diagonal models, for components [k0, k0 + NK) and a tile
  * of rows: maha_k = sum_j (v_j s_kj - t_kj)^2, v the block's columns in
- * values (column-major, leading dimension ld), s_kj the inverse standard
- * deviations (Scaled) or 1 (tied: v is already whitened), t_kj the whitened
- * offsets. Two multiply-adds per row, component and variable, each packet of
- * v loaded once for NK components; no D x D work. The difference is formed
- * before it is squared (not expanded into v^2 s^2 - 2 v s t + t^2), so a row
- * near its component keeps full relative precision however far the
- * component lies from the shift.
+ * values (column-major, leading dimension ld), s_kj and t_kj as Scaling
+ * says (t the whitened offsets, or for spherical the unscaled mean_k - c).
+ * Two operations per row, component and variable, each packet of v loaded
+ * once for NK components; no D x D work. The difference is formed before it
+ * is squared (not expanded into v^2 s^2 - 2 v s t + t^2), so a row near its
+ * component keeps full relative precision however far the component lies
+ * from the shift.
  */
-template <int NK, bool Scaled, bool AroundShift, typename Scalar>
+template <int NK, Scaling S, bool AroundShift, typename Scalar>
 void diagonal_tile(const Scalar* values, Index ld, Index r, Index k0, const Mixture<Scalar>& mix,
                    BlockWorkspace<Scalar>& ws) {
   namespace ei = Eigen::internal;
@@ -291,8 +299,11 @@ void diagonal_tile(const Scalar* values, Index ld, Index r, Index k0, const Mixt
   constexpr int MT = kDiagRowPackets;
   constexpr Index width = kPacketSize<Scalar>;
   const Index d = mix.dim(), dp = padded_dim(d);
-  const Scalar* offsets = (AroundShift ? mix.whitened_offsets() : mix.own_offsets()).data();
-  const Scalar* scales = Scaled ? mix.inverse_sd().data() : nullptr;
+  const Scalar* offsets = (S == Scaling::per_component ? mix.unscaled_offsets(AroundShift)
+                           : AroundShift              ? mix.whitened_offsets()
+                                                      : mix.own_offsets())
+                              .data();
+  const Scalar* scales = S == Scaling::per_variable ? mix.inverse_sd().data() : nullptr;
   P acc[MT][NK];
   for (int m = 0; m < MT; ++m)
     for (int c = 0; c < NK; ++c) acc[m][c] = ei::pset1<P>(Scalar(0));
@@ -303,7 +314,7 @@ void diagonal_tile(const Scalar* values, Index ld, Index r, Index k0, const Mixt
       const Index k = k0 + c;
       P minus_t = ei::pset1<P>(-offsets[k * dp + j]);
       in_register(minus_t);
-      if constexpr (Scaled) {
+      if constexpr (S == Scaling::per_variable) {
         P s = ei::pset1<P>(scales[k * d + j]);
         in_register(s);
         for (int m = 0; m < MT; ++m) {
@@ -318,8 +329,9 @@ void diagonal_tile(const Scalar* values, Index ld, Index r, Index k0, const Mixt
       }
     }
   }
-  const P minus_half = ei::pset1<P>(Scalar(-0.5));
   for (int c = 0; c < NK; ++c) {
+    const Scalar half = S == Scaling::per_component ? Scalar(-0.5) * mix.inverse_variances()[k0 + c] : Scalar(-0.5);
+    const P minus_half = ei::pset1<P>(half);
     const P peak = ei::pset1<P>(mix.log_peaks()[k0 + c]);
     for (int m = 0; m < MT; ++m) ei::pstoreu(&ws.log_prob(r + m * width, k0 + c), ei::pmadd(minus_half, acc[m][c], peak));
   }
@@ -327,7 +339,7 @@ void diagonal_tile(const Scalar* values, Index ld, Index r, Index k0, const Mixt
 
 /** diagonal_tile over every row tile of the block and every component in
  *  range, kDiagComponents at a time, the last group narrower. */
-template <bool Scaled, bool AroundShift, typename Scalar>
+template <Scaling S, bool AroundShift, typename Scalar>
 void weighted_log_prob_diagonal(Index b, const Scalar* values, Index ld, const Mixture<Scalar>& mix,
                                 ComponentRange range, BlockWorkspace<Scalar>& ws) {
   constexpr Index tile = kDiagRowPackets * kPacketSize<Scalar>;
@@ -335,13 +347,13 @@ void weighted_log_prob_diagonal(Index b, const Scalar* values, Index ld, const M
   const Index padded = (b + tile - 1) / tile * tile;
   using Tile = void (*)(const Scalar*, Index, Index, Index, const Mixture<Scalar>&, BlockWorkspace<Scalar>&);
   static constexpr Tile narrower[] = {
-      &diagonal_tile<1, Scaled, AroundShift, Scalar>, &diagonal_tile<2, Scaled, AroundShift, Scalar>,
-      &diagonal_tile<3, Scaled, AroundShift, Scalar>, &diagonal_tile<4, Scaled, AroundShift, Scalar>};
+      &diagonal_tile<1, S, AroundShift, Scalar>, &diagonal_tile<2, S, AroundShift, Scalar>,
+      &diagonal_tile<3, S, AroundShift, Scalar>, &diagonal_tile<4, S, AroundShift, Scalar>};
   static_assert(kDiagComponents <= 4, "a narrower tile for every remainder");
   for (Index r = 0; r < padded; r += tile) {
     Index k = range.begin;
     for (; k + kDiagComponents <= range.end; k += kDiagComponents)
-      diagonal_tile<kDiagComponents, Scaled, AroundShift>(values, ld, r, k, mix, ws);
+      diagonal_tile<kDiagComponents, S, AroundShift>(values, ld, r, k, mix, ws);
     if (k < range.end) narrower[range.end - k - 1](values, ld, r, k, mix, ws);
   }
 }
@@ -408,13 +420,19 @@ void weighted_log_prob(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, B
         break;
       case CovarianceType::tied:
         whiten_block(b, mix, ws);
-        weighted_log_prob_diagonal<false, shift>(b, ws.whitened.data(), ws.whitened.outerStride(), mix, range, ws);
+        weighted_log_prob_diagonal<Scaling::none, shift>(b, ws.whitened.data(), ws.whitened.outerStride(), mix,
+                                                         range, ws);
         break;
       case CovarianceType::diag:
       case CovarianceType::spherical: {
         constexpr Index tile = kDiagRowPackets * kPacketSize<Scalar>;
         ws.delta.middleRows(b, (b + tile - 1) / tile * tile - b).setZero();  // computed, not used
-        weighted_log_prob_diagonal<true, shift>(b, ws.delta.data(), ws.delta.outerStride(), mix, range, ws);
+        if (mix.covariance_type() == CovarianceType::diag)
+          weighted_log_prob_diagonal<Scaling::per_variable, shift>(b, ws.delta.data(), ws.delta.outerStride(), mix,
+                                                                   range, ws);
+        else
+          weighted_log_prob_diagonal<Scaling::per_component, shift>(b, ws.delta.data(), ws.delta.outerStride(), mix,
+                                                                    range, ws);
         break;
       }
     }
