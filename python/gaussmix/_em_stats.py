@@ -121,8 +121,8 @@ def _check_mixture(mixture, func: str) -> Mixture:
     return mixture
 
 
-def _data(X, mixture: Mixture, func: str) -> np.ndarray:
-    x = data_matrix(X, func)
+def _data(X, mixture: Mixture, func: str, check_finite: bool = True) -> np.ndarray:
+    x = data_matrix(X, func, check_finite=check_finite)
     if x.shape[1] != mixture.n_features:
         raise ValueError(f"{func}(): X has {x.shape[1]} columns but the mixture has dimension {mixture.n_features}")
     return x
@@ -235,7 +235,7 @@ def fit_em(X, init: Mixture, *, sample_weight=None, max_iter: int = 100, tol: fl
     """
     func = "fit_em"
     init = _check_mixture(init, func)
-    x = _data(X, init, func)
+    x = _data(X, init, func, check_finite=False)  # fit_data checks, from the column extremes
     w = sample_weight_vector(sample_weight, x.shape[0], func)
     max_iter = positive_int(max_iter, func, "max_iter", maximum=INT_MAX)
     tol = real_number(tol, func, "tol", minimum=0.0)
