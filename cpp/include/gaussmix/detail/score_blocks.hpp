@@ -206,6 +206,29 @@ constexpr int kPanelRowPackets = kManyRegisters ? 2 : 3;
 constexpr Index kPanelColumns = kManyRegisters ? 8 : 4;
 static_assert(kWhiteningPanel % kPanelColumns == 0, "the padded whitening holds whole kernel panels");
 
+/** One panel of a whitening product for a tile of rows: acc[m][j] +=
+ *  sum_{i >= j0} (x - c)(row m's packet, i) W(i, j0 + j), x - c column-major
+ *  in delta (leading dimension ld) from row r, W row-major D x dp and lower
+ *  triangular (rows above j0 contribute nothing). Shared by the full E-step
+ *  kernel, which starts acc at -offset and squares it, and tied's whitening,
+ *  which stores it. */
+template <int MT, typename Scalar, typename P>
+EIGEN_ALWAYS_INLINE void whiten_panel(const Scalar* delta, Index ld, Index r, const Scalar* w, Index dp, Index j0,
+                                      Index d, P (&acc)[MT][kPanelColumns]) {
+  namespace ei = Eigen::internal;
+  constexpr Index width = kPacketSize<Scalar>;
+  for (Index i = j0; i < d; ++i) {
+    P x[MT];
+    for (int m = 0; m < MT; ++m) x[m] = ei::ploadu<P>(delta + i * ld + r + m * width);
+    const Scalar* w_row = w + i * dp + j0;
+    for (Index j = 0; j < kPanelColumns; ++j) {
+      P w_ij = ei::pset1<P>(w_row[j]);
+      in_register(w_ij);  // one broadcast for the MT multiply-adds
+      for (int m = 0; m < MT; ++m) acc[m][j] = ei::pmadd(x[m], w_ij, acc[m][j]);
+    }
+  }
+}
+
 /**
  * The E-step for D > kSmallDimMax, for the components in range. For a tile
  * of rows (kPanelRowPackets packets) and each component, the whitened values
@@ -246,16 +269,7 @@ EIGEN_ALWAYS_INLINE void weighted_log_prob_panels(Index b, const Mixture<Scalar>
         for (Index j = 0; j < panel; ++j)
           for (int m = 0; m < MT; ++m)
             acc[m][j] = ei::pset1<P>(-offsets[k * dp + j0 + j]);
-        for (Index i = j0; i < d; ++i) {
-          P x[MT];
-          for (int m = 0; m < MT; ++m) x[m] = ei::ploadu<P>(delta + i * ld + r + m * width);
-          const Scalar* w_row = w + i * dp + j0;
-          for (Index j = 0; j < panel; ++j) {
-            P w_ij = ei::pset1<P>(w_row[j]);
-            in_register(w_ij);  // one broadcast for the MT multiply-adds
-            for (int m = 0; m < MT; ++m) acc[m][j] = ei::pmadd(x[m], w_ij, acc[m][j]);
-          }
-        }
+        whiten_panel<MT>(delta, ld, r, w, dp, j0, d, acc);
         for (Index j = 0; j < panel; ++j)
           for (int m = 0; m < MT; ++m) maha[m] = ei::pmadd(acc[m][j], acc[m][j], maha[m]);
       }
@@ -383,16 +397,7 @@ void whiten_block(Index b, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& w
       P acc[MT][panel];
       for (Index j = 0; j < panel; ++j)
         for (int m = 0; m < MT; ++m) acc[m][j] = ei::pset1<P>(Scalar(0));
-      for (Index i = j0; i < d; ++i) {
-        P x[MT];
-        for (int m = 0; m < MT; ++m) x[m] = ei::ploadu<P>(delta + i * ld + r + m * width);
-        const Scalar* w_row = w + i * dp + j0;
-        for (Index j = 0; j < panel; ++j) {
-          P w_ij = ei::pset1<P>(w_row[j]);
-          in_register(w_ij);
-          for (int m = 0; m < MT; ++m) acc[m][j] = ei::pmadd(x[m], w_ij, acc[m][j]);
-        }
-      }
+      whiten_panel<MT>(delta, ld, r, w, dp, j0, d, acc);
       for (Index j = 0; j < panel; ++j)
         for (int m = 0; m < MT; ++m) ei::pstoreu(ws.whitened.data() + (j0 + j) * ldw + r + m * width, acc[m][j]);
     }
