@@ -485,8 +485,8 @@ def float32_is_safe(x: np.ndarray, *, fit_stats: ColumnStats | None = None, mean
     ``variances`` (the covariance diagonals in any shape) stands in for
     ``covariances`` when the covariance model is not full."""
     safe = True
-    if variances is not None:
-        covariances = np.asarray(variances).reshape(-1, 1, 1)
+    if variances is None and covariances is not None:
+        variances = np.diagonal(covariances, axis1=-2, axis2=-1)
     if fit_stats is not None:
         lo, hi = FLOAT32_FIT_BAND
         varying = ~fit_stats.constant
@@ -494,8 +494,8 @@ def float32_is_safe(x: np.ndarray, *, fit_stats: ColumnStats | None = None, mean
             safe &= bool(np.all((values >= lo) & (values <= hi)))
         if means is not None:
             safe &= bool(np.abs(means - fit_stats.mean).max() <= hi)
-    if covariances is not None:
-        diag = np.diagonal(covariances, axis1=-2, axis2=-1)
+    if variances is not None:
+        diag = np.asarray(variances)
         cov_lo, cov_hi = FLOAT32_SCORE_COV_BAND
         safe &= bool(diag.min() >= cov_lo and diag.max() <= cov_hi)
         if fit_stats is None and means is not None:

@@ -138,16 +138,10 @@ inline Index moment_width(CovarianceType type, Index d) {
   return 2 + d;
 }
 
-/** Doubles of one SufficientStats' sums. */
+/** Doubles of one SufficientStats' sums: K resp sums, K x D first moments and the second moments. */
 inline double stats_size(CovarianceType type, Index k, Index d) {
-  const double kd = static_cast<double>(k * d);
-  switch (type) {
-    case CovarianceType::full: return kd * static_cast<double>(d) + kd + static_cast<double>(k);
-    case CovarianceType::tied: return static_cast<double>(d * d) + kd + static_cast<double>(k);
-    case CovarianceType::diag: return 2 * kd + static_cast<double>(k);
-    case CovarianceType::spherical: break;
-  }
-  return kd + 2 * static_cast<double>(k);
+  const SecondShape second = second_shape(type, k, d);
+  return static_cast<double>(k + k * d + second.count * second.rows * second.cols);
 }
 
 /** Scratch for the one-pass iteration, allocated once per fit and reused:
@@ -387,7 +381,8 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
   const CovarianceType type = mix.covariance_type();
   const bool common = mix.common_shift_ok();
   const bool tied = type == CovarianceType::tied;
-  const bool per_chunk_stats = mix.any_own_shift() || (tied && common);
+  const bool own = mix.any_own_shift();
+  const bool per_chunk_stats = own || (tied && common);
   const Index width = moment_width(type, d);
   // Each chunk's accumulators: K moment rows (common path) and a SufficientStats
   // (own-shift components, tied's pooled scatter); large K and D get fewer chunks.
@@ -432,7 +427,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
                           if (common)
                             accumulate_block_common_shift(b, mix, bw, ws.common_scratch[t], ws.chunk_moments[c],
                                                           per_chunk_stats ? &ws.chunk_stats[c].second.front() : nullptr);
-                          if (mix.any_own_shift()) accumulate_block(xb, wb, mix, bw, ws.chunk_stats[c]);
+                          if (own) accumulate_block(xb, wb, mix, bw, ws.chunk_stats[c]);
                         },
                         max_chunks);
   // Chunks reduce in chunk order.

@@ -222,8 +222,7 @@ class Mixture {
       detail::invalid_argument("mixture: weights must sum to 1, they sum to " +
                                std::to_string(weights_.sum()));
     log_weights_ = weights_.array().log();  // -inf for an empty component, as it should be
-    factorise();
-    cache_for_kernels();
+    cache_for_kernels(factorise());
     fingerprint_ = compute_fingerprint();
   }
 
@@ -269,12 +268,19 @@ class Mixture {
         fail("D x D = " + std::to_string(d) + " x " + std::to_string(d) + " to match the means");
   }
 
-  /** The factorisations, in double: whitening and log-determinant per
-   *  component (full), once (tied), or from the variances (diag, spherical). */
-  void factorise() {
+  /** The factorisations in double, needed only to build the kernels' caches:
+   *  the whitening per component (full) or once (tied), or the inverse
+   *  standard deviations (diag, spherical, K x D). */
+  struct Factors {
+    std::vector<Eigen::MatrixXd> whitening;
+    RowMatrix<double> inverse_sd;
+  };
+
+  /** The factors, and log_det_ per component. */
+  Factors factorise() {
     const Index k = n_components(), d = dim();
     log_det_.resize(k);
-    whitening_.clear();
+    Factors f;
     if (!means_.allFinite()) throw CovProblem("mixture: a mean has non-finite entries");
     if (type_ == CovarianceType::full || type_ == CovarianceType::tied) {
       const Eigen::VectorXd origin = Eigen::VectorXd::Zero(d);
@@ -282,11 +288,11 @@ class Mixture {
         const FactorisedGaussian<double> g(origin, covariances_[c],
                                            type_ == CovarianceType::tied ? "tied covariance"
                                                                           : "component " + std::to_string(c));
-        whitening_.push_back(g.whitening());
+        f.whitening.push_back(g.whitening());
         if (type_ == CovarianceType::full) log_det_[static_cast<Index>(c)] = g.log_det();
         else log_det_.setConstant(g.log_det());
       }
-      return;
+      return f;
     }
     // diag, spherical: W_k = diag(1 / sd_k), log det = sum of log variances.
     for (Index c = 0; c < k; ++c)
@@ -297,31 +303,32 @@ class Mixture {
                            (type_ == CovarianceType::diag ? std::to_string(j) + " " : std::string()) + "is " +
                            detail::format_number(v) + ")");
       }
-    inverse_sd_double_ = RowMatrix<double>(k, d);
+    f.inverse_sd = RowMatrix<double>(k, d);
     for (Index c = 0; c < k; ++c) {
       if (type_ == CovarianceType::diag) {
-        inverse_sd_double_.row(c) = variances_.row(c).array().sqrt().inverse();
+        f.inverse_sd.row(c) = variances_.row(c).array().sqrt().inverse();
         log_det_[c] = variances_.row(c).array().log().sum();
       } else {
-        inverse_sd_double_.row(c).setConstant(1.0 / std::sqrt(variances_(c, 0)));
+        f.inverse_sd.row(c).setConstant(1.0 / std::sqrt(variances_(c, 0)));
         log_det_[c] = static_cast<double>(d) * std::log(variances_(c, 0));
       }
     }
+    return f;
   }
 
   /** (mean_k - origin)^T W_k for every k, in double, into K x Dp. */
-  RowMatrix<double> whitened(const RowMatrix<double>& origins) const {
+  RowMatrix<double> whitened(const Factors& f, const RowMatrix<double>& origins) const {
     const Index k = n_components(), d = dim();
     RowMatrix<double> out = RowMatrix<double>::Zero(k, detail::padded_dim(d));
     for (Index c = 0; c < k; ++c) {
       const Eigen::RowVectorXd diff = means_.row(c) - origins.row(c);
-      if (whitening_.empty()) out.row(c).head(d) = diff.cwiseProduct(inverse_sd_double_.row(c));
-      else out.row(c).head(d) = diff * whitening_[type_ == CovarianceType::tied ? 0 : static_cast<std::size_t>(c)];
+      if (f.whitening.empty()) out.row(c).head(d) = diff.cwiseProduct(f.inverse_sd.row(c));
+      else out.row(c).head(d) = diff * f.whitening[type_ == CovarianceType::tied ? 0 : static_cast<std::size_t>(c)];
     }
     return out;
   }
 
-  void cache_for_kernels() {
+  void cache_for_kernels(const Factors& f) {
     const Index k = n_components(), d = dim();
     // The kernels subtract shift and means in Scalar; every offset is taken in
     // double from those rounded values, so that rounding a far-off shift or
@@ -329,9 +336,9 @@ class Mixture {
     // 1.7e-2 in a log-density at 1e5 + unit noise).
     const Eigen::RowVectorXd shift = (weights_.transpose() * means_).cast<Scalar>().template cast<double>();
     kernel_means_ = means_.cast<Scalar>();
-    const RowMatrix<double> offsets = whitened(shift.replicate(k, 1));
+    const RowMatrix<double> offsets = whitened(f, shift.replicate(k, 1));
     whitened_offsets_ = offsets.template cast<Scalar>();
-    own_offsets_ = whitened(kernel_means_.template cast<double>()).template cast<Scalar>();
+    own_offsets_ = whitened(f, kernel_means_.template cast<double>()).template cast<Scalar>();
     shift_ = shift.cast<Scalar>();
     const Index padded = detail::padded_dim(d);
     if (type_ == CovarianceType::spherical) {
@@ -342,9 +349,9 @@ class Mixture {
       own_unscaled_offsets_ = own.cast<Scalar>();
       inverse_variances_ = variances_.col(0).cwiseInverse().cast<Scalar>();
     }
-    padded_whitening_.assign(whitening_.size(), RowMatrix<Scalar>::Zero(d, padded));
-    for (std::size_t c = 0; c < whitening_.size(); ++c) padded_whitening_[c].leftCols(d) = whitening_[c].cast<Scalar>();
-    inverse_sd_ = inverse_sd_double_.cast<Scalar>();
+    padded_whitening_.assign(f.whitening.size(), RowMatrix<Scalar>::Zero(d, padded));
+    for (std::size_t c = 0; c < f.whitening.size(); ++c) padded_whitening_[c].leftCols(d) = f.whitening[c].template cast<Scalar>();
+    inverse_sd_ = f.inverse_sd.template cast<Scalar>();
     // The kernels compute in Scalar: parameters beyond its range (in float
     // 3.4e38, e.g. the whitening of a variance below 1e-77) would score every
     // row as -inf or NaN. (whitened_offsets_ may overflow: then the common
@@ -375,8 +382,6 @@ class Mixture {
   RowMatrix<double> variances_;
   Eigen::VectorXd log_weights_;
   Eigen::VectorXd log_det_;
-  std::vector<Eigen::MatrixXd> whitening_;  ///< full: K, tied: 1, in double
-  RowMatrix<double> inverse_sd_double_;     ///< diag, spherical: K x D
   RowMatrix<Scalar> kernel_means_;
   Eigen::Matrix<Scalar, 1, Eigen::Dynamic> shift_;
   std::vector<RowMatrix<Scalar>> padded_whitening_;
