@@ -1,6 +1,8 @@
 // EM of em.hpp: the fit, and the statistics API (block statistics, merge, M-step).
 #include <pybind11/functional.h>
 
+#include <limits>
+
 #include "convert.hpp"
 #include "register.hpp"
 
@@ -73,7 +75,8 @@ void register_for(py::module_& m) {
       [](const DataRef<Scalar>& x, const DoubleArray& weights, const MeansRef& means,
          const DoubleArray& covariances, int max_iter, double delta_stop, int delta_stop_count_end,
          const DoubleArray& diag_add, int n_threads, const py::object& callback, const std::string& covariance_type,
-         const py::object& sample_weight, double reg_covar, bool average_log_likelihood) {
+         const py::object& sample_weight, double reg_covar, bool average_log_likelihood,
+         double previous_log_likelihood, double resp_offset) {
         EmOptions<Scalar> options;
         options.max_iter = max_iter;
         options.delta_stop = delta_stop;
@@ -82,6 +85,8 @@ void register_for(py::module_& m) {
         options.diag_add = diag_add_vector(diag_add, means.cols());
         options.reg_covar = reg_covar;
         options.average_log_likelihood = average_log_likelihood;
+        options.previous_log_likelihood = previous_log_likelihood;
+        options.resp_offset = resp_offset;
         if (!callback.is_none()) {
           // Runs on the calling thread between iterations, outside any parallel
           // region; the GIL is taken back for the Python call only. callback is
@@ -100,15 +105,19 @@ void register_for(py::module_& m) {
           return fit_em<Scalar>(x, std::move(init), options, w.ref());
         }();
         py::tuple params = mixture_to_arrays(result.mixture);
+        DoubleArray history(static_cast<py::ssize_t>(result.log_likelihoods.size()));
+        std::copy(result.log_likelihoods.begin(), result.log_likelihoods.end(), history.mutable_data());
         return py::make_tuple(params[0], params[1], params[2], result.log_likelihood, result.n_iter,
-                              result.converged, result.weight_sum);
+                              result.converged, result.weight_sum, history);
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("max_iter"), py::arg("delta_stop"), py::arg("delta_stop_count_end"), py::arg("diag_add"),
       py::arg("n_threads"), py::arg("callback"), py::arg("covariance_type") = "full",
       py::arg("sample_weight") = py::none(), py::arg("reg_covar") = 0.0, py::arg("average_log_likelihood") = false,
+      py::arg("previous_log_likelihood") = std::numeric_limits<double>::quiet_NaN(), py::arg("resp_offset") = 0.0,
       "EM from the given parameters; returns (weights, means, covariances, log_likelihood, n_iter, "
-      "converged, weight_sum). callback(weights, means, covariances, iteration, log_likelihood) or None.");
+      "converged, weight_sum, log_likelihoods (n_iter,)). callback(weights, means, covariances, iteration, "
+      "log_likelihood) or None.");
   m.def(
       "accumulate_stats",
       [](const DataRef<Scalar>& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
@@ -124,6 +133,38 @@ void register_for(py::module_& m) {
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("covariance_type"), py::arg("sample_weight"), py::arg("n_threads"),
       "E-step statistics of the rows of X (see stats_to_tuple for the tuple's layout).");
+  m.def(
+      "responsibility_stats",
+      [](const DataRef<Scalar>& x, const Eigen::Ref<const RowMatrix<double>>& resp, const std::string& covariance_type,
+         const MeansRef& shifts, const py::object& sample_weight, int n_threads) {
+        const SampleWeights w(sample_weight, x.rows());
+        const CovarianceType type = covariance_type_from_name(covariance_type);
+        const RowMatrix<double> s(shifts);
+        SufficientStats stats = [&] {
+          py::gil_scoped_release release;  // reads only C++ objects and the X, resp and weight buffers
+          return responsibility_stats<Scalar>(x, resp, type, s, python_execution(n_threads), w.ref());
+        }();
+        return stats_to_tuple(stats);
+      },
+      py::arg("X").noconvert(), py::arg("resp"), py::arg("covariance_type"), py::arg("shifts"),
+      py::arg("sample_weight"), py::arg("n_threads"),
+      "Statistics of the rows of X under the given (N, K) responsibilities, around shifts (K, D).");
+  m.def(
+      "label_stats",
+      [](const DataRef<Scalar>& x, const Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>& labels,
+         const std::string& covariance_type, const MeansRef& shifts, const py::object& sample_weight, int n_threads) {
+        const SampleWeights w(sample_weight, x.rows());
+        const CovarianceType type = covariance_type_from_name(covariance_type);
+        const RowMatrix<double> s(shifts);
+        SufficientStats stats = [&] {
+          py::gil_scoped_release release;  // reads only C++ objects and the X, labels and weight buffers
+          return label_stats<Scalar>(x, labels, type, s, python_execution(n_threads), w.ref());
+        }();
+        return stats_to_tuple(stats);
+      },
+      py::arg("X").noconvert(), py::arg("labels").noconvert(), py::arg("covariance_type"), py::arg("shifts"),
+      py::arg("sample_weight"), py::arg("n_threads"),
+      "Statistics of the rows of X under a hard assignment (labels (N,) int64 in -1..K-1), around shifts (K, D).");
 }
 
 }  // namespace
@@ -134,12 +175,23 @@ void register_em(py::module_& m) {
   // (whose mixture is returned as parameters, also double).
   m.def(
       "m_step",
-      [](const py::tuple& stats, const DoubleArray& diag_add, double reg_covar) {
+      [](const py::tuple& stats, const DoubleArray& diag_add, double reg_covar, double resp_offset) {
         const SufficientStats s = stats_from_tuple(stats);
-        return mixture_to_arrays(m_step<double>(s, diag_add_vector(diag_add, s.first.cols()), reg_covar));
+        return mixture_to_arrays(m_step<double>(s, diag_add_vector(diag_add, s.first.cols()), reg_covar, resp_offset));
       },
-      py::arg("stats"), py::arg("diag_add"), py::arg("reg_covar"),
+      py::arg("stats"), py::arg("diag_add"), py::arg("reg_covar"), py::arg("resp_offset") = 0.0,
       "The mixture (weights, means, covariances) that the M-step makes of the statistics.");
+  m.def(
+      "m_step_means",
+      [](const py::tuple& stats, double resp_offset) {
+        const WeightsAndMeans wm = m_step_means(stats_from_tuple(stats), resp_offset);
+        const Index k = wm.means.rows(), d = wm.means.cols();
+        DoubleArray weights(k), means({k, d});
+        Eigen::Map<Eigen::VectorXd>(weights.mutable_data(), k) = wm.weights;
+        view(means) = wm.means;
+        return py::make_tuple(weights, means);
+      },
+      py::arg("stats"), py::arg("resp_offset") = 0.0, "The M-step's (weights, means) of the statistics, without covariances.");
   m.def(
       "merge_stats",
       [](const py::list& stats) {

@@ -244,6 +244,6 @@ def fit_em(X, init: Mixture, *, sample_weight=None, max_iter: int = 100, tol: fl
     weights, means, covs, ctype = init.core_args()
     out = _core.fit_em(x, weights, means, covs, max_iter, tol, 1, np.empty(0), threads_for_core(), None,
                        ctype, w, reg_covar, True)
-    weights, means, covs, loglik, n_iter, converged, weight_sum = out
+    weights, means, covs, loglik, n_iter, converged, weight_sum, _ = out
     return EmResult(Mixture(weights, means, covs, ctype), float(loglik), float(loglik / weight_sum), int(n_iter),
                     bool(converged))

@@ -501,7 +501,7 @@ def _em_continue(x, center_list, cov_list, p_k, settings, stats, func):
     weights, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES, dim=x.shape[1])
     xk = kernel_data(x, fit_stats=stats, means=means, covariances=covs)
     try:
-        w, m, c, logL, _, _, _ = _core.fit_em(xk, weights, means, covs, settings["max_iter"], settings["delta_stop"],
+        w, m, c, logL, _, _, _, _ = _core.fit_em(xk, weights, means, covs, settings["max_iter"], settings["delta_stop"],
                                            settings["delta_stop_count_end"], settings["diag_add"],
                                            threads_for_core(), settings["callback"])
     except Cov_problem as exc:

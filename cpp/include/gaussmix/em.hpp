@@ -194,16 +194,18 @@ void weigh_block(Index b, const double* w, BlockWorkspace<Scalar>& ws, double& l
   weight_sum += total;
 }
 
-/** Per-component path: folds one scored block (weighted responsibilities in
- *  ws.log_prob) into stats around each own-shift component's own mean. */
-template <typename Scalar>
-void accumulate_block(const BlockRef<Scalar>& xb, const double* w, const Mixture<Scalar>& mix,
-                      BlockWorkspace<Scalar>& ws, SufficientStats& stats) {
+/** Per-component path: folds one block's weighted responsibilities (in
+ *  ws.log_prob, B x K) into stats around each component's own shift
+ *  (shifts.row(k), in the kernels' precision), for the components k with
+ *  included(k): in EM the own-shift ones (the others are taken by the
+ *  common-shift moments), for given responsibilities all of them. */
+template <typename Scalar, typename Included>
+void accumulate_block(const BlockRef<Scalar>& xb, const double* w, CovarianceType type, const RowMatrix<Scalar>& shifts,
+                      Included&& included, BlockWorkspace<Scalar>& ws, SufficientStats& stats) {
   const Index b = xb.rows(), d = xb.cols();
-  const CovarianceType type = mix.covariance_type();
   bool have_columns = false;
-  for (Index k = 0; k < mix.n_components(); ++k) {
-    if (!mix.needs_own_shift(k)) continue;  // taken by the common-shift moments
+  for (Index k = 0; k < shifts.rows(); ++k) {
+    if (!included(k)) continue;
     const auto r = ws.log_prob.col(k).head(b);
     const double r_sum = r.template cast<double>().sum();
     if (r_sum == 0.0) continue;  // nothing to add; skips the work for far-away components
@@ -216,7 +218,7 @@ void accumulate_block(const BlockRef<Scalar>& xb, const double* w, const Mixture
     }
     have_columns = true;
     auto delta = ws.delta.topRows(b);
-    delta = ws.x.topRows(b).rowwise() - mix.kernel_means().row(k);
+    delta = ws.x.topRows(b).rowwise() - shifts.row(k);
     // first_k += r^T delta (row k of a row-major K x D).
     add_row_products(r.data(), ws.log_prob.outerStride(), 1, delta.data(), ws.delta.outerStride(), d, b,
                      Output{&stats.first(k, 0), 0, 1});
@@ -427,7 +429,9 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
                           if (common)
                             accumulate_block_common_shift(b, mix, bw, ws.common_scratch[t], ws.chunk_moments[c],
                                                           per_chunk_stats ? &ws.chunk_stats[c].second.front() : nullptr);
-                          if (own) accumulate_block(xb, wb, mix, bw, ws.chunk_stats[c]);
+                          if (own)
+                            accumulate_block(xb, wb, mix.covariance_type(), mix.kernel_means(),
+                                             [&mix](Index j) { return mix.needs_own_shift(j); }, bw, ws.chunk_stats[c]);
                         },
                         max_chunks);
   // Chunks reduce in chunk order.
@@ -465,64 +469,234 @@ SufficientStats accumulate_stats(const DataArg<Scalar>& x, const Mixture<Scalar>
   return detail::accumulate_stats(x, sample_weight, mix, execution.n_threads, stop, ws);
 }
 
+namespace detail {
+
+/**
+ * The statistics of the rows of x under responsibilities that fill(begin, b,
+ * resp) writes for rows [begin, begin + b) into resp (B x K, zeroed first),
+ * around the given shifts (K x D): the one loop of responsibility_stats and
+ * label_stats. Chunks in chunk order, as the EM pass, so the result does not
+ * depend on the thread count.
+ */
+template <typename Scalar, typename Fill>
+SufficientStats given_responsibility_stats(const char* func, const DataRef<Scalar>& x, CovarianceType type,
+                                           const RowMatrix<double>& shifts, Fill&& fill, const SampleWeightRef& w,
+                                           const Execution& execution) {
+  const Index n = x.rows(), d = x.cols(), k = shifts.rows();
+  if (d < 1 || k < 1 || shifts.cols() != d)
+    invalid_argument(std::string(func) + ": shifts must be K x D with K >= 1 and D = " + std::to_string(d) +
+                     " data columns (D >= 1), got " + std::to_string(k) + " x " + std::to_string(shifts.cols()));
+  if (!shifts.allFinite()) invalid_argument(std::string(func) + ": shifts must be finite");
+  check_sample_weight(func, w, n);
+  // The sums are taken around the shifts as the kernels hold them (rounded to
+  // Scalar), and say so in stats.shift: the M-step adds the offsets to those.
+  const RowMatrix<Scalar> kernel_shifts = shifts.cast<Scalar>();
+  if (!kernel_shifts.allFinite())
+    invalid_argument(std::string(func) + ": shifts exceed the range of the data's precision (float); use double data");
+  const RowMatrix<double> used_shifts = kernel_shifts.template cast<double>();
+  const RowPartition part(n, chunks_for_stats(8.0 * stats_size(type, k, d)));
+  const double per_row = static_cast<double>(k) * (type == CovarianceType::full || type == CovarianceType::tied
+                                                       ? static_cast<double>(d * d)
+                                                       : static_cast<double>(2 * d));
+  const int threads = threads_for(execution.n_threads, static_cast<double>(n) * per_row);
+  std::vector<BlockWorkspace<Scalar>> blocks(static_cast<std::size_t>(threads));
+  for (auto& ws : blocks) ws.resize(d, k, false);
+  std::vector<SufficientStats> chunk_stats(static_cast<std::size_t>(std::max<Index>(part.n_chunks, 1)));
+  for (auto& c : chunk_stats) c.reset(type, used_shifts);
+  StopCheck stop(execution);
+  parallel_for_chunks(part.n_chunks, threads, stop, [&](int thread, Index chunk) {
+    BlockWorkspace<Scalar>& ws = blocks[static_cast<std::size_t>(thread)];
+    SufficientStats& stats = chunk_stats[static_cast<std::size_t>(chunk)];
+    for (Index blk = part.first_block(chunk); blk < part.first_block(chunk + 1) && !stop.requested(); ++blk) {
+      const Index begin = part.block_begin(blk), b = part.block_size(blk);
+      const BlockRef<Scalar> xb = x.middleRows(begin, b);
+      auto resp = ws.log_prob.topRows(b);
+      resp.setZero();
+      fill(begin, b, resp);
+      const double* wb = w.size() != 0 ? w.data() + begin : nullptr;
+      if (wb != nullptr) {
+        for (Index c = 0; c < k; ++c)
+          for (Index i = 0; i < b; ++i) resp(i, c) = wb[i] == 0.0 ? Scalar(0) : resp(i, c) * static_cast<Scalar>(wb[i]);
+        for (Index i = 0; i < b; ++i) stats.weight_sum += wb[i];
+      } else {
+        stats.weight_sum += static_cast<double>(b);
+      }
+      stats.n_rows += b;
+      accumulate_block(xb, wb, type, kernel_shifts, [](Index) { return true; }, ws, stats);
+    }
+  });
+  SufficientStats total(type, used_shifts);
+  for (const auto& c : chunk_stats) total.merge(c);
+  return total;
+}
+
+/** What every M-step starts from: N_k + resp_offset, their total, and the
+ *  offsets delta_k = first_k / (N_k + resp_offset) of the new means from the
+ *  shifts. Checks the statistics' shapes and resp_offset. */
+struct ComponentMoments {
+  Eigen::VectorXd resp_sum;  ///< K: N_k + resp_offset
+  double total = 0.0;        ///< sum_k of resp_sum
+  RowMatrix<double> offsets;  ///< K x D: delta_k, row k
+};
+
+inline ComponentMoments component_moments(const char* func, const SufficientStats& stats, double resp_offset) {
+  const Index k_count = stats.first.rows(), d = stats.first.cols();
+  const CovarianceType type = stats.covariance_type;
+  if (!std::isfinite(resp_offset) || resp_offset < 0.0)
+    invalid_argument(std::string(func) + ": resp_offset must be finite and >= 0, got " + format_number(resp_offset));
+  if (stats.n_rows <= 0) invalid_argument(std::string(func) + ": statistics of zero rows");
+  bool shapes_agree = d >= 1 && k_count >= 1 && stats.resp_sum.size() == k_count && stats.shift.rows() == k_count &&
+                      stats.shift.cols() == d;
+  const SecondShape expected = second_shape(type, k_count, d);
+  shapes_agree = shapes_agree && static_cast<Index>(stats.second.size()) == expected.count;
+  for (const auto& m : stats.second) shapes_agree = shapes_agree && m.rows() == expected.rows && m.cols() == expected.cols;
+  if (!shapes_agree)
+    invalid_argument(std::string(func) + ": statistics of inconsistent shapes for the " + covariance_type_name(type) +
+                     " model (K x D with D >= 1 expected)");
+  ComponentMoments m;
+  m.resp_sum = stats.resp_sum.array() + resp_offset;
+  for (Index k = 0; k < k_count; ++k) {
+    const double nk = m.resp_sum[k];
+    if (!(nk > 0.0) || !std::isfinite(nk))
+      throw CovProblem("component " + std::to_string(k) +
+                       " has no responsibility left (it collapsed or moved away from the data)");
+    m.total += nk;
+  }
+  m.offsets = stats.first;
+  for (Index k = 0; k < k_count; ++k) m.offsets.row(k) /= m.resp_sum[k];
+  return m;
+}
+
+}  // namespace detail
+
+/** The M-step's mixing weights and means, without covariances (see m_step):
+ *  what a start needs when its covariances come from elsewhere. */
+struct WeightsAndMeans {
+  Eigen::VectorXd weights;  ///< K, summing to 1
+  RowMatrix<double> means;  ///< K x D
+};
+
+/**
+ * w_k = (N_k + resp_offset) / sum_j (N_j + resp_offset) and
+ * mean_k = shift_k + first_k / (N_k + resp_offset), as m_step computes them.
+ * @throws CovProblem if a component has no responsibility (and resp_offset is 0).
+ * @throws std::invalid_argument on statistics of inconsistent shapes or a bad resp_offset.
+ */
+inline WeightsAndMeans m_step_means(const SufficientStats& stats, double resp_offset = 0.0) {
+  const detail::ComponentMoments m = detail::component_moments("m_step_means", stats, resp_offset);
+  return {m.resp_sum / m.total, stats.shift + m.offsets};
+}
+
+/**
+ * The statistics of the rows of x under given responsibilities, around the
+ * given shifts: SufficientStats with r_ik = resp(i, k), as accumulate_stats
+ * takes them under a mixture's responsibilities. This starts EM from a
+ * partition or soft assignment (scikit-learn's initialisations), through the
+ * same m_step. log_likelihood is 0 and mixture_fingerprint 0 (no mixture);
+ * statistics of disjoint rows under the same shifts merge.
+ *
+ * Accuracy: the M-step's covariances lose about eps * |mean_k - shift_k|^2 /
+ * var_k relative; with a common first shift, take the means from m_step_means
+ * of a first call (type spherical costs least) and call again around them.
+ * @param resp    N x K, finite and >= 0 (rows need not sum to 1).
+ * @param shifts  K x D, finite.
+ * @param sample_weight  N weights (finite, >= 0, positive sum) or empty.
+ * @throws std::invalid_argument on shape mismatches or bad values.
+ * @throws Cancelled when execution.should_stop asked to stop.
+ */
+template <typename Scalar>
+SufficientStats responsibility_stats(const DataArg<Scalar>& x, const Eigen::Ref<const RowMatrix<double>>& resp,
+                                     CovarianceType type, const RowMatrix<double>& shifts,
+                                     const Execution& execution = {},
+                                     const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+  const char* func = "responsibility_stats";
+  if (resp.rows() != x.rows() || resp.cols() != shifts.rows())
+    detail::invalid_argument(std::string(func) + ": resp must be N x K (" + std::to_string(x.rows()) + " x " +
+                             std::to_string(shifts.rows()) + "), got " + std::to_string(resp.rows()) + " x " +
+                             std::to_string(resp.cols()));
+  if (!resp.allFinite() || (resp.size() != 0 && resp.minCoeff() < 0.0))
+    detail::invalid_argument(std::string(func) + ": responsibilities must be finite and >= 0");
+  return detail::given_responsibility_stats<Scalar>(
+      func, x, type, shifts,
+      [&resp](Index begin, Index b, auto& block) { block = resp.middleRows(begin, b).template cast<Scalar>(); },
+      sample_weight, execution);
+}
+
+/**
+ * responsibility_stats for a hard assignment: row i belongs to component
+ * labels[i] (responsibility 1 there, 0 elsewhere), or to none when labels[i]
+ * is -1 (it then adds to weight_sum and n_rows only).
+ * @param labels  N entries in -1..K-1, K = shifts.rows().
+ * @throws std::invalid_argument on shape mismatches or labels outside -1..K-1.
+ */
+template <typename Scalar>
+SufficientStats label_stats(const DataArg<Scalar>& x, const Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>& labels,
+                            CovarianceType type, const RowMatrix<double>& shifts, const Execution& execution = {},
+                            const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+  const char* func = "label_stats";
+  const Index k = shifts.rows();
+  if (labels.size() != x.rows())
+    detail::invalid_argument(std::string(func) + ": labels must have N = " + std::to_string(x.rows()) + " entries, got " +
+                             std::to_string(labels.size()));
+  if (labels.size() != 0 && (labels.minCoeff() < -1 || labels.maxCoeff() >= k))
+    detail::invalid_argument(std::string(func) + ": labels must lie in -1.." + std::to_string(k - 1) +
+                             " (-1: no component)");
+  return detail::given_responsibility_stats<Scalar>(
+      func, x, type, shifts,
+      [&labels](Index begin, Index b, auto& block) {
+        for (Index i = 0; i < b; ++i)
+          if (labels[begin + i] >= 0) block(i, static_cast<Index>(labels[begin + i])) = Scalar(1);
+      },
+      sample_weight, execution);
+}
+
 /**
  * The M-step: the mixture that maximises the expected log-likelihood given
- * stats (around stats.shift), with delta_k = first_k / N_k:
- *   w_k'    = N_k / sum_k N_k
+ * stats (around stats.shift), with n_k = N_k + resp_offset and
+ * delta_k = first_k / n_k:
+ *   w_k'    = n_k / sum_k n_k
  *   mean_k' = shift_k + delta_k
- *   full:      cov_k' = second_k / N_k - delta_k delta_k^T
- *   tied:      cov'   = (second - sum_k N_k delta_k delta_k^T) / sum_k N_k
- *   diag:      var_kj' = second_kj / N_k - delta_kj^2
- *   spherical: var_k'  = (second_k / N_k - ||delta_k||^2) / D
+ *   full:      cov_k' = second_k / n_k - delta_k delta_k^T
+ *   tied:      cov'   = (second - sum_k n_k delta_k delta_k^T) / sum_k n_k
+ *   diag:      var_kj' = second_kj / n_k - delta_kj^2
+ *   spherical: var_k'  = (second_k / n_k - ||delta_k||^2) / D
  * plus diag_add[j] + reg_covar on every covariance diagonal (spherical: the
  * mean of diag_add, + reg_covar).
- * @param diag_add   length D, or empty: an absolute amount per variable
- *                   (the PyPR face passes a fraction of each column's variance).
- * @param reg_covar  one absolute amount for every variable (scikit-learn's).
+ * @param diag_add     length D, or empty: an absolute amount per variable
+ *                     (the PyPR face passes a fraction of each column's variance).
+ * @param reg_covar    one absolute amount for every variable (scikit-learn's).
+ * @param resp_offset  added to every N_k (scikit-learn adds 10 machine
+ *                     epsilons, so that a component left without rows keeps
+ *                     a tiny weight, its shift as mean and reg_covar as
+ *                     covariance instead of failing); 0: such a component is
+ *                     a CovProblem.
  * @throws CovProblem if a component received no responsibility or a new
  *         covariance is not positive definite.
  */
 template <typename Scalar>
 Mixture<Scalar> m_step(const SufficientStats& stats, const Eigen::VectorXd& diag_add = Eigen::VectorXd(),
-                       double reg_covar = 0.0) {
+                       double reg_covar = 0.0, double resp_offset = 0.0) {
   const Index k_count = stats.first.rows(), d = stats.first.cols();
   const CovarianceType type = stats.covariance_type;
   if (diag_add.size() != 0 && diag_add.size() != d)
     detail::invalid_argument("m_step: diag_add must have D entries");
   if (!std::isfinite(reg_covar) || reg_covar < 0.0)
     detail::invalid_argument("m_step: reg_covar must be finite and >= 0, got " + detail::format_number(reg_covar));
-  if (stats.n_rows <= 0) detail::invalid_argument("m_step: statistics of zero rows");
-  bool shapes_agree = d >= 1 && k_count >= 1 && stats.resp_sum.size() == k_count &&
-                      stats.shift.rows() == k_count && stats.shift.cols() == d;
-  const detail::SecondShape expected = detail::second_shape(type, k_count, d);
-  shapes_agree = shapes_agree && static_cast<Index>(stats.second.size()) == expected.count;
-  for (const auto& m : stats.second) shapes_agree = shapes_agree && m.rows() == expected.rows && m.cols() == expected.cols;
-  if (!shapes_agree)
-    detail::invalid_argument(std::string("m_step: statistics of inconsistent shapes for the ") +
-                             covariance_type_name(type) + " model (K x D with D >= 1 expected)");
+  const detail::ComponentMoments m = detail::component_moments("m_step", stats, resp_offset);
   Eigen::VectorXd added = diag_add.size() != 0 ? diag_add : Eigen::VectorXd::Zero(d);
   added.array() += reg_covar;
-  double total = 0.0;
-  for (Index k = 0; k < k_count; ++k) {
-    const double nk = stats.resp_sum[k];
-    if (!(nk > 0.0) || !std::isfinite(nk))
-      throw CovProblem("component " + std::to_string(k) +
-                       " has no responsibility left (it collapsed or moved away from the data)");
-    total += nk;
-  }
-  const Eigen::VectorXd weights = stats.resp_sum / total;
-  RowMatrix<double> offsets = stats.first;  // delta_k, row k
-  for (Index k = 0; k < k_count; ++k) offsets.row(k) /= stats.resp_sum[k];
+  const Eigen::VectorXd weights = m.resp_sum / m.total;
+  const RowMatrix<double>& offsets = m.offsets;
   RowMatrix<double> means = stats.shift + offsets;
-  auto symmetric = [](Eigen::MatrixXd m) {
-    m.template triangularView<Eigen::StrictlyUpper>() = m.transpose();
-    return m;
+  auto symmetric = [](Eigen::MatrixXd s) {
+    s.template triangularView<Eigen::StrictlyUpper>() = s.transpose();
+    return s;
   };
   switch (type) {
     case CovarianceType::full: {
       std::vector<Eigen::MatrixXd> covs(static_cast<std::size_t>(k_count));
       for (Index k = 0; k < k_count; ++k) {
-        Eigen::MatrixXd cov = symmetric(stats.second[static_cast<std::size_t>(k)] / stats.resp_sum[k]);
+        Eigen::MatrixXd cov = symmetric(stats.second[static_cast<std::size_t>(k)] / m.resp_sum[k]);
         cov.noalias() -= offsets.row(k).transpose() * offsets.row(k);
         cov.diagonal() += added;
         covs[static_cast<std::size_t>(k)] = std::move(cov);
@@ -531,15 +705,15 @@ Mixture<Scalar> m_step(const SufficientStats& stats, const Eigen::VectorXd& diag
     }
     case CovarianceType::tied: {
       Eigen::MatrixXd cov = symmetric(stats.second.front());
-      cov.noalias() -= offsets.transpose() * stats.resp_sum.asDiagonal() * offsets;
-      cov /= total;
+      cov.noalias() -= offsets.transpose() * m.resp_sum.asDiagonal() * offsets;
+      cov /= m.total;
       cov.diagonal() += added;
       return Mixture<Scalar>::tied(weights, std::move(means), std::move(cov));
     }
     case CovarianceType::diag: {
       RowMatrix<double> variances(k_count, d);
       for (Index k = 0; k < k_count; ++k)
-        variances.row(k) = stats.second.front().row(k) / stats.resp_sum[k] - offsets.row(k).cwiseAbs2() +
+        variances.row(k) = stats.second.front().row(k) / m.resp_sum[k] - offsets.row(k).cwiseAbs2() +
                            added.transpose();
       return Mixture<Scalar>::diag(weights, std::move(means), std::move(variances));
     }
@@ -547,7 +721,7 @@ Mixture<Scalar> m_step(const SufficientStats& stats, const Eigen::VectorXd& diag
   }
   Eigen::VectorXd variances(k_count);
   for (Index k = 0; k < k_count; ++k)
-    variances[k] = (stats.second.front()(k, 0) / stats.resp_sum[k] - offsets.row(k).squaredNorm()) /
+    variances[k] = (stats.second.front()(k, 0) / m.resp_sum[k] - offsets.row(k).squaredNorm()) /
                        static_cast<double>(d) + added.mean();
   return Mixture<Scalar>::spherical(weights, std::move(means), variances);
 }
@@ -570,6 +744,12 @@ struct EmOptions {
    *  weight: scikit-learn's lower bound, unchanged when all weights are
    *  scaled) instead of the total (PyPR's rule). */
   bool average_log_likelihood = false;
+  /** The compared value (total, or mean with average_log_likelihood) of the
+   *  fit this one continues, for the first iteration's change (scikit-learn's
+   *  warm start: a fit that resumes where a converged one stopped may stop
+   *  after one iteration). NaN: none, the first iteration never counts as still. */
+  double previous_log_likelihood = std::numeric_limits<double>::quiet_NaN();
+  double resp_offset = 0.0;         ///< added to every N_k in each M-step (see m_step)
   Execution execution;              ///< threads (0 = all cores) and cancellation
   EmCallback<Scalar> callback;      ///< optional, called after every iteration
 };
@@ -582,6 +762,8 @@ struct EmResult {
   double weight_sum;         ///< sum of the sample weights (N when unweighted): log_likelihood / weight_sum is the mean
   int n_iter;                ///< iterations run
   bool converged;            ///< stopped by the delta_stop rule rather than max_iter
+  /** n_iter entries: the log-likelihood each iteration started from (the last is log_likelihood). */
+  std::vector<double> log_likelihoods;
 };
 
 /**
@@ -605,9 +787,11 @@ EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const Em
   detail::EmWorkspace<Scalar> ws;
   detail::StopCheck stop(options.execution);
   Mixture<Scalar> current = std::move(init);
-  double previous = std::numeric_limits<double>::quiet_NaN();
-  double loglik = previous;
+  double previous = options.previous_log_likelihood;
+  double loglik = std::numeric_limits<double>::quiet_NaN();
   double weight_sum = 0.0;
+  std::vector<double> history;
+  history.reserve(static_cast<std::size_t>(std::min(options.max_iter, 10000)));
   int still_count = 0;
   int iter = 0;
   bool converged = false;
@@ -618,7 +802,8 @@ EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const Em
     loglik = stats.log_likelihood;
     if (!std::isfinite(loglik))
       throw CovProblem("the log-likelihood is not finite: some covariance is too small for the data");
-    current = m_step<Scalar>(stats, options.diag_add, options.reg_covar);
+    history.push_back(loglik);
+    current = m_step<Scalar>(stats, options.diag_add, options.reg_covar, options.resp_offset);
     if (options.callback) options.callback(iter, loglik, current);
     ++iter;
     weight_sum = stats.weight_sum;  // summed in chunk order: the same bits wherever the weights lie
@@ -630,7 +815,7 @@ EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const Em
       break;
     }
   }
-  return EmResult<Scalar>{std::move(current), loglik, weight_sum, iter, converged};
+  return EmResult<Scalar>{std::move(current), loglik, weight_sum, iter, converged, std::move(history)};
 }
 
 }  // namespace gaussmix

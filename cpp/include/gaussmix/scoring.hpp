@@ -21,16 +21,29 @@ namespace gaussmix {
 namespace detail {
 
 /** out = the N x K block scores: weighted log-densities, or with normalise the
- *  responsibilities. func names the caller in the error message. */
-template <typename Scalar>
+ *  responsibilities, in out's precision (Out: double or float). func names
+ *  the caller in the error message. */
+template <typename Scalar, typename Out>
 void write_component_scores(const char* func, const DataRef<Scalar>& x, const Mixture<Scalar>& mix, bool normalise,
-                            Eigen::Ref<RowMatrix<double>> out, const Execution& execution) {
+                            Eigen::Ref<RowMatrix<Out>> out, const Execution& execution) {
   if (out.rows() != x.rows() || out.cols() != mix.n_components())
     invalid_argument(std::string(func) + ": output must be N x K");
   std::vector<BlockWorkspace<Scalar>> ws;
   StopCheck stop(execution);
   for_each_scored_block(x, mix, execution.n_threads, stop, normalise, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
-    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<double>();
+    out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<Out>();
+  });
+}
+
+/** out(i) = log p(x_i) in out's precision (Out: double or float). */
+template <typename Scalar, typename Out>
+void write_log_density(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::Matrix<Out, Eigen::Dynamic, 1>> out,
+                       const Execution& execution) {
+  if (out.size() != x.rows()) invalid_argument("log_density: output must have N entries");
+  std::vector<BlockWorkspace<Scalar>> ws;
+  StopCheck stop(execution);
+  for_each_scored_block(x, mix, execution.n_threads, stop, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    out.segment(begin, xb.rows()) = w.row_log_density.head(xb.rows()).template cast<Out>();
   });
 }
 
@@ -39,34 +52,46 @@ void write_component_scores(const char* func, const DataRef<Scalar>& x, const Mi
 /**
  * out(i, k) = log w_k + log N(x_i | mean_k, cov_k).
  * @param x    N x D data.
- * @param out  N x K, written.
+ * @param out  N x K, written: double, or float (the scores rounded once at
+ *             the end, e.g. for float data scored by a float model).
  */
 template <typename Scalar>
 void log_prob_components(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
                          Eigen::Ref<RowMatrix<double>> out, const Execution& execution = {}) {
-  detail::write_component_scores("log_prob_components", x, mix, false, out, execution);
+  detail::write_component_scores<Scalar, double>("log_prob_components", x, mix, false, out, execution);
+}
+template <typename Scalar>
+void log_prob_components(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
+                         Eigen::Ref<RowMatrix<float>> out, const Execution& execution = {}) {
+  detail::write_component_scores<Scalar, float>("log_prob_components", x, mix, false, out, execution);
 }
 
 /**
  * Responsibilities p(k | x_i); every row sums to 1.
- * @param out  N x K, written.
+ * @param out  N x K, written (double or float).
  */
 template <typename Scalar>
 void responsibilities(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
                       Eigen::Ref<RowMatrix<double>> out, const Execution& execution = {}) {
-  detail::write_component_scores("responsibilities", x, mix, true, out, execution);
+  detail::write_component_scores<Scalar, double>("responsibilities", x, mix, true, out, execution);
+}
+template <typename Scalar>
+void responsibilities(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
+                      Eigen::Ref<RowMatrix<float>> out, const Execution& execution = {}) {
+  detail::write_component_scores<Scalar, float>("responsibilities", x, mix, true, out, execution);
 }
 
-/** out(i) = log p(x_i) = log sum_k w_k N(x_i | mean_k, cov_k), computed stably. */
+/** out(i) = log p(x_i) = log sum_k w_k N(x_i | mean_k, cov_k), computed stably
+ *  (out double or float). */
 template <typename Scalar>
 void log_density(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::VectorXd> out,
                  const Execution& execution = {}) {
-  if (out.size() != x.rows()) detail::invalid_argument("log_density: output must have N entries");
-  std::vector<detail::BlockWorkspace<Scalar>> ws;
-  detail::StopCheck stop(execution);
-  detail::for_each_scored_block(x, mix, execution.n_threads, stop, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
-    out.segment(begin, xb.rows()) = w.row_log_density.head(xb.rows()).template cast<double>();
-  });
+  detail::write_log_density<Scalar, double>(x, mix, out, execution);
+}
+template <typename Scalar>
+void log_density(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::VectorXf> out,
+                 const Execution& execution = {}) {
+  detail::write_log_density<Scalar, float>(x, mix, out, execution);
 }
 
 /** sum_i log p(x_i), accumulated in double per chunk and reduced in chunk order
