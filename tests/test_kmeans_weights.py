@@ -93,9 +93,11 @@ def test_zero_weight_rows_change_nothing():
     np.testing.assert_array_equal(dirty, clean)
     assert dirty_iter == clean_iter
     for seed in range(10):
-        np.testing.assert_array_equal(
-            _core.kmeans_plus_plus(garbage, 4, seed, 2, sample_weight=w), _core.kmeans_plus_plus(X, 4, seed, 2, w)
-        )
+        draws = np.random.default_rng(seed).random(1 + 3 * 3)
+        clean_seeds = _core.kmeans_plus_plus(X, 4, draws, 3, 2, w)
+        dirty_seeds = _core.kmeans_plus_plus(garbage, 4, draws, 3, 2, sample_weight=w)
+        np.testing.assert_array_equal(dirty_seeds[1], clean_seeds[1])
+        np.testing.assert_array_equal(dirty_seeds[0], X[clean_seeds[1]])
 
 
 def test_scaled_weights_give_the_same_centres():
@@ -107,6 +109,12 @@ def test_scaled_weights_give_the_same_centres():
         np.testing.assert_allclose(scaled, base, rtol=1e-12, atol=1e-12)
 
 
+def _plus_plus(X, k, seed, w=None):
+    """Plain k-means++ (one trial per centre) on NumPy's uniforms for seed: the centres."""
+    centres, _ = _core.kmeans_plus_plus(X, k, np.random.default_rng(seed).random(k), 1, 1, w)
+    return centres
+
+
 def test_unit_weights_are_no_weights():
     """None and a vector of ones give the same bits, in both functions."""
     X, _, start = _blobs(seed=5)
@@ -116,14 +124,14 @@ def test_unit_weights_are_no_weights():
         weighted = _core.kmeans_lloyd(x, start, 100, -1.0, 1, sample_weight=ones)
         for a, b in zip(plain, weighted):
             np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(_core.kmeans_plus_plus(x, 4, 9, 1), _core.kmeans_plus_plus(x, 4, 9, 1, ones))
+        np.testing.assert_array_equal(_plus_plus(x, 4, 9), _plus_plus(x, 4, 9, ones))
 
 
 def _first_draw_counts(X, w, draws):
     """How often each row of X is k-means++'s first centre over draws seeds."""
     counts = np.zeros(X.shape[0])
     for seed in range(draws):
-        (centre,) = _core.kmeans_plus_plus(X, 1, seed, 1, w)
+        (centre,) = _plus_plus(X, 1, seed, w)
         counts[nearest_centre(centre[None, :], X)[0]] += 1
     return counts
 
@@ -151,7 +159,7 @@ def test_next_draws_follow_weight_times_squared_distance():
     weights were left out)."""
     X = np.array([[0.0], [1.0], [-2.0]])
     w = np.array([1e9, 3.0, 1.0])
-    second = np.array([_core.kmeans_plus_plus(X, 2, seed, 1, w)[:, 0] for seed in range(4000)])
+    second = np.array([_plus_plus(X, 2, seed, w)[:, 0] for seed in range(4000)])
     second = second[second[:, 0] == 0.0, 1]
     assert second.size > 3950
     share = np.mean(second == 1.0)
@@ -164,12 +172,12 @@ def test_kmeans_plus_plus_picks_only_rows_with_weight():
     X, w, _ = _blobs(seed=6)
     positive = X[w > 0]
     for seed in range(30):
-        centres = _core.kmeans_plus_plus(X, 4, seed, 1, sample_weight=w)
+        centres = _plus_plus(X, 4, seed, w)
         assert all((positive == c).all(axis=1).any() for c in centres)
     few = np.zeros(X.shape[0])
     few[[5, 50, 250]] = [1.0, 2.0, 0.5]
     for seed in range(30):
-        centres = _core.kmeans_plus_plus(X, 5, seed, 1, sample_weight=few)
+        centres = _plus_plus(X, 5, seed, few)
         assert centres.shape == (5, 3)
         rows = nearest_centre(centres, X)
         assert set(rows) == {5, 50, 250}
@@ -201,7 +209,7 @@ def test_bad_weights_are_value_errors(func, case):
     _, weights, message, names_func = _bad_weights(X.shape[0])[case]
     call = {
         "kmeans_lloyd": lambda: _core.kmeans_lloyd(X, start, 10, -1.0, 1, sample_weight=weights),
-        "kmeans_plus_plus": lambda: _core.kmeans_plus_plus(X, 3, 0, 1, sample_weight=weights),
+        "kmeans_plus_plus": lambda: _core.kmeans_plus_plus(X, 3, np.full(3, 0.5), 1, 1, sample_weight=weights),
     }[func]
     with pytest.raises(ValueError, match=message) as info:
         call()

@@ -12,15 +12,20 @@ void register_for(py::module_& m) {
   m.def(
       "kmeans_lloyd",
       [](const DataRef<Scalar>& x, const MeansRef& centres, int max_iter, double delta_stop, int n_threads,
-         const py::object& sample_weight) {
+         const py::object& sample_weight, double shift_tol, bool relocate_empty) {
         if (centres.cols() != x.cols() || centres.rows() < 1)
           throw std::invalid_argument("centres must have shape (K, D) with D = columns of X");
         const SampleWeights w(sample_weight, x.rows());
+        LloydOptions options;
+        options.max_iter = max_iter;
+        options.delta_stop = delta_stop;
+        options.shift_tol = shift_tol;
+        options.relocate_empty = relocate_empty;
+        options.label_returned_centres = shift_tol >= 0.0;  // scikit-learn's labels with its rule
         KMeansResult result = [&] {
           // Only C++ objects and the buffers of X and w (held above) are read.
           py::gil_scoped_release release;
-          return kmeans_lloyd<Scalar>(x, RowMatrix<double>(centres), max_iter, delta_stop, python_execution(n_threads),
-                                      w.ref());
+          return kmeans_lloyd<Scalar>(x, RowMatrix<double>(centres), options, python_execution(n_threads), w.ref());
         }();
         py::array_t<std::int64_t> labels(result.labels.size());
         std::copy(result.labels.data(), result.labels.data() + result.labels.size(), labels.mutable_data());
@@ -29,25 +34,32 @@ void register_for(py::module_& m) {
         return py::make_tuple(labels, out_centres, result.n_iter);
       },
       py::arg("X").noconvert(), py::arg("centres"), py::arg("max_iter"), py::arg("delta_stop"),
-      py::arg("n_threads"), py::arg("sample_weight") = py::none(),
-      "Lloyd iterations, weighted by sample_weight (None: unit weights); returns (labels, centres, n_iter).");
+      py::arg("n_threads"), py::arg("sample_weight") = py::none(), py::kw_only(), py::arg("shift_tol") = -1.0,
+      py::arg("relocate_empty") = false,
+      "Lloyd iterations, weighted by sample_weight (None: unit weights); returns (labels, centres, n_iter). "
+      "delta_stop >= 0: PyPR's rule, labels of the centres before the last update. shift_tol >= 0: "
+      "scikit-learn's rule, labels of the returned centres. relocate_empty: scikit-learn's empty clusters.");
   m.def(
       "kmeans_plus_plus",
-      [](const DataRef<Scalar>& x, Index k, std::uint64_t seed, int n_threads, const py::object& sample_weight) {
+      [](const DataRef<Scalar>& x, Index k, const Eigen::Ref<const Eigen::VectorXd>& uniforms, int n_local_trials,
+         int n_threads, const py::object& sample_weight) {
         const SampleWeights w(sample_weight, x.rows());
-        RowMatrix<double> centres;
-        {
+        const Eigen::VectorXd u = uniforms;  // owned: the GIL is released below
+        KMeansSeeds seeds = [&] {
           // Only C++ objects and the buffers of X and w (held above) are read.
           py::gil_scoped_release release;
-          centres = kmeans_plus_plus<Scalar>(x, k, seed, python_execution(n_threads), w.ref());
-        }
-        DoubleArray out({centres.rows(), centres.cols()});
-        view(out) = centres;
-        return out;
+          return kmeans_plus_plus<Scalar>(x, k, u, n_local_trials, python_execution(n_threads), w.ref());
+        }();
+        DoubleArray centres({seeds.centres.rows(), seeds.centres.cols()});
+        view(centres) = seeds.centres;
+        py::array_t<std::int64_t> indices(seeds.indices.size());
+        std::copy(seeds.indices.data(), seeds.indices.data() + seeds.indices.size(), indices.mutable_data());
+        return py::make_tuple(centres, indices);
       },
-      py::arg("X").noconvert(), py::arg("k"), py::arg("seed"), py::arg("n_threads"),
+      py::arg("X").noconvert(), py::arg("k"), py::arg("uniforms"), py::arg("n_local_trials"), py::arg("n_threads"),
       py::arg("sample_weight") = py::none(),
-      "(k, D) float64 array: k-means++ seeds, rows of X drawn with probability proportional to "
+      "((k, D) float64 centres, (k,) int64 row indices): greedy k-means++ seeds on the given uniform variates "
+      "(1 + (k - 1) n_local_trials values in [0, 1)), rows of X drawn with probability proportional to "
       "sample_weight (None: unit weights) times squared distance.");
   m.def(
       "nearest_centres",

@@ -75,10 +75,18 @@ def kmeans_lloyd(
     delta_stop: float,
     n_threads: int,
     sample_weight: Optional[npt.ArrayLike] = None,
+    *,
+    shift_tol: float = -1.0,
+    relocate_empty: bool = False,
 ) -> tuple[I64, F64, int]: ...
 def kmeans_plus_plus(
-    X: FloatArray, k: int, seed: int, n_threads: int, sample_weight: Optional[npt.ArrayLike] = None
-) -> F64: ...
+    X: FloatArray,
+    k: int,
+    uniforms: F64,
+    n_local_trials: int,
+    n_threads: int,
+    sample_weight: Optional[npt.ArrayLike] = None,
+) -> tuple[F64, I64]: ...
 def nearest_centres(X: FloatArray, centres: F64, n_threads: int) -> I64: ...
 def marginal(weights: F64, means: F64, covariances: F64, dims: list[int]) -> tuple[F64, F64, F64]: ...
 def condition(weights: F64, means: F64, covariances: F64, observed: list[int], values: F64) -> tuple[F64, F64, F64]: ...

@@ -1,8 +1,10 @@
 #pragma once
 /** @file kmeans.hpp
- *  k-means: k-means++ seeding with an explicit seed, and Lloyd's iterations
- *  from given centres (the Python layer draws its starting centres from
- *  NumPy's generator, as PyPR did, and calls only the iterations). Both take
+ *  k-means: k-means++ seeding (greedy, with caller-supplied uniform variates
+ *  or an explicit seed), and Lloyd's iterations from given centres under
+ *  PyPR's stopping rule or scikit-learn's (LloydOptions). The Python layer
+ *  draws the random numbers from NumPy's generators, so that the same
+ *  random_state gives the same start as PyPR or scikit-learn. Both take
  *  optional sample weights (sample_weight.hpp): a centre is the weighted mean
  *  of its rows, and k-means++ draws rows in proportion to weight times
  *  squared distance.
@@ -25,9 +27,37 @@ namespace gaussmix {
 
 /** Result of kmeans_lloyd. */
 struct KMeansResult {
-  Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1> labels;  ///< N, nearest centre of the centres before the last update
-  RowMatrix<double> centres;                              ///< K x D
-  int n_iter = 0;                                         ///< updates performed
+  /** N, nearest centre of the centres before the last update (of the
+   *  returned centres with LloydOptions::label_returned_centres). */
+  Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1> labels;
+  RowMatrix<double> centres;  ///< K x D
+  int n_iter = 0;             ///< updates performed
+};
+
+/** How kmeans_lloyd stops and what it does with a centre that has no rows. */
+struct LloydOptions {
+  int max_iter = 300;  ///< at most this many updates, >= 1
+  /** PyPR's rule, if >= 0: stop when no coordinate of a centre moved by more. */
+  double delta_stop = -1.0;
+  /** scikit-learn's rule, if >= 0: stop after an update whose labels equal the
+   *  previous update's, or whose squared centre shifts sum to at most shift_tol. */
+  double shift_tol = -1.0;
+  /** scikit-learn's treatment of a centre whose rows have no weight: it takes
+   *  the row of positive weight farthest from its centre (the next farthest for
+   *  the next such centre; equal distances to the lowest row index), which
+   *  leaves its own centre; if every row lies on its centre, or rows run out,
+   *  the centre moves to the heaviest cluster's mean. Without it the centre
+   *  stays where it was. */
+  bool relocate_empty = false;
+  /** Assign the rows once more to the returned centres if the last update
+   *  moved them (as scikit-learn's KMeans does). */
+  bool label_returned_centres = false;
+};
+
+/** Result of kmeans_plus_plus. */
+struct KMeansSeeds {
+  RowMatrix<double> centres;                               ///< k x D, rows of x
+  Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1> indices;  ///< the rows' indices in x
 };
 
 namespace detail {
@@ -135,34 +165,233 @@ void check_kmeans_shapes(const char* func, const DataRef<Scalar>& x, const RowMa
                      "use double data");
 }
 
+/** distance[b] = sum over j, in order, of (block(b, j) - centre[j])^2: one
+ *  centre's squared distances from a block of rows held column-major, so
+ *  that every step is a whole-vector operation across the rows. */
+template <typename T, typename Centre>
+void squared_distances(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& block, const Centre& centre,
+                       Eigen::Array<T, Eigen::Dynamic, 1>& distance) {
+  distance = (block.col(0).array() - centre[0]).square();
+  for (Index j = 1; j < block.cols(); ++j) distance += (block.col(j).array() - centre[j]).square();
+}
+
+/** labels[i] = the nearest centre of row i (nearest_centre's answer: a
+ *  block's squared distances in the data's precision, and nearest_centre
+ *  itself for the rows whose nearest distance leaves the safe range);
+ *  returns how many labels changed. */
 template <typename Scalar>
-void nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres,
-                     Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> labels, int n_threads,
-                     StopCheck& stop) {
+Index nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres,
+                      Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> labels, int n_threads,
+                      StopCheck& stop) {
+  constexpr Scalar kSafeMin = std::numeric_limits<Scalar>::min() / std::numeric_limits<Scalar>::epsilon();
   const RowPartition part(x.rows());
+  std::vector<Index> changed(static_cast<std::size_t>(part.n_chunks), 0);
   const double work = static_cast<double>(x.rows()) * static_cast<double>(centres.rows() * x.cols());
   parallel_for_chunks(part.n_chunks, threads_for(n_threads, work), stop, [&](int, Index chunk) {
     const auto [begin, end] = part.chunk_rows(chunk);
-    for (Index block = begin; block < end && !stop.requested(); block += kBlockRows)
-      for (Index i = block; i < std::min(end, block + kBlockRows); ++i) labels[i] = nearest_centre<Scalar>(x.row(i), centres);
+    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> block;
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> distance, nearest;
+    Eigen::Array<std::int64_t, Eigen::Dynamic, 1> best;
+    Index chunk_changed = 0;
+    for (Index first = begin; first < end && !stop.requested(); first += kBlockRows) {
+      const Index rows = std::min(end - first, kBlockRows);
+      block = x.middleRows(first, rows);
+      squared_distances(block, centres.row(0), nearest);
+      best.setZero(rows);
+      for (Index c = 1; c < centres.rows(); ++c) {
+        squared_distances(block, centres.row(c), distance);
+        const auto closer = distance < nearest;  // strict: ties stay with the lower index
+        best = closer.select(static_cast<std::int64_t>(c), best);
+        nearest = closer.select(distance, nearest);
+      }
+      for (Index b = 0; b < rows; ++b) {
+        const Index i = first + b;
+        const bool safe = nearest[b] >= kSafeMin && nearest[b] <= std::numeric_limits<Scalar>::max();
+        const std::int64_t label = safe ? best[b] : nearest_centre<Scalar>(x.row(i), centres);
+        chunk_changed += label != labels[i];
+        labels[i] = label;
+      }
+    }
+    changed[static_cast<std::size_t>(chunk)] = chunk_changed;
   });
+  Index total = 0;
+  for (const Index c : changed) total += c;
+  return total;
+}
+
+/** dest += row i of x in the column-scaled frame, times its weight when
+ *  weighted: a term of the centroid sums. Without weights no product by 1:
+ *  a compiler that fuses the multiply-add (-march=native, FMA) would round
+ *  the sums differently. */
+template <typename Scalar, typename Dest>
+void add_scaled_row(Dest&& dest, const DataRef<Scalar>& x, Index i, const KMeansWeights& weight,
+                    const Eigen::RowVectorXd& column_scale) {
+  if (weight.weighted())
+    dest += weight(i) * x.row(i).template cast<double>().cwiseProduct(column_scale);
+  else
+    dest += x.row(i).template cast<double>().cwiseProduct(column_scale);
+}
+
+/** A row and its squared distance from its centre. */
+struct FarRow {
+  double distance;
+  Index row;
+};
+
+/** Order of farthest_rows: larger distance first, then lower row index. */
+inline bool farther(const FarRow& a, const FarRow& b) {
+  return a.distance > b.distance || (a.distance == b.distance && a.row < b.row);
 }
 
 /**
- * The row a draw of target in [0, sum of score) picks: the first i whose
- * running sum of score exceeds target, so row i is picked with probability
- * score[i] / sum. A row of score 0 is never picked: if rounding leaves target
- * unspent, the last row of positive score is (score must have one).
+ * The m rows of positive weight farthest from their labelled centres
+ * (squared Euclidean distance, in one frame scaled by a power of two so
+ * that it cannot overflow), farthest first, equal distances to the lower
+ * row index; none if every such row lies on its centre. Each chunk keeps
+ * its own m farthest; the merge sorts those.
  */
-inline Index draw_row(const Eigen::VectorXd& score, double target) {
-  Index last_positive = 0;
-  for (Index i = 0; i < score.size(); ++i) {
-    if (!(score[i] > 0.0)) continue;
-    target -= score[i];
+template <typename Scalar>
+std::vector<Index> farthest_rows(const DataRef<Scalar>& x, const RowMatrix<double>& centres,
+                                 const Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>& labels,
+                                 const KMeansWeights& weight, double scale, std::size_t m, int threads,
+                                 StopCheck& stop) {
+  const RowPartition part(x.rows());
+  std::vector<std::vector<FarRow>> chunk_far(static_cast<std::size_t>(part.n_chunks));
+  const RowMatrix<double> scaled_centres = centres * scale;
+  parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
+    std::vector<FarRow>& far = chunk_far[static_cast<std::size_t>(chunk)];
+    const auto [begin, end] = part.chunk_rows(chunk);
+    for (Index i = begin; i < end; ++i) {
+      if (!(weight(i) > 0.0)) continue;
+      const FarRow candidate{
+          (x.row(i).template cast<double>() * scale - scaled_centres.row(static_cast<Index>(labels[i]))).squaredNorm(),
+          i};
+      if (far.size() == m && !farther(candidate, far.back())) continue;
+      if (far.size() == m) far.pop_back();
+      far.insert(std::upper_bound(far.begin(), far.end(), candidate, farther), candidate);
+    }
+  });
+  std::vector<FarRow> all;
+  for (const auto& far : chunk_far) all.insert(all.end(), far.begin(), far.end());
+  std::sort(all.begin(), all.end(), farther);
+  if (all.size() > m) all.resize(m);
+  std::vector<Index> rows;
+  if (all.empty() || !(all.front().distance > 0.0)) return rows;
+  for (const FarRow& r : all) rows.push_back(r.row);
+  return rows;
+}
+
+/**
+ * scikit-learn's relocation of empty centres, on the centroid sums of one
+ * update: the e-th centre without weight takes the e-th farthest row
+ * (farthest_rows), which leaves the sums of the centre it was assigned to.
+ * A centre still without weight afterwards is for the caller to place.
+ */
+template <typename Scalar>
+void relocate_empty_centres(const DataRef<Scalar>& x, const RowMatrix<double>& centres,
+                            const Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>& labels,
+                            const KMeansWeights& weight, const Eigen::RowVectorXd& column_scale,
+                            CentroidSums& total, int threads, StopCheck& stop) {
+  std::vector<Index> empty;
+  for (Index c = 0; c < total.counts.size(); ++c)
+    if (!(total.counts[c] > 0.0)) empty.push_back(c);
+  // The frame of the largest column: the smallest of the column scales.
+  const std::vector<Index> far =
+      farthest_rows(x, centres, labels, weight, column_scale.minCoeff(), empty.size(), threads, stop);
+  for (std::size_t e = 0; e < far.size(); ++e) {
+    const Index i = far[e], from = static_cast<Index>(labels[i]), to = empty[e];
+    Eigen::RowVectorXd term = Eigen::RowVectorXd::Zero(x.cols());
+    add_scaled_row(term, x, i, weight, column_scale);
+    total.sums.row(from) -= term;
+    total.sums.row(to) = term;
+    total.counts[from] -= weight(i);
+    total.counts[to] = weight(i);
+  }
+}
+
+/**
+ * k-means++'s scores for one block of rows at a time: the rows scaled by a
+ * power of two and held column-major (squared_distances), and their weights.
+ * nearer(nearest, c) is min(nearest, w_i |x_i - c|^2) for the rows of
+ * positive weight and nearest (0) for the others, whose distances may
+ * overflow in the scaled frame (0 * inf is NaN) and are discarded. A weight
+ * is a positive constant per row, so the minimum of weighted distances is
+ * the weighted minimum.
+ */
+struct ScaledBlocks {
+  Eigen::MatrixXd block;
+  Eigen::ArrayXd weight, distance;
+  Eigen::ArrayXd scores;  ///< the block's scores after the last nearer()
+
+  template <typename Scalar>
+  Index load(const DataRef<Scalar>& x, Index first, Index rows, double scale, const Eigen::VectorXd& row_weight) {
+    block = x.middleRows(first, rows).template cast<double>() * scale;
+    weight = row_weight.segment(first, rows).array();
+    return rows;
+  }
+
+  /** scores = min(nearest, w_i |x_i - c|^2) (see above); returns their sum,
+   *  the same sum for the same scores whatever the caller does with them. */
+  template <typename Nearest, typename Centre>
+  double nearer(const Nearest& nearest, const Centre& scaled_centre) {
+    squared_distances(block, scaled_centre, distance);
+    scores = (weight > 0.0).select(nearest.min(weight * distance), nearest);
+    return scores.sum();
+  }
+};
+
+/**
+ * Scores that rows are drawn by (k-means++: weights, then weight times
+ * squared distance), with their sums per chunk of a RowPartition. The
+ * partition does not depend on the thread count, so neither do the totals
+ * nor the rows drawn.
+ */
+struct ChunkedScores {
+  Eigen::VectorXd score;            ///< N, >= 0
+  std::vector<double> chunk_total;  ///< sum of score over each chunk's rows, in row order
+
+  double total() const {
+    double sum = 0.0;
+    for (const double t : chunk_total) sum += t;
+    return sum;
+  }
+};
+
+/**
+ * The row a draw of target in [0, total) picks: the first i whose running sum
+ * of score exceeds target (chunk totals first, then the rows of one chunk),
+ * so row i is picked with probability score[i] / total. A row of score 0 is
+ * never picked: if rounding leaves target unspent, the last row of positive
+ * score is (some score must be positive).
+ */
+inline Index draw_row(const ChunkedScores& s, const RowPartition& part, double target) {
+  Index chunk = -1;
+  for (Index c = 0; c < part.n_chunks; ++c) {
+    const double t = s.chunk_total[static_cast<std::size_t>(c)];
+    if (!(t > 0.0)) continue;
+    chunk = c;
+    if (target < t) break;
+    target -= t;
+  }
+  const auto [begin, end] = part.chunk_rows(chunk);
+  Index last_positive = begin;
+  for (Index i = begin; i < end; ++i) {
+    if (!(s.score[i] > 0.0)) continue;
+    target -= s.score[i];
     if (target < 0.0) return i;
     last_positive = i;
   }
   return last_positive;
+}
+
+/** max(k, 1) uniform variates in [0, 1) from std::mt19937_64 (the variate
+ *  formed here, not by the implementation-defined std::uniform_real_distribution,
+ *  so the same seed gives the same numbers on every platform). */
+inline Eigen::VectorXd seeded_uniforms(Index k, std::uint64_t seed) {
+  std::mt19937_64 engine(seed);
+  Eigen::VectorXd u(std::max<Index>(k, 1));
+  for (Index i = 0; i < u.size(); ++i) u[i] = static_cast<double>(engine() >> 11) * 0x1.0p-53;
+  return u;
 }
 
 }  // namespace detail
@@ -185,101 +414,165 @@ void nearest_centres(const DataRef<Scalar>& x, const RowMatrix<double>& centres,
 }
 
 /**
- * k-means++ seeding: the first centre is a row drawn with probability
- * proportional to its weight (uniformly without weights), every further
- * centre a row drawn with probability proportional to its weight times its
- * squared distance from the nearest centre chosen so far. A row of weight 0
- * is never chosen. When fewer than k rows have positive weight and a positive
- * distance (fewer distinct rows than k), the remaining centres repeat rows
- * drawn by weight, as without weights, rather than failing: k may exceed the
- * number of rows of positive weight.
+ * Greedy k-means++ seeding (Arthur and Vassilvitskii; scikit-learn's
+ * kmeans_plusplus): the first centre is a row drawn with probability
+ * proportional to its weight (uniformly without weights); for every further
+ * centre, n_local_trials candidate rows are drawn with probability
+ * proportional to weight times squared distance from the nearest centre
+ * chosen so far, and the candidate that leaves the smallest weighted sum of
+ * squared distances is kept (the first of equals). One trial is plain
+ * k-means++. A row of weight 0 is never chosen. When the rows of positive
+ * weight all coincide with chosen centres (fewer distinct rows than k), the
+ * candidates are drawn by weight alone, as the first centre, rather than
+ * failing: k may exceed the number of distinct rows.
  *
- * The same seed gives the same centres on every platform and thread count
- * (std::mt19937_64 with the uniform variate formed here, not by the
- * implementation-defined std::uniform_real_distribution); no weights and
- * equal weights give the same centres. Distances are taken in a frame scaled
- * by a power of two to the magnitude of the rows of positive weight, so they
- * neither overflow nor underflow from 1e-300 to 1e300.
+ * The caller supplies the randomness: uniforms holds 1 + (k - 1) *
+ * n_local_trials variates in [0, 1), the first for the first centre, then
+ * n_local_trials per centre, each scaled by the current total score. With
+ * NumPy's uniforms in the order scikit-learn draws them, the same rows come
+ * out as there, up to rounding of the distances (scikit-learn expands
+ * |x - c|^2 into norms and a product). Rows, totals and draws do not depend on
+ * the thread count. Distances are taken in a frame scaled by a power of two
+ * to the magnitude of the rows of positive weight, so they neither overflow
+ * nor underflow from 1e-300 to 1e300.
  * @param x      N x D data, D >= 1.
  * @param k      number of centres, 1 <= k <= N.
- * @param seed   seed of the random engine.
  * @param sample_weight  N weights (finite, >= 0, positive sum) or empty for unit weights.
- * @return k x D centres, rows of x.
- * @throws std::invalid_argument if k is outside 1..N, D = 0 or sample_weight is invalid.
+ * @return the k x D centres and their row indices in x.
+ * @throws std::invalid_argument if k is outside 1..N, D = 0, n_local_trials < 1,
+ *         uniforms has the wrong size or a value outside [0, 1), or sample_weight is invalid.
  * @throws Cancelled when execution.should_stop asked to stop.
+ */
+template <typename Scalar>
+KMeansSeeds kmeans_plus_plus(const DataRef<Scalar>& x, Index k, const Eigen::Ref<const Eigen::VectorXd>& uniforms,
+                             int n_local_trials, const Execution& execution = {},
+                             const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+  const Index n = x.rows(), d = x.cols();
+  if (d < 1) detail::invalid_argument("kmeans_plus_plus: data must have at least one column");
+  if (k < 1 || k > n) detail::invalid_argument("kmeans_plus_plus: k must lie in 1..N");
+  if (n_local_trials < 1) detail::invalid_argument("kmeans_plus_plus: n_local_trials must be at least 1");
+  const Index trials = n_local_trials, n_uniforms = 1 + (k - 1) * trials;
+  if (uniforms.size() != n_uniforms || !(uniforms.array() >= 0.0).all() || !(uniforms.array() < 1.0).all())
+    detail::invalid_argument("kmeans_plus_plus: uniforms must hold 1 + (k - 1) * n_local_trials = " +
+                             std::to_string(n_uniforms) + " values in [0, 1), got " +
+                             std::to_string(uniforms.size()) + " values" +
+                             (uniforms.size() == n_uniforms ? " not all in [0, 1)" : ""));
+  const detail::KMeansWeights weight("kmeans_plus_plus", sample_weight, n);
+  detail::StopCheck stop(execution);
+  const detail::RowPartition part(n);
+  const int threads = detail::threads_for(execution.n_threads,
+                                          static_cast<double>(n) * static_cast<double>(d * trials));
+  const double scale = detail::unit_scale(detail::column_max_abs(x, weight, threads, stop).maxCoeff());
+  const auto chunks = static_cast<std::size_t>(part.n_chunks);
+
+  detail::ChunkedScores by_weight{Eigen::VectorXd(n), std::vector<double>(chunks)};
+  for (Index c = 0; c < part.n_chunks; ++c) {
+    const auto [begin, end] = part.chunk_rows(c);
+    double total = 0.0;
+    for (Index i = begin; i < end; ++i) total += by_weight.score[i] = weight(i);
+    by_weight.chunk_total[static_cast<std::size_t>(c)] = total;
+  }
+  detail::ChunkedScores nearest{Eigen::VectorXd(n), std::vector<double>(chunks)};
+  for (Index i = 0; i < n; ++i)
+    nearest.score[i] = by_weight.score[i] > 0.0 ? std::numeric_limits<double>::infinity() : 0.0;
+
+  KMeansSeeds seeds{RowMatrix<double>(k, d), Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>(k)};
+  Index chosen = detail::draw_row(by_weight, part, uniforms[0] * by_weight.total());
+  std::vector<Index> candidates(static_cast<std::size_t>(trials));
+  RowMatrix<double> scaled_candidates(trials, d);
+  std::vector<double> candidate_partial(chunks * static_cast<std::size_t>(trials));  // chunk-major
+  for (Index c = 0;; ++c) {
+    seeds.indices[c] = static_cast<std::int64_t>(chosen);
+    seeds.centres.row(c) = x.row(chosen).template cast<double>();
+    const Eigen::RowVectorXd scaled_centre = seeds.centres.row(c) * scale;
+    detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
+      const auto [begin, end] = part.chunk_rows(chunk);
+      detail::ScaledBlocks blocks;
+      double total = 0.0;
+      for (Index first = begin; first < end; first += detail::kBlockRows) {
+        const Index rows = blocks.load(x, first, std::min(end - first, detail::kBlockRows), scale, by_weight.score);
+        auto chunk_nearest = nearest.score.segment(first, rows).array();
+        total += blocks.nearer(chunk_nearest, scaled_centre);
+        chunk_nearest = blocks.scores;
+      }
+      nearest.chunk_total[static_cast<std::size_t>(chunk)] = total;
+    });
+    if (c + 1 == k) break;
+
+    const double potential = nearest.total();
+    const detail::ChunkedScores& drawn_by = potential > 0.0 ? nearest : by_weight;
+    const double scale_draw = potential > 0.0 ? potential : by_weight.total();
+    for (Index t = 0; t < trials; ++t) {
+      candidates[static_cast<std::size_t>(t)] = detail::draw_row(drawn_by, part, uniforms[1 + c * trials + t] * scale_draw);
+      scaled_candidates.row(t) = x.row(candidates[static_cast<std::size_t>(t)]).template cast<double>() * scale;
+    }
+    chosen = candidates[0];
+    if (trials == 1) continue;
+    // Each candidate's potential: the sum of min(nearest, its weighted
+    // distance), taken as the update above will take it (same terms, same
+    // order), so the kept candidate's potential is the next total exactly.
+    detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
+      const auto [begin, end] = part.chunk_rows(chunk);
+      detail::ScaledBlocks blocks;
+      double* partial = &candidate_partial[static_cast<std::size_t>(chunk * trials)];
+      std::fill(partial, partial + trials, 0.0);
+      for (Index first = begin; first < end; first += detail::kBlockRows) {
+        const Index rows = blocks.load(x, first, std::min(end - first, detail::kBlockRows), scale, by_weight.score);
+        const auto chunk_nearest = nearest.score.segment(first, rows).array();
+        for (Index t = 0; t < trials; ++t) partial[t] += blocks.nearer(chunk_nearest, scaled_candidates.row(t));
+      }
+    });
+    double best_potential = std::numeric_limits<double>::infinity();
+    for (Index t = 0; t < trials; ++t) {
+      double candidate_potential = 0.0;
+      for (std::size_t chunk = 0; chunk < chunks; ++chunk)
+        candidate_potential += candidate_partial[chunk * static_cast<std::size_t>(trials) + static_cast<std::size_t>(t)];
+      if (candidate_potential < best_potential) {
+        best_potential = candidate_potential;
+        chosen = candidates[static_cast<std::size_t>(t)];
+      }
+    }
+  }
+  return seeds;
+}
+
+/**
+ * Plain k-means++ (one candidate per centre) on uniforms from std::mt19937_64
+ * seeded with seed: the same seed gives the same centres on every platform
+ * and thread count. See the overload above.
+ * @return k x D centres, rows of x.
  */
 template <typename Scalar>
 RowMatrix<double> kmeans_plus_plus(const DataRef<Scalar>& x, Index k, std::uint64_t seed,
                                    const Execution& execution = {},
                                    const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
-  const Index n = x.rows(), d = x.cols();
-  if (d < 1) detail::invalid_argument("kmeans_plus_plus: data must have at least one column");
-  if (k < 1 || k > n) detail::invalid_argument("kmeans_plus_plus: k must lie in 1..N");
-  const detail::KMeansWeights weight("kmeans_plus_plus", sample_weight, n);
-  detail::StopCheck stop(execution);
-  const detail::RowPartition part(n);
-  const int threads = detail::threads_for(execution.n_threads, static_cast<double>(n) * static_cast<double>(d));
-  const double scale = detail::unit_scale(detail::column_max_abs(x, weight, threads, stop).maxCoeff());
-
-  std::mt19937_64 engine(seed);
-  auto uniform = [&engine] { return static_cast<double>(engine() >> 11) * 0x1.0p-53; };  // [0, 1)
-  // score[i] = w_i * (squared distance to the nearest chosen centre); a
-  // weight is a positive constant per row, so taking the minimum of weighted
-  // distances is the weighted minimum, rounding included. Rows of weight 0
-  // score 0 and their distances are never computed (their content might
-  // overflow in the scaled frame, and 0 * inf is NaN).
-  Eigen::VectorXd score(n);
-  Eigen::VectorXd row_weight(n);  // the first draw's scores
-  for (Index i = 0; i < n; ++i) {
-    row_weight[i] = weight(i);
-    score[i] = row_weight[i] > 0.0 ? std::numeric_limits<double>::infinity() : 0.0;
-  }
-  const double weight_total = row_weight.sum();
-  RowMatrix<double> centres(k, d);
-  Index chosen = detail::draw_row(row_weight, uniform() * weight_total);
-  for (Index c = 0; c < k; ++c) {
-    centres.row(c) = x.row(chosen).template cast<double>();
-    const Eigen::RowVectorXd scaled_centre = centres.row(c) * scale;
-    detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
-      const auto [begin, end] = part.chunk_rows(chunk);
-      for (Index i = begin; i < end; ++i)
-        if (row_weight[i] > 0.0)
-          score[i] = std::min(score[i],
-                              row_weight[i] * (x.row(i).template cast<double>() * scale - scaled_centre).squaredNorm());
-    });
-    if (c + 1 == k) break;
-    const double total = score.sum();
-    // Fewer distinct rows of positive weight than k: repeat one.
-    chosen = total > 0.0 ? detail::draw_row(score, uniform() * total)
-                         : detail::draw_row(row_weight, uniform() * weight_total);
-  }
-  return centres;
+  return kmeans_plus_plus<Scalar>(x, k, detail::seeded_uniforms(k, seed), 1, execution, sample_weight).centres;
 }
 
 /**
  * Lloyd iterations from the given centres: assign every row to its nearest
  * centre, move every centre to the weighted mean of its rows (sum of w_i x_i
  * over sum of w_i; the plain mean without weights); stop when no centre
- * moves, when every coordinate moves by at most delta_stop (if
- * delta_stop >= 0), or after max_iter updates. A centre whose rows have no
- * weight (it lost them all, or all of them weigh 0) stays where it was. Rows
- * of weight 0 are labelled but never read into a sum, so their values cannot
- * change the centres. Sums are taken per column in a frame scaled by a power
- * of two, so the means of rows near 1e300 do not overflow.
+ * moves, by options' rules, or after options.max_iter updates. A centre whose
+ * rows have no weight (it lost them all, or all of them weigh 0) stays where
+ * it was unless options.relocate_empty. Rows of weight 0 are labelled but
+ * never read into a sum, so their values cannot change the centres. Sums are
+ * taken per column in a frame scaled by a power of two, so the means of rows
+ * near 1e300 do not overflow. Results do not depend on the thread count.
  * @param sample_weight  N weights (finite, >= 0, positive sum) or empty for unit weights.
  * @throws std::invalid_argument if max_iter < 1, D = 0, shapes disagree or sample_weight is invalid.
  * @throws Cancelled when execution.should_stop asked to stop.
  */
 template <typename Scalar>
-KMeansResult kmeans_lloyd(const DataRef<Scalar>& x, RowMatrix<double> centres, int max_iter,
-                          double delta_stop = -1.0, const Execution& execution = {},
+KMeansResult kmeans_lloyd(const DataRef<Scalar>& x, RowMatrix<double> centres, const LloydOptions& options,
+                          const Execution& execution = {},
                           const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
-  if (max_iter < 1) detail::invalid_argument("kmeans_lloyd: max_iter must be at least 1");
+  if (options.max_iter < 1) detail::invalid_argument("kmeans_lloyd: max_iter must be at least 1");
   detail::check_kmeans_shapes("kmeans_lloyd", x, centres);
   const detail::KMeansWeights weight("kmeans_lloyd", sample_weight, x.rows());
   const Index k = centres.rows(), d = x.cols();
   KMeansResult result;
-  result.labels.resize(x.rows());
+  result.labels.setConstant(x.rows(), -1);  // no row's label at the start
   const detail::RowPartition part(x.rows());
   std::vector<detail::CentroidSums> chunk_sums(static_cast<std::size_t>(part.n_chunks));
   detail::StopCheck stop(execution);
@@ -287,8 +580,9 @@ KMeansResult kmeans_lloyd(const DataRef<Scalar>& x, RowMatrix<double> centres, i
   // Column scales: 2^-e_j with 2^e_j just above the column's largest |x|.
   Eigen::RowVectorXd column_scale = detail::column_max_abs(x, weight, threads, stop);
   for (Index j = 0; j < d; ++j) column_scale[j] = detail::unit_scale(column_scale[j]);
-  for (int iter = 0; iter < max_iter; ++iter) {
-    detail::nearest_centres<Scalar>(x, centres.cast<Scalar>(), result.labels, threads, stop);
+  bool labels_settled = false;  // the last assignment changed no label
+  for (int iter = 0; iter < options.max_iter; ++iter) {
+    labels_settled = detail::nearest_centres<Scalar>(x, centres.cast<Scalar>(), result.labels, threads, stop) == 0;
     detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
       detail::CentroidSums& s = chunk_sums[static_cast<std::size_t>(chunk)];
       s.sums.setZero(k, d);
@@ -298,31 +592,52 @@ KMeansResult kmeans_lloyd(const DataRef<Scalar>& x, RowMatrix<double> centres, i
         const double w = weight(i);  // 1 without weights
         if (w == 0.0) continue;      // skipped, not multiplied: 0 * inf would be NaN
         const Index label = static_cast<Index>(result.labels[i]);
-        // Without weights no product by 1: a compiler that fuses the
-        // multiply-add (-march=native, FMA) would round the sums differently.
-        if (weight.weighted())
-          s.sums.row(label) += w * x.row(i).template cast<double>().cwiseProduct(column_scale);
-        else
-          s.sums.row(label) += x.row(i).template cast<double>().cwiseProduct(column_scale);
+        detail::add_scaled_row(s.sums.row(label), x, i, weight, column_scale);
         s.counts[label] += w;
       }
     });
-    RowMatrix<double> sums = RowMatrix<double>::Zero(k, d);
-    Eigen::VectorXd counts = Eigen::VectorXd::Zero(k);  // weight of each centre's rows
+    detail::CentroidSums total{RowMatrix<double>::Zero(k, d), Eigen::VectorXd::Zero(k)};  // weight of each centre's rows
     for (const auto& s : chunk_sums) {
-      sums += s.sums;
-      counts += s.counts;
+      total.sums += s.sums;
+      total.counts += s.counts;
     }
+    if (options.relocate_empty && (total.counts.array() == 0.0).any())
+      detail::relocate_empty_centres(x, centres, result.labels, weight, column_scale, total, threads, stop);
+    Index heaviest = 0;
+    total.counts.maxCoeff(&heaviest);
     RowMatrix<double> updated = centres;
     for (Index c = 0; c < k; ++c)
-      if (counts[c] > 0) updated.row(c) = (sums.row(c) / counts[c]).cwiseQuotient(column_scale);
+      if (total.counts[c] > 0) updated.row(c) = (total.sums.row(c) / total.counts[c]).cwiseQuotient(column_scale);
+    if (options.relocate_empty)
+      for (Index c = 0; c < k; ++c)
+        if (!(total.counts[c] > 0)) updated.row(c) = updated.row(heaviest);
     result.n_iter = iter + 1;
     const double largest_move = (updated - centres).cwiseAbs().maxCoeff();
+    const double squared_shift = (updated - centres).squaredNorm();
     centres = std::move(updated);
-    if (largest_move == 0.0 || (delta_stop >= 0.0 && largest_move <= delta_stop)) break;
+    if (largest_move == 0.0) {
+      labels_settled = true;  // the labels already belong to these centres
+      break;
+    }
+    if (options.delta_stop >= 0.0 && largest_move <= options.delta_stop) break;
+    if (options.shift_tol >= 0.0 && (labels_settled || squared_shift <= options.shift_tol)) break;
   }
+  if (options.label_returned_centres && !labels_settled)
+    detail::nearest_centres<Scalar>(x, centres.cast<Scalar>(), result.labels, threads, stop);
   result.centres = std::move(centres);
   return result;
+}
+
+/** kmeans_lloyd with PyPR's stopping rule: at most max_iter updates, stop when
+ *  every coordinate moves by at most delta_stop (if delta_stop >= 0). */
+template <typename Scalar>
+KMeansResult kmeans_lloyd(const DataRef<Scalar>& x, RowMatrix<double> centres, int max_iter,
+                          double delta_stop = -1.0, const Execution& execution = {},
+                          const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+  LloydOptions options;
+  options.max_iter = max_iter;
+  options.delta_stop = delta_stop;
+  return kmeans_lloyd<Scalar>(x, std::move(centres), options, execution, sample_weight);
 }
 
 }  // namespace gaussmix
