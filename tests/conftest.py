@@ -34,8 +34,8 @@ except ImportError:  # pragma: no cover - hypothesis is a test dependency
 def _restore_thread_count():
     """Every test leaves the module-level thread count as it found it, so a
     test that calls set_num_threads cannot influence the others."""
-    import gaussmix
+    from gaussmix import _config
 
-    before = gaussmix.get_num_threads()
+    before = _config._n_threads  # the setting itself: 0 = not set, follow OpenMP (and threadpoolctl)
     yield
-    gaussmix.set_num_threads(before)
+    _config._n_threads = before

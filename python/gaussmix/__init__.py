@@ -8,6 +8,9 @@ and ``pypr.stattest``.
 EM as three calls for any engine that holds the data in pieces, and
 ``fit_em`` the same loop in memory, for every covariance model (full, tied,
 diag, spherical) and weighted rows.
+
+``gaussmix.GaussianMixture`` is a drop-in for scikit-learn's estimator of
+that name (it needs scikit-learn; the rest of gaussmix does not).
 """
 from ._config import get_num_threads, max_num_threads, set_num_threads
 from ._mixture import COVARIANCE_TYPES, Mixture
@@ -16,6 +19,25 @@ from . import gmm, kmeans, stattest
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # The scikit-learn face needs scikit-learn; the rest of gaussmix does not,
+    # so it is imported on first use.
+    if name == "GaussianMixture":
+        try:
+            from .estimator import GaussianMixture
+        except ImportError as exc:
+            if exc.name is None or not exc.name.startswith("sklearn"):
+                raise
+            raise ImportError("gaussmix.GaussianMixture needs scikit-learn (>= 1.6), which is not installed: "
+                              "pip install 'gaussmix[sklearn]' (or pip install scikit-learn)") from exc
+        return GaussianMixture
+    raise AttributeError(f"module 'gaussmix' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + ["GaussianMixture"])
+
 __all__ = ["gmm", "kmeans", "stattest", "set_num_threads", "get_num_threads", "max_num_threads", "__version__",
            "Mixture", "COVARIANCE_TYPES", "SufficientStats", "EmResult", "block_stats", "merge_stats", "m_step",
-           "fit_em"]
+           "fit_em"]  # GaussianMixture is left out: `import *` must work without scikit-learn

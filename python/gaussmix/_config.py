@@ -15,7 +15,10 @@ def set_num_threads(n: int | None) -> None:
     ----------
     n : int or None
         A thread count from 1 to :func:`max_num_threads` (four per processor,
-        at least 16), or ``None`` / ``0`` for all cores (the default). Each
+        at least 16), or ``None`` / ``0`` for OpenMP's default (the default:
+        all cores, or what ``OMP_NUM_THREADS`` or threadpoolctl's
+        ``threadpool_limits`` allow at the time of each call; a count set
+        here overrides those). Each
         call still runs no more threads than its work can use (about 1 ms of
         work per thread). Results do not depend on this number: they are
         bit-identical for any thread count.

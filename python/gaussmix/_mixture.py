@@ -35,6 +35,34 @@ def covariance_shape(covariance_type: str, n_components: int, n_features: int) -
     return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[covariance_type]
 
 
+def dense_covariances(covariance_type: str, covariances: np.ndarray, n_components: int,
+                      n_features: int) -> np.ndarray:
+    """(K, D, D) covariance matrices of a model's covariances (in its shape)."""
+    K, D = n_components, n_features
+    c = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return c.copy()
+    if covariance_type == "tied":
+        return np.repeat(c[None], K, axis=0)
+    variances = c if covariance_type == "diag" else np.repeat(c[:, None], D, axis=1)
+    dense = np.zeros((K, D, D))
+    dense[:, np.arange(D), np.arange(D)] = variances
+    return dense
+
+
+def model_covariances(covariance_type: str, dense: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`dense_covariances` for matrices that have the
+    model's structure (as marginals and conditionals of a mixture under that
+    model do, exactly): full keeps them, tied takes the first (all are equal),
+    diag the diagonals, spherical the first diagonal entry of each."""
+    if covariance_type == "full":
+        return dense
+    if covariance_type == "tied":
+        return dense[0]
+    diagonals = np.diagonal(dense, axis1=1, axis2=2)
+    return diagonals.copy() if covariance_type == "diag" else diagonals[:, 0].copy()
+
+
 def _covariance_type(value, func: str) -> str:
     if not isinstance(value, str) or value not in COVARIANCE_TYPES:
         raise ValueError(f"{func}(): covariance_type must be one of {', '.join(map(repr, COVARIANCE_TYPES))}, "
@@ -131,6 +159,10 @@ class Mixture:
         if self.covariance_type == "diag":
             return c.copy()
         return np.repeat(c[:, None], D, axis=1)
+
+    def dense_covariances(self) -> np.ndarray:
+        """(K, D, D) every component's covariance matrix, whatever the model."""
+        return dense_covariances(self.covariance_type, self.covariances, self.n_components, self.n_features)
 
     def core_args(self) -> tuple:
         """(weights, means, covariances, covariance_type) as the core takes them."""

@@ -190,9 +190,12 @@ def sample_weight_vector(sample_weight, n_rows: int, func: str) -> np.ndarray | 
                          "drop rows instead of giving them negative or NaN weights")
     with np.errstate(over="ignore"):  # an overflowing sum is the error reported below
         total = w.sum()
-    if not (np.isfinite(total) and total > 0):
-        raise ValueError(f"{func}(): sample_weight must have a positive, finite sum, got {total}; "
+    if total == 0:
+        raise ValueError(f"{func}(): sample_weight must have a positive, finite sum, but every weight is zero; "
                          "give some row a positive weight")
+    if not np.isfinite(total):
+        raise ValueError(f"{func}(): sample_weight must have a positive, finite sum, got {total}; "
+                         "scale the weights down (only their ratios matter)")
     return np.ascontiguousarray(w)
 
 
@@ -435,9 +438,11 @@ def kernel_data(x: np.ndarray, *, fit_stats: ColumnStats | None = None, means=No
                                 centres=centres, variances=variances) else x.astype(np.float64)
 
 
-def fit_data(x: np.ndarray, func: str, *, means: np.ndarray, variances: np.ndarray) -> np.ndarray:
+def fit_data(x: np.ndarray, func: str, *, means: np.ndarray | None = None,
+             variances: np.ndarray | None = None) -> np.ndarray:
     """x as the core should fit it from parameters (means, covariance
-    diagonals ``variances``): finite entries, the scale checks of
+    diagonals ``variances``; None: the data's checks only, as for statistics
+    under given responsibilities): finite entries, the scale checks of
     :func:`check_fit_scale` (ValueError) and the float32 decision of
     :func:`kernel_data`.
 
@@ -463,10 +468,11 @@ def fit_data(x: np.ndarray, func: str, *, means: np.ndarray, variances: np.ndarr
     if decided:
         f_lo, f_hi = FLOAT32_FIT_BAND
         cov_lo, cov_hi = FLOAT32_SCORE_COV_BAND
-        with np.errstate(over="ignore"):
-            mean_offset = np.maximum(np.abs(means - lo), np.abs(means - hi)).max()  # bounds |mean_k - column mean|
+        with np.errstate(over="ignore"):  # bounds |mean_k - column mean|
+            mean_offset = 0.0 if means is None else np.maximum(np.abs(means - lo), np.abs(means - hi)).max()
+        variances_ok = variances is None or (variances.min() >= cov_lo and variances.max() <= cov_hi)
         if (np.all(spread_lo >= f_lo) and np.all(r / 2 >= f_lo) and np.all(r <= f_hi) and mean_offset <= f_hi
-                and variances.min() >= cov_lo and variances.max() <= cov_hi):
+                and variances_ok):
             return x
     stats = column_stats(x)
     check_fit_scale(stats, func, require_varying=False)

@@ -1,0 +1,926 @@
+"""The scikit-learn face: :class:`GaussianMixture`, a drop-in for
+``sklearn.mixture.GaussianMixture`` over gaussmix's compiled core.
+
+Changing ``from sklearn.mixture import GaussianMixture`` to ``from gaussmix
+import GaussianMixture`` is the whole migration: the same parameters,
+defaults, fitted attributes, methods, convergence rule, warnings and errors,
+and from the same ``random_state`` the same initialisation (scikit-learn's
+k-means, k-means++ and random starts, drawn from the same random numbers).
+What it adds: ``sample_weight`` in ``fit`` and ``score``, float32 fits that
+stay float32, conditioning (:meth:`GaussianMixture.condition`,
+:meth:`~GaussianMixture.marginal`, :meth:`~GaussianMixture.predict_missing`)
+and conversion to and from the PyPR face's lists and :class:`gaussmix.Mixture`.
+
+The estimator is built on scikit-learn's public base classes and input
+validation, so it needs scikit-learn (>= 1.6); ``import gaussmix`` and the
+PyPR face do not.
+
+Every EM iteration, scoring call and k-means step runs in the core (the
+statistics of one pass over the data, no N x K temporaries during a fit),
+on :func:`gaussmix.set_num_threads` threads, or, when that is not set, as
+many as OpenMP allows: ``OMP_NUM_THREADS`` and threadpoolctl's
+``threadpool_limits`` apply.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import time
+import warnings
+from contextlib import contextmanager
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _core
+from ._config import threads_for_core
+from ._mixture import COVARIANCE_TYPES, Mixture, covariance_shape, model_covariances
+from ._validation import (
+    INT_MAX,
+    Cov_problem,
+    data_matrix,
+    fit_data,
+    kernel_data,
+    mixture_params,
+    real_array,
+    sample_weight_vector,
+)
+
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+
+#: scikit-learn's message for a covariance that cannot be factorised.
+ILL_DEFINED_COVARIANCE = (
+    "Fitting the mixture model failed because some components have ill-defined empirical covariance (for "
+    "instance caused by singleton or collapsed samples). Try to decrease the number of components, increase "
+    "reg_covar, or scale the input data."
+)
+FLOAT32_ACCURACY_NOTE = " The numerical accuracy can also be improved by passing float64 data instead of float32."
+NOT_CONVERGED = ("Best performing initialization did not converge. Try different init parameters, or increase "
+                 "max_iter, tol, or check for degenerate data.")
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A constructor parameter outside what it accepts (raised by ``fit``, as
+    scikit-learn's InvalidParameterError, and like it both a ValueError and a
+    TypeError)."""
+
+
+# --------------------------------------------------------------------------- parameter rules
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _int_at_least(low):
+    return lambda v: _is_int(v) and v >= low
+
+
+def _finite_real_at_least(low):
+    return lambda v: _is_real(v) and low <= v < math.inf
+
+
+def _array_like_or_none(v) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, (str, bytes)) or np.isscalar(v):
+        return False
+    return hasattr(v, "__len__") or hasattr(v, "shape") or hasattr(v, "__array__")
+
+
+def _options(values) -> str:
+    return "a str among {" + ", ".join(map(repr, values)) + "}"
+
+
+#: Each constructor parameter: what it must be (scikit-learn's wording) and the test.
+_PARAMETER_RULES = {
+    "n_components": ("an int in the range [1, inf)", _int_at_least(1)),
+    "covariance_type": (_options(COVARIANCE_TYPES), lambda v: isinstance(v, str) and v in COVARIANCE_TYPES),
+    "tol": ("a float in the range [0.0, inf)", _finite_real_at_least(0.0)),
+    "reg_covar": ("a float in the range [0.0, inf)", _finite_real_at_least(0.0)),
+    "max_iter": ("an int in the range [0, inf)", _int_at_least(0)),
+    "n_init": ("an int in the range [1, inf)", _int_at_least(1)),
+    "init_params": (_options(INIT_PARAMS), lambda v: isinstance(v, str) and v in INIT_PARAMS),
+    "weights_init": ("an array-like or None", _array_like_or_none),
+    "means_init": ("an array-like or None", _array_like_or_none),
+    "precisions_init": ("an array-like or None", _array_like_or_none),
+    "random_state": ("an int in the range [0, 4294967295], an instance of 'numpy.random.mtrand.RandomState' "
+                     "or None", lambda v: v is None or isinstance(v, np.random.RandomState)
+                     or (_is_int(v) and 0 <= v <= 2**32 - 1)),
+    "warm_start": ("an instance of 'bool' or an instance of 'numpy.bool'",
+                   lambda v: isinstance(v, (bool, np.bool_))),
+    "verbose": ("an int in the range [0, inf), an instance of 'bool' or an instance of 'numpy.bool'",
+                lambda v: isinstance(v, (bool, np.bool_)) or (_is_int(v) and v >= 0)),
+    "verbose_interval": ("an int in the range [1, inf)", _int_at_least(1)),
+}
+
+
+# --------------------------------------------------------------------------- initial parameters
+
+
+def _check_shape(value: np.ndarray, shape: tuple, name: str) -> None:
+    if value.shape != shape:
+        raise ValueError(f"The parameter '{name}' should have the shape of {shape}, but got {value.shape}")
+
+
+def _init_array(value, name: str, owner: str) -> np.ndarray:
+    """A user-given *_init as a finite float array (float32 kept, as scikit-learn's check_array does)."""
+    arr = real_array(value, f"{owner}.fit", name)
+    if np.asarray(value).dtype == np.float32:
+        arr = arr.astype(np.float32)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{owner}.fit(): {name} contains NaN or infinity; give finite initial parameters")
+    return arr
+
+
+class _Inits(NamedTuple):
+    """The user's initial parameters, checked (float64), or None each."""
+
+    weights: np.ndarray | None
+    means: np.ndarray | None
+    covariances: np.ndarray | None  # from precisions_init, in the model's shape
+
+
+def _check_weights(value, n_components: int, owner: str) -> np.ndarray:
+    weights = _init_array(value, "weights_init", owner)
+    _check_shape(weights, (n_components,), "weights")
+    if (weights < 0).any() or (weights > 1).any():
+        # scikit-learn prints the minimum after "max value" and the maximum
+        # after "min value"; kept to the letter, since code (and its own test)
+        # matches this message.
+        raise ValueError("The parameter 'weights' should be in the range [0, 1], but got max value "
+                         f"{weights.min():.5f}, min value {weights.max():.5f}")
+    atol = 1e-6 if weights.dtype == np.float32 else 1e-8
+    if abs(1.0 - float(weights.sum())) > atol:
+        raise ValueError(f"The parameter 'weights' should be normalized, but got sum(weights) = {weights.sum():.5f}")
+    return weights.astype(np.float64)
+
+
+def _check_precisions(value, covariance_type: str, n_components: int, n_features: int, owner: str) -> np.ndarray:
+    """precisions_init checked as scikit-learn checks it, returned as covariances (float64)."""
+    name = f"{covariance_type} precision"
+    precisions = _init_array(value, "precisions_init", owner).astype(np.float64)
+    _check_shape(precisions, covariance_shape(covariance_type, n_components, n_features), name)
+    if covariance_type in ("full", "tied"):
+        for p in precisions.reshape(-1, n_features, n_features):
+            if not (np.allclose(p, p.T) and (np.linalg.eigvalsh(p) > 0).all()):
+                raise ValueError(f"'{name}' should be symmetric, positive-definite")
+        inverse = np.linalg.inv(precisions)
+        return (inverse + np.swapaxes(inverse, -1, -2)) / 2
+    if (precisions <= 0).any():
+        raise ValueError(f"'{name}' should be positive")
+    return 1.0 / precisions
+
+
+@contextmanager
+def _covariances_must_be_defined(dtype):
+    """A covariance the core cannot factorise is scikit-learn's ValueError
+    (the core's reason appended)."""
+    try:
+        yield
+    except Cov_problem as exc:
+        note = FLOAT32_ACCURACY_NOTE if dtype == np.float32 else ""
+        raise ValueError(f"{ILL_DEFINED_COVARIANCE}{note} ({exc})") from None
+
+
+def _kmeans_labels(x: np.ndarray, sample_weight, n_components: int, random_state) -> np.ndarray:
+    """scikit-learn's ``KMeans(n_clusters=K, n_init=1, random_state=rs).fit(X).labels_``:
+    greedy k-means++ on the same random numbers, Lloyd's iterations until the
+    labels stop changing or the centres move by at most 1e-4 x the mean
+    column variance (summed squares), at most 300, empty clusters moved to
+    the farthest rows; labels of the final centres."""
+    threads = threads_for_core()
+    _, indices = _kmeans_plus_plus(x, sample_weight, n_components, random_state)
+    tol = 1e-4 * float(_column_variances(x).mean())
+    labels, _, _ = _core.kmeans_lloyd(x, x[indices].astype(np.float64), 300, -1.0, threads, sample_weight,
+                                      shift_tol=tol, relocate_empty=True)
+    return labels
+
+
+def _column_variances(x: np.ndarray) -> np.ndarray:
+    """(D,) each column's (unweighted) variance in one parallel pass of the
+    core: every row in one component, diagonal statistics around the first
+    row (NumPy's x.var(axis=0) takes 10x as long and an N x D temporary)."""
+    n = len(x)
+    stats = _core.label_stats(x, np.zeros(n, dtype=np.int64), "diag", x[:1].astype(np.float64), None,
+                              threads_for_core())
+    offset = stats[3][0] / n  # mean - first row
+    return np.maximum(stats[4][0] / n - offset**2, 0.0)
+
+
+def _kmeans_plus_plus(x: np.ndarray, sample_weight, n_components: int, random_state):
+    """scikit-learn's k-means++ (2 + log K local trials per centre), on the
+    same random numbers: (centres, row indices)."""
+    trials = 2 + int(np.log(n_components))
+    draws = random_state.random_sample(1 + (n_components - 1) * trials)
+    return _core.kmeans_plus_plus(x, n_components, draws, trials, threads_for_core(), sample_weight)
+
+
+def _one_hot_labels(n_rows: int, indices: np.ndarray) -> np.ndarray:
+    """Labels for a start from K chosen rows: row indices[k] is component k's, the others no one's (-1)."""
+    labels = np.full(n_rows, -1, dtype=np.int64)
+    labels[indices] = np.arange(len(indices))
+    return labels
+
+
+def _with_scikit_learn_tied_scatter(stats: tuple, x: np.ndarray, w, labels: np.ndarray) -> tuple:
+    """Tied statistics of a start from K chosen rows, as scikit-learn forms
+    them: its tied covariance is (sum over all rows of x x^T - sum_k N_k
+    mean_k mean_k^T) / sum_k N_k, which for rows that belong to no component
+    adds their x x^T, around the origin. Added to the pooled scatter here, so
+    that the same random_state gives scikit-learn's start (a broad
+    covariance; the chosen rows' own scatter alone is 0)."""
+    free = labels < 0
+    rows = x[free].astype(np.float64)
+    weighted = rows if w is None else rows * w[free][:, np.newaxis]
+    second = np.array(stats[4]) + weighted.T @ rows
+    return stats[:4] + (second,) + stats[5:]
+
+
+# --------------------------------------------------------------------------- precisions
+
+
+def _precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndarray:
+    """scikit-learn's precisions_cholesky_: U upper triangular with U U^T = cov^-1
+    (U = L^-T for cov = L L^T); diag and spherical 1 / sqrt(variance)."""
+    if covariance_type in ("full", "tied"):
+        lower = np.linalg.cholesky(covariances)
+        identity = np.broadcast_to(np.eye(lower.shape[-1]), lower.shape)
+        return np.swapaxes(np.linalg.solve(lower, identity), -1, -2)
+    return 1.0 / np.sqrt(covariances)
+
+
+def _precisions(precisions_cholesky: np.ndarray, covariance_type: str) -> np.ndarray:
+    if covariance_type in ("full", "tied"):
+        return precisions_cholesky @ np.swapaxes(precisions_cholesky, -1, -2)
+    return precisions_cholesky**2
+
+
+def _covariances_from_precisions_cholesky(precisions_cholesky: np.ndarray, covariance_type: str) -> np.ndarray:
+    if covariance_type in ("full", "tied"):
+        inverse = np.linalg.inv(precisions_cholesky)
+        covariances = np.swapaxes(inverse, -1, -2) @ inverse
+        return (covariances + np.swapaxes(covariances, -1, -2)) / 2
+    return 1.0 / precisions_cholesky**2
+
+
+class _Fitted(NamedTuple):
+    """The mixture a fit ended with and the attributes it set, to tell
+    whether scoring may use the exact mixture or must rebuild it from
+    attributes the user has changed."""
+
+    mixture: Mixture
+    weights: np.ndarray
+    means: np.ndarray
+    precisions_cholesky: np.ndarray
+
+
+class _Run(NamedTuple):
+    """One initialisation's EM run."""
+
+    mixture: Mixture
+    n_iter: int
+    converged: bool
+    lower_bound: float
+    lower_bounds: list
+
+
+# --------------------------------------------------------------------------- the estimator
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model fitted by EM: scikit-learn's estimator, on gaussmix's core.
+
+    The parameters, their defaults and meaning are those of
+    ``sklearn.mixture.GaussianMixture`` (scikit-learn 1.9); see its
+    documentation for the full text.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components K.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        'full': each component its own covariance; 'tied': one shared;
+        'diag': each its own diagonal; 'spherical': each its own variance.
+    tol : float, default=1e-3
+        EM stops when the lower bound (the mean log-likelihood per unit of
+        sample weight) changed by less than tol.
+    reg_covar : float, default=1e-6
+        Added to every covariance's diagonal, so that they stay positive definite.
+    max_iter : int, default=100
+        EM iterations per initialisation (0: keep the initial parameters).
+    n_init : int, default=1
+        Initialisations; the one with the largest lower bound is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How the initial responsibilities are drawn: k-means labels,
+        k-means++ seeds, random responsibilities, or K random rows.
+    weights_init : array-like of shape (K,), default=None
+    means_init : array-like of shape (K, D), default=None
+    precisions_init : array-like, default=None
+        Initial parameters that replace those of ``init_params``
+        (precisions in the shape of ``covariances_``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and :meth:`sample`; an int gives the same
+        initialisation as scikit-learn's with that int.
+    warm_start : bool, default=False
+        Continue from the last fit's parameters (one initialisation).
+    verbose : int, default=0
+        1: print initialisations and iterations; 2: also times and changes.
+    verbose_interval : int, default=10
+        Iterations between prints.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (K,)
+    means_ : ndarray of shape (K, D)
+    covariances_ : ndarray
+        (K, D, D) full, (D, D) tied, (K, D) diag, (K,) spherical.
+    precisions_ : ndarray
+        The inverses of the covariances, in the same shape.
+    precisions_cholesky_ : ndarray
+        U with U U^T = precision, U upper triangular (diag and spherical:
+        1 / standard deviation). Scoring uses weights_, means_ and
+        precisions_cholesky_, as scikit-learn does.
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean log-likelihood (per unit of sample weight) of the parameters the
+        best run's last iteration started from.
+    lower_bounds_ : list of float
+        The best run's lower bound at every iteration.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        When X had feature names (a pandas DataFrame with string columns).
+
+    The fitted attributes have X's dtype: float32 data gives a float32 model
+    (fitted with float32 kernels and float64 accumulators).
+
+    Notes
+    -----
+    Where gaussmix differs from scikit-learn:
+
+    * ``fit``, ``fit_predict`` and ``score`` take ``sample_weight``.
+    * With the k-means++ and random_from_data initialisations the initial
+      weights are 1/K each; scikit-learn leaves them summing to K/N, which
+      only lowers its first lower bound (and can cost it one more iteration).
+    * A component that receives no responsibility keeps a tiny weight, its
+      previous statistics' centre as mean and reg_covar as variances (as in
+      scikit-learn, up to where that mean lies).
+    * Bad fitted attributes set by hand (weights that do not sum to 1) are a
+      ValueError when scoring.
+    """
+
+    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
+                 init_params="kmeans", weights_init=None, means_init=None, precisions_init=None, random_state=None,
+                 warm_start=False, verbose=0, verbose_interval=10):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters with EM, ``n_init`` times, keeping the best.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            float64 or float32 (kept: float32 data gives a float32 model).
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Finite, >= 0, positive sum; an integer weight counts a row that
+            many times, a weight of 0 removes it.
+
+        Returns
+        -------
+        self
+        """
+        self._fit(X, sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """:meth:`fit`, then the labels of X under the fitted model (what
+        ``fit(X).predict(X)`` gives).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int64
+        """
+        x = self._fit(X, sample_weight)
+        mixture = self._fitted.mixture
+        x = kernel_data(x, means=mixture.means, variances=mixture.variances())
+        return _core.assign_to_component(x, *mixture.core_args()[:3], threads_for_core(), self.covariance_type)
+
+    def _check_params(self) -> None:
+        for name, (rule, accepts) in _PARAMETER_RULES.items():
+            value = getattr(self, name)
+            if not accepts(value):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be {rule}. Got {value!r} instead.")
+        if self.max_iter > INT_MAX:
+            raise InvalidParameterError(f"The 'max_iter' parameter of {type(self).__name__} must be at most "
+                                        f"{INT_MAX}. Got {self.max_iter!r} instead.")
+
+    def _check_inits(self, n_features: int) -> _Inits:
+        owner, K = type(self).__name__, self.n_components
+        weights = means = covariances = None
+        if self.weights_init is not None:
+            weights = _check_weights(self.weights_init, K, owner)
+        if self.means_init is not None:
+            means = _init_array(self.means_init, "means_init", owner).astype(np.float64)
+            _check_shape(means, (K, n_features), "means")
+        if self.precisions_init is not None:
+            covariances = _check_precisions(self.precisions_init, self.covariance_type, K, n_features, owner)
+        return _Inits(weights, means, covariances)
+
+    def _fit(self, X, sample_weight) -> np.ndarray:
+        """The fit; returns X as the core takes it (for fit_predict's labels)."""
+        self._check_params()
+        func = f"{type(self).__name__}.fit"
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        n_samples, n_features = X.shape
+        if n_samples < self.n_components:
+            raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
+                             f"n_samples = {n_samples}")
+        x = data_matrix(X, func, check_finite=False)  # validate_data checked the values
+        w = sample_weight_vector(sample_weight, n_samples, func)
+        inits = self._check_inits(n_features)
+        weight_total = float(n_samples if w is None else w.sum())
+        # scikit-learn adds 10 eps of the data's precision to every component's
+        # responsibility sum; per unit of mean weight, so that scaling the
+        # weights changes nothing.
+        resp_offset = 10 * float(np.finfo(x.dtype).eps) * weight_total / n_samples
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        random_state = check_random_state(self.random_state)
+        best = None
+        for init in range(self.n_init if do_init else 1):
+            self._print_init_begin(init)
+            if do_init:
+                start, previous = self._initial_mixture(x, w, random_state, inits, resp_offset), math.nan
+            else:
+                start, previous = self._scoring_mixture(), self.lower_bound_
+            if self.max_iter == 0:
+                best = _Run(start, 0, False, -math.inf, [])  # scikit-learn keeps the last start
+                continue
+            run = self._run_em(x, w, start, weight_total, previous, resp_offset)
+            self._print_init_end(run.lower_bound, run.converged)
+            if best is None or run.lower_bound > best.lower_bound or best.lower_bound == -math.inf:
+                best = run
+        if not best.converged and self.max_iter > 0:
+            warnings.warn(NOT_CONVERGED, ConvergenceWarning, stacklevel=3)
+        self._set_fitted(best.mixture, x.dtype)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.lower_bound
+        self.lower_bounds_ = best.lower_bounds
+        return x
+
+    def _initial_mixture(self, x: np.ndarray, w, random_state, inits: _Inits, resp_offset: float) -> Mixture:
+        """The start of one initialisation: scikit-learn's parameters from
+        the initial responsibilities of init_params (drawn from
+        random_state), replaced by those the user gave."""
+        K, ctype = self.n_components, self.covariance_type
+        weights = means = covariances = None
+        if inits.weights is None or inits.means is None or inits.covariances is None:
+            xk = fit_data(x, f"{type(self).__name__}.fit")
+            resp = labels = None
+            if self.init_params == "kmeans":
+                labels = _kmeans_labels(xk, w, K, random_state)
+            elif self.init_params == "k-means++":
+                labels = _one_hot_labels(len(x), _kmeans_plus_plus(xk, w, K, random_state)[1])
+            elif self.init_params == "random_from_data":
+                labels = _one_hot_labels(len(x), random_state.choice(len(x), size=K, replace=False))
+            else:
+                resp = random_state.uniform(size=(len(x), K))
+                resp /= resp.sum(axis=1)[:, np.newaxis]
+            weights, means, covariances = self._start_from_responsibilities(
+                xk, w, resp, labels, resp_offset, need_covariances=inits.covariances is None)
+        weights = weights if inits.weights is None else inits.weights
+        means = means if inits.means is None else inits.means
+        covariances = covariances if inits.covariances is None else inits.covariances
+        return Mixture(weights, means, covariances, ctype)
+
+    def _start_from_responsibilities(self, x, w, resp, labels, resp_offset, need_covariances):
+        """The M-step of given responsibilities (dense resp or labels): the
+        means from statistics around the first row, then, when needed, the
+        covariances from statistics around those means (exact for components
+        far from the first row)."""
+        threads = threads_for_core()
+
+        def stats(covariance_type, shifts):
+            if labels is not None:
+                return _core.label_stats(x, labels, covariance_type, shifts, w, threads)
+            return _core.responsibility_stats(x, resp, covariance_type, shifts, w, threads)
+
+        first_row = np.repeat(x[:1].astype(np.float64), self.n_components, axis=0)
+        weights, means = _core.m_step_means(stats("spherical", first_row), resp_offset)
+        if not need_covariances:
+            return weights, means, None
+        second = stats(self.covariance_type, means)
+        if self.covariance_type == "tied" and labels is not None:
+            second = _with_scikit_learn_tied_scatter(second, x, w, labels)
+        with _covariances_must_be_defined(x.dtype):
+            return _core.m_step(second, np.empty(0), self.reg_covar, resp_offset)
+
+    def _run_em(self, x, w, start: Mixture, weight_total: float, previous: float, resp_offset: float) -> _Run:
+        xk = fit_data(x, f"{type(self).__name__}.fit", means=start.means, variances=start.variances())
+        callback = self._iteration_printer(weight_total, previous) if self.verbose else None
+        with _covariances_must_be_defined(x.dtype):
+            weights, means, covs, _, n_iter, converged, weight_sum, history = _core.fit_em(
+                xk, *start.core_args()[:3], int(self.max_iter), float(self.tol), 1, np.empty(0), threads_for_core(),
+                callback, self.covariance_type, w, float(self.reg_covar), True,
+                previous if math.isfinite(previous) else math.nan, resp_offset)
+            mixture = Mixture(weights, means, covs, self.covariance_type)
+        lower_bounds = (history / weight_sum).tolist()
+        return _Run(mixture, int(n_iter), bool(converged), lower_bounds[-1], lower_bounds)
+
+    # ------------------------------------------------------------------ fitted state
+
+    def _set_fitted(self, mixture: Mixture, dtype) -> None:
+        """The fitted attributes of mixture, in dtype."""
+        ctype = self.covariance_type
+        with _covariances_must_be_defined(dtype):
+            try:
+                precisions_cholesky = _precisions_cholesky(mixture.covariances, ctype)
+            except np.linalg.LinAlgError as exc:
+                raise Cov_problem(f"a covariance has no Cholesky factor ({exc})") from None
+        self.weights_ = mixture.weights.astype(dtype)
+        self.means_ = mixture.means.astype(dtype)
+        self.covariances_ = mixture.covariances.astype(dtype)
+        self.precisions_cholesky_ = precisions_cholesky.astype(dtype)
+        self.precisions_ = _precisions(precisions_cholesky, ctype).astype(dtype)
+        self._fitted = _Fitted(mixture, self.weights_.copy(), self.means_.copy(), self.precisions_cholesky_.copy())
+
+    def _scoring_mixture(self) -> Mixture:
+        """The mixture that scores rows: the fit's own, while weights_, means_
+        and precisions_cholesky_ are as the fit left them; else one built
+        from those attributes (as scikit-learn scores with them)."""
+        fitted = getattr(self, "_fitted", None)
+        if (fitted is not None and np.array_equal(fitted.weights, self.weights_)
+                and np.array_equal(fitted.means, self.means_)
+                and np.array_equal(fitted.precisions_cholesky, self.precisions_cholesky_)):
+            return fitted.mixture
+        try:
+            covariances = _covariances_from_precisions_cholesky(
+                np.asarray(self.precisions_cholesky_, dtype=np.float64), self.covariance_type)
+            return Mixture(self.weights_, self.means_, covariances, self.covariance_type)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            raise ValueError(f"{type(self).__name__}: weights_, means_ and precisions_cholesky_ do not form a valid "
+                             f"{self.covariance_type} mixture ({exc}); refit, or set consistent attributes") from None
+
+    def _rows(self, X, func: str, **validate) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, **validate)
+        return data_matrix(X, f"{type(self).__name__}.{func}", check_finite=False)
+
+    def _score(self, core_function, X, func: str) -> np.ndarray:
+        """A core scoring function's result for X, in float32 when X and the
+        model are float32 (as scikit-learn's), else float64."""
+        x = self._rows(X, func)
+        mixture = self._scoring_mixture()
+        float32_output = bool(x.dtype == np.float32 and self.means_.dtype == np.float32)
+        x = kernel_data(x, means=mixture.means, variances=mixture.variances())
+        return core_function(x, *mixture.core_args()[:3], threads_for_core(), self.covariance_type, float32_output)
+
+    # ------------------------------------------------------------------ scoring
+
+    def score_samples(self, X):
+        """Log-likelihood log p(x) of each row.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+        """
+        return self._score(_core.log_density, X, "score_samples")
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood of the rows of X (weighted by sample_weight if given).
+
+        Returns
+        -------
+        float
+        """
+        log_prob = self.score_samples(X)
+        w = sample_weight_vector(sample_weight, len(log_prob), f"{type(self).__name__}.score")
+        if w is None:
+            return float(np.mean(log_prob))
+        return float(np.dot(w, log_prob.astype(np.float64)) / w.sum())
+
+    def predict(self, X):
+        """The most probable component of each row.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int64
+        """
+        x = self._rows(X, "predict")
+        mixture = self._scoring_mixture()
+        x = kernel_data(x, means=mixture.means, variances=mixture.variances())
+        return _core.assign_to_component(x, *mixture.core_args()[:3], threads_for_core(), self.covariance_type)
+
+    def predict_proba(self, X):
+        """Posterior probability p(k | x) of each component for each row.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+        """
+        return self._score(_core.responsibilities, X, "predict_proba")
+
+    def _n_parameters(self) -> int:
+        """Free parameters of the model (as scikit-learn counts them)."""
+        K, D = self.means_.shape
+        covariance = {"full": K * D * (D + 1) / 2, "tied": D * (D + 1) / 2, "diag": K * D,
+                      "spherical": K}[self.covariance_type]
+        return int(covariance + K * D + K - 1)
+
+    def bic(self, X):
+        """Bayesian information criterion of the model on X: -2 log L + p log N (lower is better)."""
+        log_prob = self.score_samples(X)
+        return -2 * float(np.mean(log_prob)) * len(log_prob) + self._n_parameters() * math.log(len(log_prob))
+
+    def aic(self, X):
+        """Akaike information criterion of the model on X: -2 log L + 2 p (lower is better)."""
+        log_prob = self.score_samples(X)
+        return -2 * float(np.mean(log_prob)) * len(log_prob) + 2 * self._n_parameters()
+
+    def sample(self, n_samples=1):
+        """Draw rows from the fitted mixture, with scikit-learn's random
+        numbers (the same random_state gives the same rows).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features), float64
+        y : ndarray of shape (n_samples,), int64
+            The component of each row (rows are grouped by component).
+        """
+        check_is_fitted(self)
+        if isinstance(n_samples, (bool, np.bool_)) or not _is_int(n_samples):
+            raise TypeError(f"n_samples must be an integer, got {n_samples!r}")
+        if n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one "
+                             "sample.")
+        rng = check_random_state(self.random_state)
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        counts = rng.multinomial(n_samples, weights / weights.sum())
+        means, covs = self.means_, self.covariances_
+        if self.covariance_type == "full":
+            rows = [rng.multivariate_normal(m, c, int(n)) for m, c, n in zip(means, covs, counts)]
+        elif self.covariance_type == "tied":
+            rows = [rng.multivariate_normal(m, covs, int(n)) for m, n in zip(means, counts)]
+        else:
+            rows = [m + rng.standard_normal(size=(n, means.shape[1])) * np.sqrt(c) for m, c, n in
+                    zip(means, covs, counts)]
+        labels = np.concatenate([np.full(int(n), k, dtype=np.int64) for k, n in enumerate(counts)])
+        return np.vstack(rows).astype(np.float64), labels
+
+    # ------------------------------------------------------------------ conditioning
+
+    def _feature_indices(self, features, func: str) -> np.ndarray:
+        """features (indices, or names when the model has feature_names_in_) as unique int indices."""
+        check_is_fitted(self)
+        items = np.atleast_1d(np.asarray(features, dtype=object))
+        if items.ndim != 1 or items.size == 0:
+            raise ValueError(f"{type(self).__name__}.{func}(): features must be a non-empty list of feature "
+                             f"indices or names, got {features!r}")
+        names = getattr(self, "feature_names_in_", None)
+        indices = []
+        for item in items:
+            if isinstance(item, str):
+                if names is None or item not in names:
+                    known = "the model has no feature names" if names is None else f"known: {list(names)}"
+                    raise ValueError(f"{type(self).__name__}.{func}(): unknown feature {item!r} ({known})")
+                indices.append(int(np.flatnonzero(names == item)[0]))
+            elif _is_int(item) and -self.n_features_in_ <= item < self.n_features_in_:
+                indices.append(int(item) % self.n_features_in_)
+            else:
+                raise ValueError(f"{type(self).__name__}.{func}(): features must be indices in "
+                                 f"[0, {self.n_features_in_}) or feature names, got {item!r}")
+        indices = np.array(indices, dtype=np.int64)
+        if len(set(indices.tolist())) != len(indices):
+            raise ValueError(f"{type(self).__name__}.{func}(): features must not repeat, got {features!r}")
+        return indices
+
+    def _derived(self, weights, means, dense_covariances, kept: np.ndarray) -> "GaussianMixture":
+        """A fitted model over the features kept, from a core marginal or
+        conditional (dense covariances, which have this model's structure)."""
+        params = {**self.get_params(), "weights_init": None, "means_init": None, "precisions_init": None}
+        model = type(self)(**params)
+        mixture = Mixture(weights, means, model_covariances(self.covariance_type, dense_covariances),
+                          self.covariance_type)
+        model._set_fitted_from(mixture, self.means_.dtype)
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            model.feature_names_in_ = names[kept]
+        return model
+
+    def marginal(self, features):
+        """The mixture of the marginal distribution of some features.
+
+        Parameters
+        ----------
+        features : sequence of int or str
+            Feature indices (or names, for a model fitted on a DataFrame), in
+            the order the result's features take.
+
+        Returns
+        -------
+        GaussianMixture
+            Fitted over those features, with the same weights and covariance model.
+        """
+        dims = self._feature_indices(features, "marginal")
+        mixture = self._scoring_mixture()
+        weights, means, covs = _core.marginal(mixture.weights, mixture.means, mixture.dense_covariances(),
+                                              dims.tolist())
+        return self._derived(weights, means, covs, dims)
+
+    def condition(self, features, values):
+        """The mixture of the other features given that ``features`` took ``values``.
+
+        Each component's mean and covariance become their Gaussian
+        conditionals, and the weights the components' posterior
+        probabilities given those values.
+
+        Parameters
+        ----------
+        features : sequence of int or str
+            The observed features (indices, or names for a model fitted on a DataFrame).
+        values : array-like of shape (len(features),)
+            Their values.
+
+        Returns
+        -------
+        GaussianMixture
+            Fitted over the remaining features, in their original order.
+        """
+        observed = self._feature_indices(features, "condition")
+        func = f"{type(self).__name__}.condition"
+        values = real_array(values, func, "values").reshape(-1)
+        if values.shape != observed.shape:
+            raise ValueError(f"{func}(): values must hold one value per feature ({len(observed)}), got "
+                             f"{values.shape[0]}")
+        if not np.isfinite(values).all():
+            raise ValueError(f"{func}(): values must be finite; to leave a feature free, leave it out of features")
+        kept = np.setdiff1d(np.arange(self.n_features_in_), observed)
+        if kept.size == 0:
+            raise ValueError(f"{func}(): conditioning on every feature leaves no distribution; leave at least one "
+                             "feature out")
+        mixture = self._scoring_mixture()
+        weights, means, covs = _core.condition(mixture.weights, mixture.means, mixture.dense_covariances(),
+                                               observed.tolist(), values)
+        return self._derived(weights, means, covs, kept)
+
+    def predict_missing(self, X, return_cov=False):
+        """GMM regression: X with every NaN replaced by its conditional mean
+        given the row's other values (a row's own missing pattern).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NaN marks an unknown entry (infinities are refused); not modified.
+        return_cov : bool, default=False
+            Also return each row's conditional covariance of its unknowns.
+
+        Returns
+        -------
+        filled : ndarray of shape (n_samples, n_features), float64
+            A new array.
+        cov : ndarray of shape (n_samples, n_features, n_features)
+            Only with return_cov: row i's conditional covariance in the rows
+            and columns of its NaNs, 0 elsewhere.
+        """
+        x = self._rows(X, "predict_missing", ensure_all_finite="allow-nan")
+        filled = np.array(x, dtype=np.float64, order="C", copy=True)
+        missing = np.isnan(filled)
+        mixture = self._scoring_mixture()
+        offsets, flat = _core.predict_missing(filled, mixture.weights, mixture.means, mixture.dense_covariances(),
+                                              threads_for_core())
+        if not return_cov:
+            return filled
+        return filled, _scatter_conditional_covariances(missing, offsets, flat)
+
+    # ------------------------------------------------------------------ conversions
+
+    def _set_fitted_from(self, mixture: Mixture, dtype=np.float64) -> None:
+        """Fitted attributes of a mixture given, not fitted: as a fit with max_iter=0 leaves them."""
+        self._set_fitted(mixture, dtype)
+        self.n_features_in_ = mixture.n_features
+        self.converged_, self.n_iter_, self.lower_bound_, self.lower_bounds_ = False, 0, -math.inf, []
+
+    @classmethod
+    def from_mixture(cls, mixture: Mixture, **params) -> "GaussianMixture":
+        """A fitted estimator with the parameters of a :class:`gaussmix.Mixture`
+        (n_components and covariance_type from it; other constructor params as given)."""
+        if not isinstance(mixture, Mixture):
+            raise TypeError(f"{cls.__name__}.from_mixture(): expected a gaussmix.Mixture, got "
+                            f"{type(mixture).__name__}")
+        for name, value in (("n_components", mixture.n_components), ("covariance_type", mixture.covariance_type)):
+            if name in params and params[name] != value:
+                raise ValueError(f"{cls.__name__}.from_mixture(): {name}={params[name]!r} disagrees with the "
+                                 f"mixture's {value!r}")
+        model = cls(**{**params, "n_components": mixture.n_components, "covariance_type": mixture.covariance_type})
+        model._set_fitted_from(mixture)
+        return model
+
+    def to_mixture(self) -> Mixture:
+        """The fitted model as a :class:`gaussmix.Mixture` (float64), e.g. to
+        start :func:`gaussmix.fit_em` or the statistics API from it."""
+        check_is_fitted(self)
+        return self._scoring_mixture()
+
+    @classmethod
+    def from_pypr(cls, centroids, ccov, mc=None, **params) -> "GaussianMixture":
+        """A fitted full-covariance estimator from the PyPR face's lists,
+        e.g. ``GaussianMixture.from_pypr(*gmm.em(X, K)[:3])``.
+
+        Parameters
+        ----------
+        centroids : list of K arrays of shape (D,)
+        ccov : list of K arrays of shape (D, D)
+        mc : array-like of shape (K,), optional
+            Mixing coefficients (default: equal).
+        **params
+            Other constructor parameters (random_state for :meth:`sample`, ...).
+        """
+        weights, means, covs = mixture_params(centroids, ccov, mc, f"{cls.__name__}.from_pypr")
+        return cls.from_mixture(Mixture(weights, means, covs, "full"), **params)
+
+    def to_pypr(self):
+        """The fitted model as the PyPR face's ``(centroids, ccov, mc)``: lists
+        of K means (D,) and K covariance matrices (D, D) (every model written
+        out as full matrices), and the weights (K,); float64, new arrays.
+        ``gaussmix.gmm.gmm_pdf(X, *model.to_pypr())`` is ``exp(score_samples(X))``."""
+        mixture = self.to_mixture()
+        return list(mixture.means.copy()), list(mixture.dense_covariances()), mixture.weights.copy()
+
+    # ------------------------------------------------------------------ verbose output (scikit-learn's)
+
+    def _print_init_begin(self, init: int) -> None:
+        if self.verbose >= 1:
+            print(f"Initialization {init}")
+        if self.verbose >= 2:
+            self._init_prev_time = self._iter_prev_time = time.time()
+
+    def _iteration_printer(self, weight_total: float, previous: float):
+        state = {"previous": previous if math.isfinite(previous) else -math.inf}
+
+        def print_iteration(weights, means, covariances, iteration, log_likelihood):
+            n_iter = iteration + 1
+            lower_bound = log_likelihood / weight_total
+            change, state["previous"] = lower_bound - state["previous"], lower_bound
+            if n_iter % self.verbose_interval != 0:
+                return
+            if self.verbose == 1:
+                print(f"  Iteration {n_iter}")
+            else:
+                now = time.time()
+                print(f"  Iteration {n_iter}\t time lapse {now - self._iter_prev_time:.5f}s\t ll change {change:.5f}")
+                self._iter_prev_time = now
+
+        return print_iteration
+
+    def _print_init_end(self, lower_bound: float, converged: bool) -> None:
+        status = "converged" if converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {status}.")
+        elif self.verbose >= 2:
+            print(f"Initialization {status}. time lapse {time.time() - self._init_prev_time:.5f}s\t lower bound "
+                  f"{lower_bound:.5f}.")
+
+
+def _scatter_conditional_covariances(missing: np.ndarray, offsets: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """(N, D, D) zeros with row i's conditional covariance (flat[offsets[i]:
+    offsets[i+1]], m_i x m_i over its missing columns in order) in the rows and
+    columns of its NaNs; vectorised over all entries."""
+    n, d = missing.shape
+    out = np.zeros((n, d, d))
+    counts = missing.sum(axis=1)
+    sizes = counts**2
+    row = np.repeat(np.arange(n), sizes)
+    position = np.arange(flat.size) - np.repeat(offsets[:-1], sizes)
+    m = np.repeat(counts, sizes)
+    first_missing = np.concatenate(([0], np.cumsum(counts)[:-1]))  # where row i's columns start in missing_cols
+    missing_cols = np.nonzero(missing)[1]
+    start = np.repeat(first_missing, sizes)
+    out[row, missing_cols[start + position // np.maximum(m, 1)], missing_cols[start + position % np.maximum(m, 1)]] = flat
+    return out
