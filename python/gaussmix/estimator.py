@@ -42,6 +42,7 @@ from ._mixture import COVARIANCE_TYPES, Mixture, covariance_shape, model_covaria
 from ._validation import (
     INT_MAX,
     Cov_problem,
+    column_extremes,
     data_matrix,
     fit_data,
     kernel_data,
@@ -464,6 +465,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         x = data_matrix(X, func, check_finite=False)  # validate_data checked the values
         w = sample_weight_vector(sample_weight, n_samples, func)
         inits = self._check_inits(n_features)
+        extremes = column_extremes(x)  # for every start's data checks: one pass over X
         weight_total = float(n_samples if w is None else w.sum())
         # scikit-learn adds 10 eps of the data's precision to every component's
         # responsibility sum; per unit of mean weight, so that scaling the
@@ -476,13 +478,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for init in range(self.n_init if do_init else 1):
             self._print_init_begin(init)
             if do_init:
-                start, previous = self._initial_mixture(x, w, random_state, inits, resp_offset), math.nan
+                start, previous = self._initial_mixture(x, w, random_state, inits, resp_offset, extremes), math.nan
             else:
                 start, previous = self._scoring_mixture(), self.lower_bound_
             if self.max_iter == 0:
                 best = _Run(start, 0, False, -math.inf, [])  # scikit-learn keeps the last start
                 continue
-            run = self._run_em(x, w, start, weight_total, previous, resp_offset)
+            run = self._run_em(x, w, start, weight_total, previous, resp_offset, extremes)
             self._print_init_end(run.lower_bound, run.converged)
             if best is None or run.lower_bound > best.lower_bound or best.lower_bound == -math.inf:
                 best = run
@@ -495,14 +497,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = best.lower_bounds
         return x
 
-    def _initial_mixture(self, x: np.ndarray, w, random_state, inits: _Inits, resp_offset: float) -> Mixture:
+    def _initial_mixture(self, x: np.ndarray, w, random_state, inits: _Inits, resp_offset: float,
+                         extremes) -> Mixture:
         """The start of one initialisation: scikit-learn's parameters from
         the initial responsibilities of init_params (drawn from
         random_state), replaced by those the user gave."""
         K, ctype = self.n_components, self.covariance_type
         weights = means = covariances = None
         if inits.weights is None or inits.means is None or inits.covariances is None:
-            xk = fit_data(x, f"{type(self).__name__}.fit")
+            xk = fit_data(x, f"{type(self).__name__}.fit", extremes=extremes)
             resp = labels = None
             if self.init_params == "kmeans":
                 labels = _kmeans_labels(xk, w, K, random_state)
@@ -542,8 +545,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         with _covariances_must_be_defined(x.dtype):
             return _core.m_step(second, np.empty(0), self.reg_covar, resp_offset)
 
-    def _run_em(self, x, w, start: Mixture, weight_total: float, previous: float, resp_offset: float) -> _Run:
-        xk = fit_data(x, f"{type(self).__name__}.fit", means=start.means, variances=start.variances())
+    def _run_em(self, x, w, start: Mixture, weight_total: float, previous: float, resp_offset: float,
+                extremes) -> _Run:
+        xk = fit_data(x, f"{type(self).__name__}.fit", means=start.means, variances=start.variances(),
+                      extremes=extremes)
         callback = self._iteration_printer(weight_total, previous) if self.verbose else None
         with _covariances_must_be_defined(x.dtype):
             weights, means, covs, _, n_iter, converged, weight_sum, history = _core.fit_em(

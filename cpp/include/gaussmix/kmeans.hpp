@@ -191,7 +191,10 @@ Index nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres
     const auto [begin, end] = part.chunk_rows(chunk);
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> block;
     Eigen::Array<Scalar, Eigen::Dynamic, 1> distance, nearest;
-    Eigen::Array<std::int64_t, Eigen::Dynamic, 1> best;
+    // The nearest centre's index in the data's scalar type (exact below
+    // 2^24 centres in float): compare and blend then share one vector width,
+    // so the plain loop below vectorises (Eigen 3.4's select does not).
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> best;
     Index chunk_changed = 0;
     for (Index first = begin; first < end && !stop.requested(); first += kBlockRows) {
       const Index rows = std::min(end - first, kBlockRows);
@@ -200,14 +203,20 @@ Index nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres
       best.setZero(rows);
       for (Index c = 1; c < centres.rows(); ++c) {
         squared_distances(block, centres.row(c), distance);
-        const auto closer = distance < nearest;  // strict: ties stay with the lower index
-        best = closer.select(static_cast<std::int64_t>(c), best);
-        nearest = closer.select(distance, nearest);
+        const Scalar index = static_cast<Scalar>(c);
+        Scalar* near = nearest.data();
+        Scalar* best_index = best.data();
+        const Scalar* dist = distance.data();
+        for (Index b = 0; b < rows; ++b) {  // strict: ties stay with the lower index
+          const bool closer = dist[b] < near[b];
+          near[b] = closer ? dist[b] : near[b];
+          best_index[b] = closer ? index : best_index[b];
+        }
       }
       for (Index b = 0; b < rows; ++b) {
         const Index i = first + b;
         const bool safe = nearest[b] >= kSafeMin && nearest[b] <= std::numeric_limits<Scalar>::max();
-        const std::int64_t label = safe ? best[b] : nearest_centre<Scalar>(x.row(i), centres);
+        const std::int64_t label = safe ? static_cast<std::int64_t>(best[b]) : nearest_centre<Scalar>(x.row(i), centres);
         chunk_changed += label != labels[i];
         labels[i] = label;
       }
@@ -219,17 +228,23 @@ Index nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres
   return total;
 }
 
-/** dest += row i of x in the column-scaled frame, times its weight when
- *  weighted: a term of the centroid sums. Without weights no product by 1:
- *  a compiler that fuses the multiply-add (-march=native, FMA) would round
- *  the sums differently. */
-template <typename Scalar, typename Dest>
-void add_scaled_row(Dest&& dest, const DataRef<Scalar>& x, Index i, const KMeansWeights& weight,
+/** dest[j] += x(i, j) column_scale[j] (times the row's weight when weighted),
+ *  j < D: a term of the centroid sums, as a plain loop (an Eigen expression
+ *  per row costs more than the arithmetic at small D). The product by a
+ *  power of two is exact, so the sums do not depend on whether the compiler
+ *  fuses the multiply-add; without weights there is no product by 1, so
+ *  equal weights give the bits of none. */
+template <typename Scalar>
+void add_scaled_row(double* dest, const DataRef<Scalar>& x, Index i, const KMeansWeights& weight,
                     const Eigen::RowVectorXd& column_scale) {
-  if (weight.weighted())
-    dest += weight(i) * x.row(i).template cast<double>().cwiseProduct(column_scale);
-  else
-    dest += x.row(i).template cast<double>().cwiseProduct(column_scale);
+  const Scalar* row = x.data() + i * x.outerStride();
+  const double* scale = column_scale.data();
+  if (weight.weighted()) {
+    const double w = weight(i);
+    for (Index j = 0; j < x.cols(); ++j) dest[j] += w * (static_cast<double>(row[j]) * scale[j]);
+  } else {
+    for (Index j = 0; j < x.cols(); ++j) dest[j] += static_cast<double>(row[j]) * scale[j];
+  }
 }
 
 /** A row and its squared distance from its centre. */
@@ -301,7 +316,7 @@ void relocate_empty_centres(const DataRef<Scalar>& x, const RowMatrix<double>& c
   for (std::size_t e = 0; e < far.size(); ++e) {
     const Index i = far[e], from = static_cast<Index>(labels[i]), to = empty[e];
     Eigen::RowVectorXd term = Eigen::RowVectorXd::Zero(x.cols());
-    add_scaled_row(term, x, i, weight, column_scale);
+    add_scaled_row(term.data(), x, i, weight, column_scale);
     total.sums.row(from) -= term;
     total.sums.row(to) = term;
     total.counts[from] -= weight(i);
@@ -362,9 +377,12 @@ struct ChunkedScores {
  * of score exceeds target (chunk totals first, then the rows of one chunk),
  * so row i is picked with probability score[i] / total. A row of score 0 is
  * never picked: if rounding leaves target unspent, the last row of positive
- * score is (some score must be positive).
+ * score is (some score must be positive). before_rows(chunk) runs before the
+ * chunk's rows are read (k-means++ brings them up to date there).
  */
-inline Index draw_row(const ChunkedScores& s, const RowPartition& part, double target) {
+template <typename BeforeRows = void (*)(Index)>
+Index draw_row(const ChunkedScores& s, const RowPartition& part, double target,
+               BeforeRows&& before_rows = [](Index) {}) {
   Index chunk = -1;
   for (Index c = 0; c < part.n_chunks; ++c) {
     const double t = s.chunk_total[static_cast<std::size_t>(c)];
@@ -373,6 +391,7 @@ inline Index draw_row(const ChunkedScores& s, const RowPartition& part, double t
     if (target < t) break;
     target -= t;
   }
+  before_rows(chunk);
   const auto [begin, end] = part.chunk_rows(chunk);
   Index last_positive = begin;
   for (Index i = begin; i < end; ++i) {
@@ -477,60 +496,71 @@ KMeansSeeds kmeans_plus_plus(const DataRef<Scalar>& x, Index k, const Eigen::Ref
     nearest.score[i] = by_weight.score[i] > 0.0 ? std::numeric_limits<double>::infinity() : 0.0;
 
   KMeansSeeds seeds{RowMatrix<double>(k, d), Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>(k)};
-  Index chosen = detail::draw_row(by_weight, part, uniforms[0] * by_weight.total());
-  std::vector<Index> candidates(static_cast<std::size_t>(trials));
+  std::vector<Index> candidates{detail::draw_row(by_weight, part, uniforms[0] * by_weight.total())};
   RowMatrix<double> scaled_candidates(trials, d);
+  scaled_candidates.row(0) = x.row(candidates[0]).template cast<double>() * scale;
   std::vector<double> candidate_partial(chunks * static_cast<std::size_t>(trials));  // chunk-major
-  for (Index c = 0;; ++c) {
-    seeds.indices[c] = static_cast<std::int64_t>(chosen);
-    seeds.centres.row(c) = x.row(chosen).template cast<double>();
-    const Eigen::RowVectorXd scaled_centre = seeds.centres.row(c) * scale;
-    detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
-      const auto [begin, end] = part.chunk_rows(chunk);
-      detail::ScaledBlocks blocks;
-      double total = 0.0;
-      for (Index first = begin; first < end; first += detail::kBlockRows) {
-        const Index rows = blocks.load(x, first, std::min(end - first, detail::kBlockRows), scale, by_weight.score);
-        auto chunk_nearest = nearest.score.segment(first, rows).array();
-        total += blocks.nearer(chunk_nearest, scaled_centre);
+  // The centre kept last is folded into nearest.score by the same pass over
+  // x that scores the next candidates (one pass per centre); a chunk that a
+  // draw lands in is folded first. min is idempotent: folding twice changes
+  // nothing, so the scores do not depend on which chunks the draws visited.
+  Eigen::RowVectorXd pending;  // empty: nothing to fold
+  std::vector<char> folded(chunks, 1);
+  // One chunk: fold pending in (unless done), and add each of the first
+  // n_scored candidates' sum of min(nearest, weighted distance) to its partial.
+  auto pass_chunk = [&](Index chunk, Index n_scored) {
+    const auto [begin, end] = part.chunk_rows(chunk);
+    const bool fold = pending.size() > 0 && !folded[static_cast<std::size_t>(chunk)];
+    double* partial = &candidate_partial[static_cast<std::size_t>(chunk * trials)];
+    std::fill(partial, partial + n_scored, 0.0);
+    detail::ScaledBlocks blocks;
+    for (Index first = begin; first < end; first += detail::kBlockRows) {
+      const Index rows = blocks.load(x, first, std::min(end - first, detail::kBlockRows), scale, by_weight.score);
+      auto chunk_nearest = nearest.score.segment(first, rows).array();
+      if (fold) {
+        blocks.nearer(chunk_nearest, pending);
         chunk_nearest = blocks.scores;
       }
-      nearest.chunk_total[static_cast<std::size_t>(chunk)] = total;
-    });
+      for (Index t = 0; t < n_scored; ++t) partial[t] += blocks.nearer(chunk_nearest, scaled_candidates.row(t));
+    }
+    folded[static_cast<std::size_t>(chunk)] = 1;
+  };
+  for (Index c = 0;; ++c) {
+    // Score the candidates for centre c and keep the one of least potential
+    // (the first of equals); with one candidate only its chunk totals are needed.
+    const auto n_candidates = static_cast<Index>(candidates.size());
+    Index best = 0;
+    if (n_candidates > 1 || c + 1 < k) {
+      detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) { pass_chunk(chunk, n_candidates); });
+      double best_potential = std::numeric_limits<double>::infinity();
+      for (Index t = 0; t < n_candidates; ++t) {
+        double potential = 0.0;
+        for (std::size_t chunk = 0; chunk < chunks; ++chunk)
+          potential += candidate_partial[chunk * static_cast<std::size_t>(trials) + static_cast<std::size_t>(t)];
+        if (potential < best_potential) {
+          best_potential = potential;
+          best = t;
+        }
+      }
+    }
+    const Index chosen = candidates[static_cast<std::size_t>(best)];
+    seeds.indices[c] = static_cast<std::int64_t>(chosen);
+    seeds.centres.row(c) = x.row(chosen).template cast<double>();
     if (c + 1 == k) break;
 
-    const double potential = nearest.total();
-    const detail::ChunkedScores& drawn_by = potential > 0.0 ? nearest : by_weight;
-    const double scale_draw = potential > 0.0 ? potential : by_weight.total();
-    for (Index t = 0; t < trials; ++t) {
-      candidates[static_cast<std::size_t>(t)] = detail::draw_row(drawn_by, part, uniforms[1 + c * trials + t] * scale_draw);
-      scaled_candidates.row(t) = x.row(candidates[static_cast<std::size_t>(t)]).template cast<double>() * scale;
+    pending = scaled_candidates.row(best);
+    for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
+      nearest.chunk_total[chunk] = candidate_partial[chunk * static_cast<std::size_t>(trials) + static_cast<std::size_t>(best)];
+      folded[chunk] = 0;
     }
-    chosen = candidates[0];
-    if (trials == 1) continue;
-    // Each candidate's potential: the sum of min(nearest, its weighted
-    // distance), taken as the update above will take it (same terms, same
-    // order), so the kept candidate's potential is the next total exactly.
-    detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
-      const auto [begin, end] = part.chunk_rows(chunk);
-      detail::ScaledBlocks blocks;
-      double* partial = &candidate_partial[static_cast<std::size_t>(chunk * trials)];
-      std::fill(partial, partial + trials, 0.0);
-      for (Index first = begin; first < end; first += detail::kBlockRows) {
-        const Index rows = blocks.load(x, first, std::min(end - first, detail::kBlockRows), scale, by_weight.score);
-        const auto chunk_nearest = nearest.score.segment(first, rows).array();
-        for (Index t = 0; t < trials; ++t) partial[t] += blocks.nearer(chunk_nearest, scaled_candidates.row(t));
-      }
-    });
-    double best_potential = std::numeric_limits<double>::infinity();
+    const double potential = nearest.total();
+    candidates.assign(static_cast<std::size_t>(trials), 0);
     for (Index t = 0; t < trials; ++t) {
-      double candidate_potential = 0.0;
-      for (std::size_t chunk = 0; chunk < chunks; ++chunk)
-        candidate_potential += candidate_partial[chunk * static_cast<std::size_t>(trials) + static_cast<std::size_t>(t)];
-      if (candidate_potential < best_potential) {
-        best_potential = candidate_potential;
-        chosen = candidates[static_cast<std::size_t>(t)];
-      }
+      const double u = uniforms[1 + c * trials + t];
+      candidates[static_cast<std::size_t>(t)] =
+          potential > 0.0 ? detail::draw_row(nearest, part, u * potential, [&](Index chunk) { pass_chunk(chunk, 0); })
+                          : detail::draw_row(by_weight, part, u * by_weight.total());
+      scaled_candidates.row(t) = x.row(candidates[static_cast<std::size_t>(t)]).template cast<double>() * scale;
     }
   }
   return seeds;
@@ -592,7 +622,7 @@ KMeansResult kmeans_lloyd(const DataRef<Scalar>& x, RowMatrix<double> centres, c
         const double w = weight(i);  // 1 without weights
         if (w == 0.0) continue;      // skipped, not multiplied: 0 * inf would be NaN
         const Index label = static_cast<Index>(result.labels[i]);
-        detail::add_scaled_row(s.sums.row(label), x, i, weight, column_scale);
+        detail::add_scaled_row(s.sums.row(label).data(), x, i, weight, column_scale);
         s.counts[label] += w;
       }
     });
