@@ -15,11 +15,13 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "detail/config.hpp"
 #include "detail/parallel.hpp"
+#include "detail/simd.hpp"
 #include "errors.hpp"
 #include "sample_weight.hpp"
 
@@ -165,20 +167,82 @@ void check_kmeans_shapes(const char* func, const DataRef<Scalar>& x, const RowMa
                      "use double data");
 }
 
-/** distance[b] = sum over j, in order, of (block(b, j) - centre[j])^2: one
- *  centre's squared distances from a block of rows held column-major, so
- *  that every step is a whole-vector operation across the rows. */
-template <typename T, typename Centre>
-void squared_distances(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& block, const Centre& centre,
-                       Eigen::Array<T, Eigen::Dynamic, 1>& distance) {
-  distance = (block.col(0).array() - centre[0]).square();
-  for (Index j = 1; j < block.cols(); ++j) distance += (block.col(j).array() - centre[j]).square();
+/** block = rows [first, first + rows) of x, column-major (transpose_subtract
+ *  of a zero centre: x - 0 is x, bit for bit), with as many rows after them
+ *  asked into cache (prefetch_rows). */
+template <typename Scalar>
+void load_columns(const DataRef<Scalar>& x, Index first, Index rows, const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>& zero,
+                  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& block) {
+  block.resize(rows, x.cols());
+  prefetch_rows(x.data() + (first + rows) * x.outerStride(), std::min(rows, x.rows() - first - rows), x.cols(),
+                x.outerStride());
+  transpose_subtract(x.data() + first * x.outerStride(), rows, x.cols(), x.outerStride(), zero.data(), block.data(),
+                     rows);
 }
 
-/** labels[i] = the nearest centre of row i (nearest_centre's answer: a
- *  block's squared distances in the data's precision, and nearest_centre
- *  itself for the rows whose nearest distance leaves the safe range);
- *  returns how many labels changed. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"  // Packet types as template arguments (harmless)
+#endif
+/**
+ * For each row b of a column-major block (rows x D, column stride rows):
+ * nearest[b] = the smallest sum over j, in order, of (block(b, j) - c_j)^2
+ * over the centres, best[b] = that centre's index (the first of equals), in
+ * the data's scalar type. One packet of rows at a time, every centre's sum
+ * kept in a register and compared there: no pass over memory per column or
+ * per centre. Rows that do not fill a packet go scalar.
+ */
+template <typename Scalar>
+void nearest_in_block(const Scalar* block, Index rows, Index d, const RowMatrix<Scalar>& centres, Scalar* nearest,
+                      Scalar* best) {
+  namespace ei = Eigen::internal;
+  using P = Packet<Scalar>;
+  constexpr Index W = kPacketSize<Scalar>;
+  const Index k = centres.rows();
+  Index done = 0;
+  if constexpr (W > 1) {
+    done = rows - rows % W;
+    for (Index r = 0; r < done; r += W) {
+      P near = ei::pset1<P>(std::numeric_limits<Scalar>::infinity()), index = ei::pzero(near);
+      for (Index c = 0; c < k; ++c) {
+        const Scalar* centre = centres.data() + c * centres.outerStride();
+        P sum = ei::pzero(near);
+        for (Index j = 0; j < d; ++j) {
+          const P diff = ei::psub(ei::ploadu<P>(block + j * rows + r), ei::pset1<P>(centre[j]));
+          sum = ei::pmadd(diff, diff, sum);
+        }
+        const P closer = ei::pcmp_lt(sum, near);  // strict: ties stay with the lower index
+        near = ei::pselect(closer, sum, near);
+        index = ei::pselect(closer, ei::pset1<P>(static_cast<Scalar>(c)), index);
+      }
+      ei::pstoreu(nearest + r, near);
+      ei::pstoreu(best + r, index);
+    }
+  }
+  for (Index r = done; r < rows; ++r) {
+    nearest[r] = std::numeric_limits<Scalar>::infinity();
+    best[r] = Scalar(0);
+    for (Index c = 0; c < k; ++c) {
+      Scalar sum = Scalar(0);
+      for (Index j = 0; j < d; ++j) {
+        const Scalar diff = block[j * rows + r] - centres(c, j);
+        sum += diff * diff;
+      }
+      if (sum < nearest[r]) {
+        nearest[r] = sum;
+        best[r] = static_cast<Scalar>(c);
+      }
+    }
+  }
+}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+/** labels[i] = the nearest centre of row i (nearest_centre's answer:
+ *  nearest_in_block's squared distances in the data's precision, and
+ *  nearest_centre itself for the rows whose nearest distance leaves the safe
+ *  range); returns how many labels changed. */
 template <typename Scalar>
 Index nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres,
                       Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> labels, int n_threads,
@@ -190,29 +254,13 @@ Index nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres
   parallel_for_chunks(part.n_chunks, threads_for(n_threads, work), stop, [&](int, Index chunk) {
     const auto [begin, end] = part.chunk_rows(chunk);
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> block;
-    Eigen::Array<Scalar, Eigen::Dynamic, 1> distance, nearest;
-    // The nearest centre's index in the data's scalar type (exact below
-    // 2^24 centres in float): compare and blend then share one vector width,
-    // so the plain loop below vectorises (Eigen 3.4's select does not).
-    Eigen::Array<Scalar, Eigen::Dynamic, 1> best;
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> nearest(kBlockRows), best(kBlockRows);
+    const Eigen::Matrix<Scalar, 1, Eigen::Dynamic> zero = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>::Zero(x.cols());
     Index chunk_changed = 0;
     for (Index first = begin; first < end && !stop.requested(); first += kBlockRows) {
       const Index rows = std::min(end - first, kBlockRows);
-      block = x.middleRows(first, rows);
-      squared_distances(block, centres.row(0), nearest);
-      best.setZero(rows);
-      for (Index c = 1; c < centres.rows(); ++c) {
-        squared_distances(block, centres.row(c), distance);
-        const Scalar index = static_cast<Scalar>(c);
-        Scalar* near = nearest.data();
-        Scalar* best_index = best.data();
-        const Scalar* dist = distance.data();
-        for (Index b = 0; b < rows; ++b) {  // strict: ties stay with the lower index
-          const bool closer = dist[b] < near[b];
-          near[b] = closer ? dist[b] : near[b];
-          best_index[b] = closer ? index : best_index[b];
-        }
-      }
+      load_columns(x, first, rows, zero, block);
+      nearest_in_block(block.data(), rows, x.cols(), centres, nearest.data(), best.data());
       for (Index b = 0; b < rows; ++b) {
         const Index i = first + b;
         const bool safe = nearest[b] >= kSafeMin && nearest[b] <= std::numeric_limits<Scalar>::max();
@@ -326,8 +374,8 @@ void relocate_empty_centres(const DataRef<Scalar>& x, const RowMatrix<double>& c
 
 /**
  * k-means++'s scores for one block of rows at a time: the rows scaled by a
- * power of two and held column-major (squared_distances), and their weights.
- * nearer(nearest, c) is min(nearest, w_i |x_i - c|^2) for the rows of
+ * power of two and held column-major (load_columns), and their weights.
+ * nearer(nearest, c) scores min(nearest, w_i |x_i - c|^2) for the rows of
  * positive weight and nearest (0) for the others, whose distances may
  * overflow in the scaled frame (0 * inf is NaN) and are discarded. A weight
  * is a positive constant per row, so the minimum of weighted distances is
@@ -335,23 +383,62 @@ void relocate_empty_centres(const DataRef<Scalar>& x, const RowMatrix<double>& c
  */
 struct ScaledBlocks {
   Eigen::MatrixXd block;
-  Eigen::ArrayXd weight, distance;
-  Eigen::ArrayXd scores;  ///< the block's scores after the last nearer()
+  const double* weight = nullptr;  ///< the block's rows' weights
+  Index rows = 0;
+  Eigen::RowVectorXd zero;  ///< load_columns' centre
 
   template <typename Scalar>
-  Index load(const DataRef<Scalar>& x, Index first, Index rows, double scale, const Eigen::VectorXd& row_weight) {
-    block = x.middleRows(first, rows).template cast<double>() * scale;
-    weight = row_weight.segment(first, rows).array();
-    return rows;
+  void load(const DataRef<Scalar>& x, Index first, Index n_rows, double scale, const Eigen::VectorXd& row_weight) {
+    if constexpr (std::is_same_v<Scalar, double>) {
+      if (zero.size() != x.cols()) zero.setZero(x.cols());
+      load_columns(x, first, n_rows, zero, block);
+      block *= scale;  // a power of two: exact
+    } else {
+      block = x.middleRows(first, n_rows).template cast<double>() * scale;
+    }
+    weight = row_weight.data() + first;
+    rows = n_rows;
   }
 
-  /** scores = min(nearest, w_i |x_i - c|^2) (see above); returns their sum,
-   *  the same sum for the same scores whatever the caller does with them. */
-  template <typename Nearest, typename Centre>
-  double nearer(const Nearest& nearest, const Centre& scaled_centre) {
-    squared_distances(block, scaled_centre, distance);
-    scores = (weight > 0.0).select(nearest.min(weight * distance), nearest);
-    return scores.sum();
+  /** The sum of the block's scores min(nearest, w_i |x_i - c|^2) (see
+   *  above), each row's squared distance summed over the columns in order in
+   *  a register, one packet of rows at a time; the scores go to out unless
+   *  it is null (out may be nearest). */
+  double nearer(const double* nearest, const double* scaled_centre, double* out) const {
+    namespace ei = Eigen::internal;
+    using P = Packet<double>;
+    constexpr Index W = kPacketSize<double>;
+    const Index d = block.cols();
+    const double* data = block.data();
+    Index done = 0;
+    double total = 0.0;
+    if constexpr (W > 1) {
+      done = rows - rows % W;
+      P sum = ei::pset1<P>(0.0);
+      for (Index r = 0; r < done; r += W) {
+        P distance = ei::pset1<P>(0.0);
+        for (Index j = 0; j < d; ++j) {
+          const P diff = ei::psub(ei::ploadu<P>(data + j * rows + r), ei::pset1<P>(scaled_centre[j]));
+          distance = ei::pmadd(diff, diff, distance);
+        }
+        const P w = ei::ploadu<P>(weight + r), near = ei::ploadu<P>(nearest + r);
+        const P score = ei::pselect(ei::pcmp_lt(ei::pset1<P>(0.0), w), ei::pmin(near, ei::pmul(w, distance)), near);
+        if (out != nullptr) ei::pstoreu(out + r, score);
+        sum = ei::padd(sum, score);
+      }
+      total = ei::predux(sum);
+    }
+    for (Index r = done; r < rows; ++r) {
+      double distance = 0.0;
+      for (Index j = 0; j < d; ++j) {
+        const double diff = data[j * rows + r] - scaled_centre[j];
+        distance += diff * diff;
+      }
+      const double score = weight[r] > 0.0 ? std::min(nearest[r], weight[r] * distance) : nearest[r];
+      if (out != nullptr) out[r] = score;
+      total += score;
+    }
+    return total;
   }
 };
 
@@ -515,13 +602,11 @@ KMeansSeeds kmeans_plus_plus(const DataRef<Scalar>& x, Index k, const Eigen::Ref
     std::fill(partial, partial + n_scored, 0.0);
     detail::ScaledBlocks blocks;
     for (Index first = begin; first < end; first += detail::kBlockRows) {
-      const Index rows = blocks.load(x, first, std::min(end - first, detail::kBlockRows), scale, by_weight.score);
-      auto chunk_nearest = nearest.score.segment(first, rows).array();
-      if (fold) {
-        blocks.nearer(chunk_nearest, pending);
-        chunk_nearest = blocks.scores;
-      }
-      for (Index t = 0; t < n_scored; ++t) partial[t] += blocks.nearer(chunk_nearest, scaled_candidates.row(t));
+      blocks.load(x, first, std::min(end - first, detail::kBlockRows), scale, by_weight.score);
+      double* chunk_nearest = nearest.score.data() + first;
+      if (fold) blocks.nearer(chunk_nearest, pending.data(), chunk_nearest);
+      for (Index t = 0; t < n_scored; ++t)
+        partial[t] += blocks.nearer(chunk_nearest, scaled_candidates.row(t).data(), nullptr);
     }
     folded[static_cast<std::size_t>(chunk)] = 1;
   };

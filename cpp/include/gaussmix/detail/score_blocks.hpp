@@ -66,67 +66,18 @@ void load_block_columns(const BlockRef<Scalar>& xb, BlockWorkspace<Scalar>& ws) 
   }
 }
 
-/** ws.delta = xb - centre (every row), column-major: the E-step's transpose
- *  of the row-major block, one square tile of packets at a time (W rows of W
- *  columns loaded, the centre subtracted, transposed in registers, stored as
- *  W column packets). Eigen's assignment of the row-major block gathered
- *  every packet from W scalar loads: 20% of a diag iteration at D = 32. The
- *  last rows and columns that do not fill a tile go scalar. */
-/** Asks for the rows of the next block (rows x d from first, row stride ld)
- *  to be brought into cache while this block is scored: one pass over X per
- *  iteration is a stream from memory, and without the hint each block's
- *  first reader (subtract_row) waited for it (17% of a diag iteration at
- *  D = 32). Prefetching never faults, also past the end of the data. */
-template <typename Scalar>
-inline void prefetch_rows(const Scalar* first, Index rows, Index d, Index ld) {
-#if defined(__GNUC__)
-  constexpr Index kLine = 64 / static_cast<Index>(sizeof(Scalar));
-  for (Index r = 0; r < rows; ++r)
-    for (Index j = 0; j < d; j += kLine) __builtin_prefetch(first + r * ld + j, 0, 2);
-#else
-  (void)first, (void)rows, (void)d, (void)ld;
-#endif
-}
-
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-// PacketBlock<__m512d, 8>: GCC notes that the vector type's alignment attribute
-// is not part of the template argument, which is harmless here (a local).
-#pragma GCC diagnostic ignored "-Wignored-attributes"
-#endif
+/** ws.delta = xb - centre (every row), column-major: transpose_subtract,
+ *  with the next block's rows asked into cache first. */
 template <typename Scalar, typename Centre>
 void subtract_row(const BlockRef<Scalar>& xb, const Centre& centre, BlockWorkspace<Scalar>& ws) {
-  namespace ei = Eigen::internal;
-  using P = Packet<Scalar>;
-  constexpr Index W = kPacketSize<Scalar>;
-  const Index b = xb.rows(), d = xb.cols(), ldx = xb.outerStride(), ld = ws.delta.outerStride();
-  const Scalar* x = xb.data();
-  const Scalar* c = centre.data();
-  Scalar* out = ws.delta.data();
-  prefetch_rows(x + b * ldx, b, d, ldx);
-  if (d < W) {  // narrower than a packet (float, D < 16 with AVX-512): Eigen's assignment is the faster
+  const Index b = xb.rows(), d = xb.cols(), ldx = xb.outerStride();
+  prefetch_rows(xb.data() + b * ldx, b, d, ldx);
+  if (d < kPacketSize<Scalar>) {  // narrower than a packet (float, D < 16 with AVX-512): Eigen's assignment is the faster
     ws.delta.topRows(b) = xb.rowwise() - centre;
     return;
   }
-  Index rows_done = 0, cols_done = 0;
-  if constexpr (W > 1) {
-    rows_done = b - b % W;
-    cols_done = d - d % W;
-    for (Index r = 0; r < rows_done; r += W)
-      for (Index j = 0; j < cols_done; j += W) {
-        ei::PacketBlock<P, static_cast<int>(W)> tile;
-        const P cj = ei::ploadu<P>(c + j);
-        for (Index i = 0; i < W; ++i) tile.packet[i] = ei::psub(ei::ploadu<P>(x + (r + i) * ldx + j), cj);
-        ei::ptranspose(tile);
-        for (Index i = 0; i < W; ++i) ei::pstoreu(out + (j + i) * ld + r, tile.packet[i]);
-      }
-  }
-  for (Index r = 0; r < b; ++r)
-    for (Index j = r < rows_done ? cols_done : 0; j < d; ++j) out[j * ld + r] = x[r * ldx + j] - c[j];
+  transpose_subtract(xb.data(), b, d, ldx, centre.data(), ws.delta.data(), ws.delta.outerStride());
 }
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
 
 /** Which components an E-step kernel scores: [begin, end). The kernels'
  *  AroundShift parameter says what ws.delta holds, and so which whitened
