@@ -114,6 +114,26 @@ def test_attributes_set_by_hand_score_as_in_scikit_learn(covariance_type):
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-8, atol=1e-12)
 
 
+@pytest.mark.parametrize("covariance_type", MODELS)
+def test_a_component_without_rows_keeps_scikit_learn_weight(covariance_type):
+    """A component whose start lies far from every row gets no
+    responsibility; scikit-learn still gives it 10 eps of weight (its
+    nk + 10 eps), and so does gaussmix: the same weights_, and the same
+    parameters of the other components. (Its mean is not compared: see the
+    README's differences.)"""
+    X = blobs(3)
+    start = identical_start(covariance_type, X)
+    start["means_init"] = start["means_init"].copy()
+    start["means_init"][2] = 1e3
+    params = dict(n_components=3, covariance_type=covariance_type, max_iter=1, **start)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours, theirs = GaussianMixture(**params).fit(X), SkGaussianMixture(**params).fit(X)
+    assert 0 < theirs.weights_[2] < 1e-15
+    np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=1e-7)
+    np.testing.assert_allclose(ours.means_[:2], theirs.means_[:2], rtol=1e-7)
+
+
 # ---------------------------------------------------------------- 2. random starts
 def in_component_order(model) -> dict:
     """The fitted arrays with components sorted by their means (tied's one covariance as it is)."""
