@@ -191,6 +191,32 @@ void load_columns(const DataRef<Scalar>& x, Index first, Index rows, const Eigen
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wignored-attributes"  // Packet types as template arguments (harmless)
 #endif
+/** The squared distances of the packet of rows r.. of a column-major block
+ *  (d columns, column stride ld) from centre: (x_j - c_j)^2 summed over j in
+ *  order, in a register. */
+template <typename Scalar>
+Packet<Scalar> packet_squared_distance(const Scalar* block, Index ld, Index d, Index r, const Scalar* centre) {
+  namespace ei = Eigen::internal;
+  using P = Packet<Scalar>;
+  P sum = ei::pset1<P>(Scalar(0));
+  for (Index j = 0; j < d; ++j) {
+    const P diff = ei::psub(ei::ploadu<P>(block + j * ld + r), ei::pset1<P>(centre[j]));
+    sum = ei::pmadd(diff, diff, sum);
+  }
+  return sum;
+}
+
+/** packet_squared_distance for the one row r (the rows that do not fill a packet). */
+template <typename Scalar>
+Scalar row_squared_distance(const Scalar* block, Index ld, Index d, Index r, const Scalar* centre) {
+  Scalar sum = Scalar(0);
+  for (Index j = 0; j < d; ++j) {
+    const Scalar diff = block[j * ld + r] - centre[j];
+    sum += diff * diff;
+  }
+  return sum;
+}
+
 /**
  * For each row b of a column-major block (rows x D, column stride ld):
  * nearest[b] = the smallest sum over j, in order, of (block(b, j) - c_j)^2
@@ -212,12 +238,7 @@ void nearest_in_block(const Scalar* block, Index rows, Index ld, Index d, const 
     for (Index r = 0; r < done; r += W) {
       P near = ei::pset1<P>(std::numeric_limits<Scalar>::infinity()), index = ei::pzero(near);
       for (Index c = 0; c < k; ++c) {
-        const Scalar* centre = centres.data() + c * centres.outerStride();
-        P sum = ei::pzero(near);
-        for (Index j = 0; j < d; ++j) {
-          const P diff = ei::psub(ei::ploadu<P>(block + j * ld + r), ei::pset1<P>(centre[j]));
-          sum = ei::pmadd(diff, diff, sum);
-        }
+        const P sum = packet_squared_distance(block, ld, d, r, centres.data() + c * centres.outerStride());
         const P closer = ei::pcmp_lt(sum, near);  // strict: ties stay with the lower index
         near = ei::pselect(closer, sum, near);
         index = ei::pselect(closer, ei::pset1<P>(static_cast<Scalar>(c)), index);
@@ -230,11 +251,7 @@ void nearest_in_block(const Scalar* block, Index rows, Index ld, Index d, const 
     nearest[r] = std::numeric_limits<Scalar>::infinity();
     best[r] = Scalar(0);
     for (Index c = 0; c < k; ++c) {
-      Scalar sum = Scalar(0);
-      for (Index j = 0; j < d; ++j) {
-        const Scalar diff = block[j * ld + r] - centres(c, j);
-        sum += diff * diff;
-      }
+      const Scalar sum = row_squared_distance(block, ld, d, r, centres.data() + c * centres.outerStride());
       if (sum < nearest[r]) {
         nearest[r] = sum;
         best[r] = static_cast<Scalar>(c);
@@ -422,14 +439,6 @@ struct ScaledBlocks {
     constexpr Index W = kPacketSize<double>;
     const Index d = block.cols(), ld = block.rows();
     const double* data = block.data();
-    auto squared_distance = [&](Index r, const double* centre) {  // of the W rows from r
-      P distance = ei::pset1<P>(0.0);
-      for (Index j = 0; j < d; ++j) {
-        const P diff = ei::psub(ei::ploadu<P>(data + j * ld + r), ei::pset1<P>(centre[j]));
-        distance = ei::pmadd(diff, diff, distance);
-      }
-      return distance;
-    };
     Index done = 0;
     if constexpr (W > 1) {
       done = rows - rows % W;
@@ -439,11 +448,11 @@ struct ScaledBlocks {
         const P positive = ei::pcmp_lt(ei::pset1<P>(0.0), w);
         P near = ei::ploadu<P>(nearest + r);
         if (pending != nullptr) {
-          near = ei::pselect(positive, ei::pmin(near, ei::pmul(w, squared_distance(r, pending))), near);
+          near = ei::pselect(positive, ei::pmin(near, ei::pmul(w, packet_squared_distance(data, ld, d, r, pending))), near);
           ei::pstoreu(nearest + r, near);
         }
         for (Index t = 0; t < n_scored; ++t) {
-          const P candidate = ei::pmul(w, squared_distance(r, candidates.row(t).data()));
+          const P candidate = ei::pmul(w, packet_squared_distance(data, ld, d, r, candidates.row(t).data()));
           double* sum = sums.data() + t * W;
           ei::pstoreu(sum, ei::padd(ei::ploadu<P>(sum), ei::pselect(positive, ei::pmin(near, candidate), near)));
         }
@@ -451,14 +460,7 @@ struct ScaledBlocks {
       for (Index t = 0; t < n_scored; ++t) partial[t] += ei::predux(ei::ploadu<P>(sums.data() + t * W));
     }
     for (Index r = done; r < rows; ++r) {
-      auto distance = [&](const double* centre) {
-        double sum = 0.0;
-        for (Index j = 0; j < d; ++j) {
-          const double diff = data[j * ld + r] - centre[j];
-          sum += diff * diff;
-        }
-        return sum;
-      };
+      auto distance = [&](const double* centre) { return row_squared_distance(data, ld, d, r, centre); };
       if (weight[r] > 0.0 && pending != nullptr) nearest[r] = std::min(nearest[r], weight[r] * distance(pending));
       for (Index t = 0; t < n_scored; ++t)
         partial[t] += weight[r] > 0.0 ? std::min(nearest[r], weight[r] * distance(candidates.row(t).data())) : nearest[r];
