@@ -44,14 +44,10 @@ def blobs(seed=0, n=600, d=3, k=3, spread=5.0):
     return np.vstack(parts)[rng.permutation(n)]
 
 
-def precisions_of(covariance_type, covariances):
-    return ref.precisions(covariance_type, covariances)
-
-
 def identical_start(covariance_type, X, k=3, seed=1):
     """weights_init, means_init, precisions_init in the model's shape, from a rough start."""
     weights, means, covs = ref.start_for(covariance_type, X, k, seed)
-    return dict(weights_init=weights, means_init=means, precisions_init=precisions_of(covariance_type, covs))
+    return dict(weights_init=weights, means_init=means, precisions_init=ref.precisions(covariance_type, covs))
 
 
 def assert_fitted_equal(ours, theirs, rtol, atol=0.0):

@@ -35,23 +35,8 @@ def covariance_shape(covariance_type: str, n_components: int, n_features: int) -
     return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[covariance_type]
 
 
-def dense_covariances(covariance_type: str, covariances: np.ndarray, n_components: int,
-                      n_features: int) -> np.ndarray:
-    """(K, D, D) covariance matrices of a model's covariances (in its shape)."""
-    K, D = n_components, n_features
-    c = np.asarray(covariances, dtype=np.float64)
-    if covariance_type == "full":
-        return c.copy()
-    if covariance_type == "tied":
-        return np.repeat(c[None], K, axis=0)
-    variances = c if covariance_type == "diag" else np.repeat(c[:, None], D, axis=1)
-    dense = np.zeros((K, D, D))
-    dense[:, np.arange(D), np.arange(D)] = variances
-    return dense
-
-
 def model_covariances(covariance_type: str, dense: np.ndarray) -> np.ndarray:
-    """The inverse of :func:`dense_covariances` for matrices that have the
+    """The inverse of :meth:`Mixture.dense_covariances` for matrices that have the
     model's structure (as marginals and conditionals of a mixture under that
     model do, exactly): full keeps them, tied takes the first (all are equal),
     diag the diagonals, spherical the first diagonal entry of each."""
@@ -162,7 +147,15 @@ class Mixture:
 
     def dense_covariances(self) -> np.ndarray:
         """(K, D, D) every component's covariance matrix, whatever the model."""
-        return dense_covariances(self.covariance_type, self.covariances, self.n_components, self.n_features)
+        K, D = self.means.shape
+        c = self.covariances
+        if self.covariance_type == "full":
+            return c.copy()
+        if self.covariance_type == "tied":
+            return np.repeat(c[None], K, axis=0)
+        dense = np.zeros((K, D, D))
+        dense[:, np.arange(D), np.arange(D)] = self.variances()
+        return dense
 
     def core_args(self) -> tuple:
         """(weights, means, covariances, covariance_type) as the core takes them."""

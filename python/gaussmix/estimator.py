@@ -238,12 +238,12 @@ def _with_scikit_learn_tied_scatter(stats: tuple, x: np.ndarray, w, labels: np.n
     mean_k mean_k^T) / sum_k N_k, which for rows that belong to no component
     adds their x x^T, around the origin. Added to the pooled scatter here, so
     that the same random_state gives scikit-learn's start (a broad
-    covariance; the chosen rows' own scatter alone is 0)."""
-    free = labels < 0
-    rows = x[free].astype(np.float64)
-    weighted = rows if w is None else rows * w[free][:, np.newaxis]
-    second = np.array(stats[4]) + weighted.T @ rows
-    return stats[:4] + (second,) + stats[5:]
+    covariance; the chosen rows' own scatter alone is 0). The rows' x x^T
+    come from the core: the free rows as one component around the origin."""
+    free = np.where(labels < 0, 0, -1).astype(np.int64)
+    origin = np.zeros((1, x.shape[1]))
+    free_stats = _core.label_stats(x, free, "tied", origin, w, threads_for_core())
+    return stats[:4] + (np.array(stats[4]) + free_stats[4],) + stats[5:]
 
 
 # --------------------------------------------------------------------------- precisions
@@ -426,10 +426,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,), int64
         """
-        x = self._fit(X, sample_weight)
-        mixture = self._fitted.mixture
-        x = kernel_data(x, means=mixture.means, variances=mixture.variances())
-        return _core.assign_to_component(x, *mixture.core_args()[:3], threads_for_core(), self.covariance_type)
+        return self._labels(self._fit(X, sample_weight), self._fitted.mixture)
 
     def _check_params(self) -> None:
         for name, (rule, accepts) in _PARAMETER_RULES.items():
@@ -638,8 +635,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,), int64
         """
-        x = self._rows(X, "predict")
-        mixture = self._scoring_mixture()
+        return self._labels(self._rows(X, "predict"), self._scoring_mixture())
+
+    def _labels(self, x: np.ndarray, mixture: Mixture) -> np.ndarray:
+        """Each row's most probable component under mixture."""
         x = kernel_data(x, means=mixture.means, variances=mixture.variances())
         return _core.assign_to_component(x, *mixture.core_args()[:3], threads_for_core(), self.covariance_type)
 
