@@ -30,6 +30,15 @@ except ImportError:  # pragma: no cover - hypothesis is a test dependency
     pass
 
 
+def pytest_report_header(config):
+    """Which build of the core the run tests (GAUSSMIX_CPU_LEVEL chooses it)."""
+    import gaussmix
+
+    info = gaussmix.config_info()
+    return (f"gaussmix core: CPU level {info['cpu_level']} ({info['cpu_level_chosen_by']}; built: "
+            f"{', '.join(info['cpu_levels_built'])}), {info['threads']} threads")
+
+
 @pytest.fixture(autouse=True)
 def _restore_thread_count():
     """Every test leaves the module-level thread count as it found it, so a

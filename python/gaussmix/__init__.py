@@ -12,7 +12,7 @@ diag, spherical) and weighted rows.
 ``gaussmix.GaussianMixture`` is a drop-in for scikit-learn's estimator of
 that name (it needs scikit-learn; the rest of gaussmix does not).
 """
-from ._config import get_num_threads, max_num_threads, set_num_threads
+from ._config import config_info, get_num_threads, max_num_threads, set_num_threads, show_config
 from ._mixture import COVARIANCE_TYPES, Mixture
 from ._em_stats import EmResult, SufficientStats, block_stats, fit_em, m_step, merge_stats
 from . import gmm, kmeans, stattest
@@ -39,5 +39,6 @@ def __dir__():
     return sorted(list(globals()) + ["GaussianMixture"])
 
 __all__ = ["gmm", "kmeans", "stattest", "set_num_threads", "get_num_threads", "max_num_threads", "__version__",
+           "show_config", "config_info",
            "Mixture", "COVARIANCE_TYPES", "SufficientStats", "EmResult", "block_stats", "merge_stats", "m_step",
            "fit_em"]  # GaussianMixture is left out: `import *` must work without scikit-learn

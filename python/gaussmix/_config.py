@@ -64,3 +64,75 @@ def max_num_threads() -> int:
 def threads_for_core() -> int:
     """The n_threads argument to pass to _core functions (0 = all cores)."""
     return _n_threads
+
+
+# OpenMP's _OPENMP macro is the date of the specification the compiler implements.
+_OPENMP_SPECIFICATIONS = {200505: "2.5", 200805: "3.0", 201107: "3.1", 201307: "4.0", 201511: "4.5",
+                          201811: "5.0", 202011: "5.1", 202111: "5.2", 202411: "6.0"}
+
+
+def config_info() -> dict:
+    """How this gaussmix was built and what it runs on, as a dict (what
+    :func:`show_config` prints).
+
+    Keys: ``version``; ``cpu_level`` (the build of the core this process
+    loaded), ``cpu_level_chosen_by`` (``"best this CPU supports"`` or the
+    ``GAUSSMIX_CPU_LEVEL`` environment variable), ``cpu_levels_built`` and
+    ``cpu_levels_runnable`` (best first), ``cpu_features`` (what CPUID and the
+    OS report); ``compiler``, ``compile_flags`` (the level's),
+    ``instruction_sets`` (those the compiler was allowed to use),
+    ``eigen_version``, ``eigen_simd`` (the instruction sets Eigen's own
+    kernels use); ``threads`` (:func:`get_num_threads`), ``max_threads``,
+    ``openmp`` (the specification version, ``None`` without OpenMP),
+    ``openmp_library`` (the runtime's file); ``python``, ``numpy``,
+    ``platform``.
+    """
+    import platform
+    import sys
+
+    import numpy as np
+
+    from . import __version__, _cpu_dispatch
+
+    choice = _core.level_choice
+    openmp = int(_core.openmp_version)
+    return {
+        "version": __version__,
+        "cpu_level": choice.level,
+        "cpu_level_chosen_by": (f"{_cpu_dispatch.ENVIRONMENT_VARIABLE} environment variable" if choice.forced
+                                else "best this CPU supports"),
+        "cpu_levels_built": list(choice.built),
+        "cpu_levels_runnable": list(choice.runnable),
+        "cpu_features": list(choice.cpu_features),
+        "compiler": str(_core.compiler),
+        "compile_flags": str(_core.cpu_level_flags),
+        "instruction_sets": list(_core.instruction_sets),
+        "eigen_version": str(_core.eigen_version),
+        "eigen_simd": str(_core.eigen_simd),
+        "threads": get_num_threads(),
+        "max_threads": max_num_threads(),
+        "openmp": (_OPENMP_SPECIFICATIONS.get(openmp, f"_OPENMP={openmp}") if _core.has_openmp else None),
+        "openmp_library": str(_core.openmp_library()) or None,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": f"{platform.system()} {platform.machine()} ({sys.platform})",
+    }
+
+
+def show_config(file=None) -> None:
+    """Print how this gaussmix was built and what it runs on: the CPU level
+    loaded and why, the levels built and those this CPU can run, the compiler
+    and its flags, Eigen's version and SIMD, the thread count and the OpenMP
+    runtime (see :func:`config_info` for the fields). ``file``: a text stream
+    (default ``sys.stdout``)."""
+    import sys
+
+    info = config_info()
+    width = max(map(len, info))
+    out = sys.stdout if file is None else file
+    for key, value in info.items():
+        if isinstance(value, list):
+            value = ", ".join(value) or "-"
+        elif value is None:
+            value = "-"
+        print(f"{key:<{width}}  {value}", file=out)

@@ -1,5 +1,8 @@
-"""Type stubs of the compiled core (cpp/bindings). X is float64 or float32, C-contiguous."""
+"""Type stubs of the compiled core (cpp/bindings; gaussmix._core loads the build for
+this CPU, gaussmix._core_<level>). X is float64 or float32, C-contiguous."""
 from typing import Callable, Optional
+
+from ._cpu_dispatch import LevelChoice
 
 import numpy as np
 import numpy.typing as npt
@@ -11,6 +14,16 @@ I64 = npt.NDArray[np.int64]
 class Cov_problem(Exception): ...
 
 has_openmp: bool
+openmp_version: int  # _OPENMP: the specification's date, 0 without OpenMP
+cpu_level: str  # the level this module was built for
+cpu_level_flags: str  # its compiler flags
+instruction_sets: list[str]  # those the compiler could use, as gaussmix._cpu names them
+eigen_simd: str
+eigen_version: str
+compiler: str
+level_choice: LevelChoice  # set by gaussmix._core: what the level was chosen from
+
+def openmp_library() -> str: ...
 
 def max_threads() -> int: ...
 def log_prob_components(
