@@ -234,3 +234,12 @@ def test_show_config_prints_every_field():
     assert lines["cpu_level"].strip() == info["cpu_level"]
     assert lines["cpu_levels_built"].strip() == ", ".join(info["cpu_levels_built"])
     assert lines["threads"].strip() == str(gaussmix.get_num_threads())
+
+
+def test_the_command_line_prints_the_config():
+    level = runnable_levels()[-1]
+    printed = run_python("from gaussmix.__main__ import main; main(['config'])", level)
+    expected = run_python("import gaussmix; gaussmix.show_config()", level)
+    assert printed.returncode == 0, printed.stderr
+    assert re.search(rf"^cpu_level\s+{level}$", printed.stdout, re.MULTILINE)
+    assert printed.stdout == expected.stdout

@@ -11,6 +11,10 @@
 #ifdef _OPENMP
 #include <omp.h>
 #if defined(_WIN32)
+#ifndef NOMINMAX
+#define NOMINMAX  // windows.h's min and max macros would break std::min and Eigen
+#endif
+#define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #else
 #include <dlfcn.h>

@@ -1,4 +1,5 @@
-"""Command line: ``python -m gaussmix demo`` (also the ``gaussmix`` script)."""
+"""Command line: ``python -m gaussmix demo`` and ``python -m gaussmix config``
+(also the ``gaussmix`` script)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,7 @@ import time
 import numpy as np
 
 from . import gmm
-from ._config import get_num_threads, set_num_threads
+from ._config import get_num_threads, set_num_threads, show_config
 
 # The mixture of PyPR's documentation example.
 DOC_WEIGHTS = [0.4, 0.4, 0.2]
@@ -100,7 +101,12 @@ def main(argv=None) -> int:
     p_demo.add_argument("--threads", type=int, default=0, help="threads for the core (default: all cores)")
     p_demo.add_argument("--out", metavar="DIR", default=None,
                         help="write the documentation's two figures as PNGs into DIR (needs matplotlib)")
+    sub.add_parser("config", help="print how gaussmix was built and what it runs on: the CPU level loaded "
+                                  "(GAUSSMIX_CPU_LEVEL forces one), compiler, Eigen, threads, OpenMP runtime")
     args = parser.parse_args(argv)
+    if args.command == "config":
+        show_config()
+        return 0
     if args.samples < 3:
         parser.error("--samples must be at least 3")
     set_num_threads(args.threads)
