@@ -739,13 +739,22 @@ def gaussmix_revision():
     return "unknown"
 
 
+def core_description():
+    """Which build of the compiled core ran (gaussmix.show_config's CPU level)."""
+    if not hasattr(gaussmix, "config_info"):  # before runtime dispatch: one build, flags unknown
+        return "core built before CPU levels existed"
+    info = gaussmix.config_info()
+    return f"core CPU level {info['cpu_level']} ({info['compile_flags'] or 'compiler defaults'}; {info['compiler']})"
+
+
 def machine_lines(matmul):
     env = ", ".join(f"{v}={os.environ[v]}" if v in os.environ else f"{v} unset" for v in OPENBLAS_VARIABLES)
     return [
         f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; gaussmix uses {gaussmix.get_num_threads()} threads",
         f"NumPy {np.__version__}, BLAS: {blas_description()}",
         f"NumPy float64 matmul (2000 x 2000, best of 5): {matmul:.1f} GFLOP/s; {env}",
-        f"gaussmix {gaussmix.__version__} at revision {gaussmix_revision()}, Python {platform.python_version()}",
+        f"gaussmix {gaussmix.__version__} at revision {gaussmix_revision()}, Python {platform.python_version()}; "
+        f"{core_description()}",
         f"Load average (1 min) when the run started: {os.getloadavg()[0]:.2f} (other work slows the timings)",
     ]
 

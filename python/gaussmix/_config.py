@@ -132,7 +132,7 @@ def show_config(file=None) -> None:
     out = sys.stdout if file is None else file
     for key, value in info.items():
         if isinstance(value, list):
-            value = ", ".join(value) or "-"
-        elif value is None:
-            value = "-"
+            value = ", ".join(value)
+        if value is None or value == "":
+            value = "-"  # no OpenMP, no level flags (a generic build): a visible placeholder
         print(f"{key:<{width}}  {value}", file=out)
