@@ -16,6 +16,9 @@ them:
                    one after another on each shape, in an order reversed from
                    one shape to the next (drift of the machine's speed falls on
                    every level alike); the fastest round counts
+    --shapes full:200000x32x16 ...
+                   only these of bench_em.py's shapes (MODEL:NxDxK, or NxDxK for
+                   every model that has it)
     --quick        N/20 at every shape (a smoke run)
     --out bench/   where DISPATCH.md goes
 
@@ -50,19 +53,22 @@ SKLEARN_SHAPE = (1_000_000, 8, 16)
 ITERS = 5
 
 
-def work_items(quick: bool) -> list[tuple[str, tuple[int, int, int], bool]]:
-    """(model, shape, weighted) for every shape bench_em.py runs by default."""
+def work_items(quick: bool, only=None) -> list[tuple[str, tuple[int, int, int], bool]]:
+    """(model, shape, weighted) for every shape bench_em.py runs by default, or
+    those of them that only ([(model or None, shape)], before --quick) names."""
     scale = bench_em.QUICK_DIVISOR if quick else 1
     items = [(model, shape, False) for model in bench_em.MODELS for shape in bench_em.DEFAULT_SHAPES[model]]
     items.append(("full", bench_em.WEIGHTED_SHAPE, True))
+    if only:
+        items = [item for item in items if any(m in (None, item[0]) and s == item[1] for m, s in only)]
     return [(model, (max(n // scale, 1), d, k), weighted) for model, (n, d, k), weighted in items]
 
 
-def child(item_index: int, quick: bool) -> None:
+def child(item_index: int, quick: bool, only) -> None:
     """Time one item under the level GAUSSMIX_CPU_LEVEL chose; print JSON."""
     import numpy as np
 
-    model, shape, weighted = work_items(quick)[item_index]
+    model, shape, weighted = work_items(quick, only)[item_index]
     X, start = bench_em.make_problem(shape, model)
     weights = bench_em.make_sample_weight(shape[0]) if weighted else None
     rows = []
@@ -74,9 +80,9 @@ def child(item_index: int, quick: bool) -> None:
     print(json.dumps({"level": gaussmix.config_info()["cpu_level"], "rows": rows}))
 
 
-def run_level(level: str, item_index: int, quick: bool) -> dict:
+def run_level(level: str, item_index: int, argv: list[str]) -> dict:
     env = dict(os.environ, GAUSSMIX_CPU_LEVEL=level)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(item_index)] + (["--quick"] if quick else [])
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(item_index), *argv]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"level {level} failed:\n{result.stderr}")
@@ -148,10 +154,12 @@ def main() -> None:
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--shapes", nargs="+", type=bench_em.parse_model_shape, default=None, metavar="[MODEL:]NxDxK",
+                    help="only these of bench_em.py's shapes (default: all of them)")
     ap.add_argument("--out", type=Path, default=BENCH_DIR)
     args = ap.parse_args()
     if args.child is not None:
-        child(args.child, args.quick)
+        child(args.child, args.quick, args.shapes)
         return
     info = gaussmix.config_info()
     levels = list(info["cpu_levels_runnable"])
@@ -159,7 +167,10 @@ def main() -> None:
     if dispatched is None:
         raise SystemExit("this installation has no dispatched level: build with GAUSSMIX_CPU_LEVELS (see --help)")
     best, lower_bounds = {}, {}
-    items = work_items(args.quick)
+    items = work_items(args.quick, args.shapes)
+    child_argv = (["--quick"] if args.quick else []) + (
+        ["--shapes", *[f"{m}:{'x'.join(map(str, sh))}" if m else "x".join(map(str, sh)) for m, sh in args.shapes]]
+        if args.shapes else [])
     for round_ in range(args.rounds):
         for index, (model, shape, weighted) in enumerate(items):
             # The levels one after the other on the same shape, their order reversed
@@ -168,12 +179,14 @@ def main() -> None:
             print(f"round {round_ + 1}: {model} {'x'.join(map(str, shape))}{' weighted' if weighted else ''}",
                   flush=True)
             for level in order:
-                for row in run_level(level, index, args.quick)["rows"]:
+                for row in run_level(level, index, child_argv)["rows"]:
                     k = key(row)
                     best.setdefault(level, {})
                     best[level][k] = min(best[level].get(k, float("inf")), row["seconds"])
                     lower_bounds.setdefault(level, {})[k] = row["lower_bound"]
-    sklearn = sklearn_seconds(args.quick)
+    runs_sklearn_shape = any(model == "full" and shape[1:] == SKLEARN_SHAPE[1:] and not weighted
+                             for model, shape, weighted in items)
+    sklearn = sklearn_seconds(args.quick) if runs_sklearn_shape else None
     lines = report(best, lower_bounds, levels, dispatched, sklearn, args)
     print("\n".join(lines))
     (args.out / "DISPATCH.md").write_text("\n".join(lines) + "\n")
