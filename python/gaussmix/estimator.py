@@ -36,7 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _core
+from . import _core, _dask
 from ._config import threads_for_core
 from ._mixture import COVARIANCE_TYPES, Mixture, covariance_shape, model_covariances
 from ._validation import (
@@ -426,7 +426,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,), int64
         """
-        return self._labels(self._fit(X, sample_weight), self._fitted.mixture)
+        x = self._fit(X, sample_weight)
+        if _dask.is_dask_array(x):
+            return self.predict(x)
+        return self._labels(x, self._fitted.mixture)
 
     def _check_params(self) -> None:
         for name, (rule, accepts) in _PARAMETER_RULES.items():
@@ -454,6 +457,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """The fit; returns X as the core takes it (for fit_predict's labels)."""
         self._check_params()
         func = f"{type(self).__name__}.fit"
+        if _dask.is_dask_array(X):
+            return self._fit_dask(X, sample_weight, func)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
@@ -485,14 +490,67 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self._print_init_end(run.lower_bound, run.converged)
             if best is None or run.lower_bound > best.lower_bound or best.lower_bound == -math.inf:
                 best = run
+        self._keep(best, x.dtype, stacklevel=4)
+        return x
+
+    def _keep(self, best: _Run, dtype, stacklevel: int) -> None:
+        """The best run's fitted attributes (and scikit-learn's warning if it
+        did not converge, at the caller of fit: stacklevel frames up)."""
         if not best.converged and self.max_iter > 0:
-            warnings.warn(NOT_CONVERGED, ConvergenceWarning, stacklevel=3)
-        self._set_fitted(best.mixture, x.dtype)
+            warnings.warn(NOT_CONVERGED, ConvergenceWarning, stacklevel=stacklevel)
+        self._set_fitted(best.mixture, dtype)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = best.lower_bounds
-        return x
+
+    def _fit_dask(self, X, sample_weight, func: str):
+        """The fit of a Dask array: the E-step chunk by chunk where the chunks
+        live, merged in chunk order, the M-step here (gaussmix/_dask.py);
+        the start from a uniform sample of rows unless given in full."""
+        warm = self.warm_start and hasattr(self, "converged_")
+        X = _dask.data_array(X, func, self.n_features_in_ if warm else None)
+        n_samples, n_features = (int(v) for v in X.shape)
+        if n_samples < max(2, self.n_components):
+            raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
+                             f"n_samples = {n_samples}")
+        if not warm:
+            self.n_features_in_ = n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        data = _dask.DaskData(X, _dask.weight_array(sample_weight, X, func), func)
+        inits = self._check_inits(n_features)
+        eps = float(np.finfo(data.dtype).eps)
+        resp_offset = 10 * eps * data.weight_total / n_samples
+        random_state = check_random_state(self.random_state)
+        given_in_full = not any(v is None for v in inits)
+        sample = None
+        best = None
+        for init in range(1 if warm else self.n_init):
+            self._print_init_begin(init)
+            if warm:
+                start, previous = self._scoring_mixture(), self.lower_bound_
+            elif given_in_full:
+                start, previous = Mixture(*inits, self.covariance_type), math.nan
+            else:
+                if sample is None:  # one read of the sampled rows serves every initialisation
+                    sample = data.sample(_dask.initial_sample_size(n_samples, self.n_components), random_state)
+                xs, ws = sample
+                sample_offset = 10 * eps * (len(xs) if ws is None else float(ws.sum())) / len(xs)
+                start = self._initial_mixture(xs, ws, random_state, inits, sample_offset, column_extremes(xs))
+                previous = math.nan
+            if self.max_iter == 0:
+                best = _Run(start, 0, False, -math.inf, [])
+                continue
+            mixture, n_iter, converged, lower_bounds = _dask.run_em(
+                data, start, max_iter=int(self.max_iter), tol=float(self.tol), reg_covar=float(self.reg_covar),
+                resp_offset=resp_offset, previous=previous, covariances_guard=_covariances_must_be_defined)
+            run = _Run(mixture, n_iter, converged, lower_bounds[-1], lower_bounds)
+            self._print_init_end(run.lower_bound, run.converged)
+            if best is None or run.lower_bound > best.lower_bound or best.lower_bound == -math.inf:
+                best = run
+        self._keep(best, data.dtype, stacklevel=5)
+        return X
 
     def _initial_mixture(self, x: np.ndarray, w, random_state, inits: _Inits, resp_offset: float,
                          extremes) -> Mixture:
@@ -613,7 +671,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         log_prob : ndarray of shape (n_samples,)
         """
+        if _dask.is_dask_array(X):
+            return self._map_dask(X, "score_samples", None)
         return self._score(_core.log_density, X, "score_samples")
+
+    def _map_dask(self, X, method: str, columns):
+        """method over each row chunk of the Dask array X: a lazy Dask array."""
+        check_is_fitted(self)
+        X = _dask.data_array(X, f"{type(self).__name__}.{method}", self.n_features_in_)
+        if method == "predict":
+            dtype = np.dtype(np.int64)
+        else:
+            dtype = np.dtype(np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64)
+        return _dask.map_rows(X, getattr(self, method), dtype, columns)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean log-likelihood of the rows of X (weighted by sample_weight if given).
@@ -622,6 +692,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         float
         """
+        if _dask.is_dask_array(X):
+            log_prob = self.score_samples(X).astype(np.float64)
+            if sample_weight is None:
+                return float(log_prob.mean().compute())
+            w = _dask.weight_array(sample_weight, log_prob[:, None], f"{type(self).__name__}.score")
+            return float(((w * log_prob).sum() / w.sum()).compute())
         log_prob = self.score_samples(X)
         w = sample_weight_vector(sample_weight, len(log_prob), f"{type(self).__name__}.score")
         if w is None:
@@ -635,6 +711,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,), int64
         """
+        if _dask.is_dask_array(X):
+            return self._map_dask(X, "predict", None)
         return self._labels(self._rows(X, "predict"), self._scoring_mixture())
 
     def _labels(self, x: np.ndarray, mixture: Mixture) -> np.ndarray:
@@ -649,6 +727,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         resp : ndarray of shape (n_samples, n_components)
         """
+        if _dask.is_dask_array(X):
+            return self._map_dask(X, "predict_proba", self.n_components)
         return self._score(_core.responsibilities, X, "predict_proba")
 
     def _n_parameters(self) -> int:

@@ -1,0 +1,235 @@
+"""GaussianMixture on Dask arrays: the same EM as in memory, its E-step run
+chunk by chunk where the chunks live.
+
+One EM iteration is a sum of per-row statistics and a small M-step, so it
+distributes exactly. Each iteration sends the current parameters with one
+task per row chunk; the task runs the compiled core's E-step statistics on
+its chunk (GIL released, one thread: Dask's workers are the parallelism);
+the client merges the statistics in chunk order, so the result does not
+depend on which worker finished first or how many there are, and runs the
+M-step. The data is read once per iteration, and persisted on the workers
+first when it fits in half of their memory (in half of this machine's
+available memory without dask.distributed).
+
+Choices, where the in-memory fit decides otherwise:
+
+* The start, when some of weights_init, means_init and precisions_init are
+  missing, comes from a uniform sample of rows (``initial_sample_size``:
+  min(N, max(10,000, 1,000 K)) rows, drawn without replacement from
+  random_state, read in one pass): the in-memory initialisation
+  (init_params, every one of n_init) runs on that sample. A start given in
+  full reads nothing before EM.
+* float32 chunks whose scale the float32 kernels do not handle exactly are
+  refused (the in-memory fit switches to float64 there): cast X to float64.
+* NaN or infinity in a chunk is found by the task that reads it and raised
+  on the client as a ValueError naming the chunk's rows.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _core
+from ._mixture import Mixture
+from ._validation import float32_is_safe
+
+MIN_SAMPLE = 10_000
+SAMPLE_PER_COMPONENT = 1_000
+
+
+def is_dask_array(X) -> bool:
+    """Whether X is a dask.array.Array (without importing Dask)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "chunks") and hasattr(X, "to_delayed")
+
+
+def _dask():
+    try:
+        import dask
+        import dask.array as da
+    except ImportError as exc:  # pragma: no cover - is_dask_array was true, so Dask is there
+        raise ImportError("fitting Dask arrays needs dask: pip install 'gaussmix[dask]'") from exc
+    return dask, da
+
+
+def initial_sample_size(n_samples: int, n_components: int) -> int:
+    """Rows of the uniform sample the start of a Dask fit is drawn from."""
+    return min(n_samples, max(MIN_SAMPLE, SAMPLE_PER_COMPONENT * n_components))
+
+
+def data_array(X, func: str, n_features: int | None = None):
+    """X as a 2-D floating Dask array in one column chunk (rechunked if needed)."""
+    _, da = _dask()
+    if X.ndim != 2:
+        raise ValueError(f"{func}(): X must be 2-D (n_samples, n_features), got a {X.ndim}-D Dask array")
+    if X.dtype not in (np.float64, np.float32):
+        if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.bool_)
+                or np.issubdtype(X.dtype, np.floating)):
+            raise TypeError(f"{func}(): X must hold real numbers, got a Dask array of dtype {X.dtype}")
+        X = X.astype(np.float64)
+    if any(math.isnan(c) for c in X.chunks[0]) or math.isnan(X.shape[1]):
+        raise ValueError(f"{func}(): X has unknown chunk sizes; call X.compute_chunk_sizes() first")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features, but {func.split('.')[0]} is expecting {n_features} features "
+                         "as input.")
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})  # a task needs whole rows
+    return X
+
+
+def weight_array(sample_weight, X, func: str):
+    """sample_weight as a Dask array chunked like X's rows, or None."""
+    if sample_weight is None:
+        return None
+    _, da = _dask()
+    w = sample_weight if is_dask_array(sample_weight) else da.from_array(np.asarray(sample_weight))
+    if w.ndim != 1 or w.shape[0] != X.shape[0]:
+        raise ValueError(f"{func}(): sample_weight must have shape ({X.shape[0]},), one weight per row of X, "
+                         f"got {w.shape}")
+    if not (np.issubdtype(w.dtype, np.floating) or np.issubdtype(w.dtype, np.integer)):
+        raise TypeError(f"{func}(): sample_weight must hold real numbers, got dtype {w.dtype}")
+    w = w.astype(np.float64)
+    if w.chunks[0] != X.chunks[0]:
+        w = w.rechunk((X.chunks[0],))  # each task takes its rows' weights
+    return w
+
+
+def _check_chunk(x, w, first_row: int, func: str):
+    if not np.isfinite(x).all():
+        raise ValueError(f"{func}(): X contains NaN or infinity in rows {first_row} to {first_row + len(x) - 1} "
+                         "(a chunk of the Dask array); remove or impute them")
+    if w is not None and (not np.isfinite(w).all() or (w < 0).any()):
+        raise ValueError(f"{func}(): sample_weight has a negative, NaN or infinite value in rows {first_row} to "
+                         f"{first_row + len(w) - 1}; weights must be finite and >= 0")
+
+
+def _chunk_stats(x, w, params, first_row, func, check):
+    """One chunk's E-step statistics under params (runs on a worker); check:
+    look for NaN and bad weights first (the first E-step of a fit: the data
+    does not change between iterations, and the check costs a tenth of the
+    E-step at D = 8)."""
+    weights, means, covariances, ctype, variances = params
+    x = np.ascontiguousarray(x)
+    w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    if check:
+        _check_chunk(x, w, first_row, func)
+    if x.dtype == np.float32 and not float32_is_safe(x, means=means, variances=variances):
+        raise ValueError(f"{func}(): rows {first_row} to {first_row + len(x) - 1} lie outside the range the float32 "
+                         "kernels handle exactly (|x| up to 2**40, variances in [2**-80, 2**80]); pass X as float64")
+    return _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1)
+
+
+def _chunk_weight_sum(w, first_row, func):
+    w = np.asarray(w, dtype=np.float64)
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{func}(): sample_weight has a negative, NaN or infinite value in rows {first_row} to "
+                         f"{first_row + len(w) - 1}; weights must be finite and >= 0")
+    return float(w.sum())
+
+
+class DaskData:
+    """X (and the weights) as one EM fit reads them: row chunks in order."""
+
+    def __init__(self, X, w, func: str):
+        dask, _ = _dask()
+        self.func = func
+        self.X, self.w = _persisted_if_it_fits(X, w)
+        self.n_samples, self.n_features = (int(s) for s in self.X.shape)
+        self.dtype = np.dtype(self.X.dtype)
+        self.blocks = list(self.X.to_delayed().ravel())
+        self.weight_blocks = [None] * len(self.blocks) if self.w is None else list(self.w.to_delayed().ravel())
+        self.checked = False  # the first E-step checks the values
+        self.first_rows = np.concatenate([[0], np.cumsum(self.X.chunks[0])[:-1]]).astype(int).tolist()
+        if self.w is None:
+            self.weight_total = float(self.n_samples)
+        else:
+            sums = dask.compute(*[dask.delayed(_chunk_weight_sum)(b, r, func)
+                                  for b, r in zip(self.weight_blocks, self.first_rows)])
+            self.weight_total = math.fsum(sums)
+            if not self.weight_total > 0:
+                raise ValueError(f"{func}(): sample_weight must have a positive sum")
+
+    def stats(self, mixture: Mixture) -> tuple:
+        """The E-step statistics of all rows under mixture, merged in chunk order."""
+        dask, _ = _dask()
+        weights, means, covariances, ctype = mixture.core_args()
+        params = (weights, means, covariances, ctype, mixture.variances())
+        check = not self.checked
+        tasks = [dask.delayed(_chunk_stats, pure=False)(x, w, params, r, self.func, check)
+                 for x, w, r in zip(self.blocks, self.weight_blocks, self.first_rows)]
+        parts = list(dask.compute(*tasks))
+        self.checked = True
+        return parts[0] if len(parts) == 1 else _core.merge_stats(parts)
+
+    def sample(self, size: int, random_state):
+        """(rows, their weights or None): a uniform sample without replacement, in row order."""
+        dask, _ = _dask()
+        index = np.sort(random_state.choice(self.n_samples, size=size, replace=False))
+        x = self.X[index]
+        w = None if self.w is None else self.w[index]
+        x, w = dask.compute(x, w)
+        x = np.ascontiguousarray(x)
+        if not np.isfinite(x).all():
+            raise ValueError(f"{self.func}(): X contains NaN or infinity (found in the rows sampled for the start); "
+                             "remove or impute them")
+        return x, w
+
+
+def _memory_for_persisting() -> float:
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        client = None
+    if client is not None:
+        workers = client.scheduler_info().get("workers", {}).values()
+        return float(sum(info.get("memory_limit") or 0 for info in workers))
+    try:
+        import psutil
+
+        return float(psutil.virtual_memory().available)
+    except ImportError:
+        return 0.0
+
+
+def _persisted_if_it_fits(X, w):
+    """X and w persisted (computed once and kept where they live) when they fit
+    in half of the memory available; else as they are, read every iteration."""
+    dask, _ = _dask()
+    nbytes = X.nbytes + (0 if w is None else w.nbytes)
+    if nbytes <= 0.5 * _memory_for_persisting():
+        if w is None:
+            return dask.persist(X)[0], None
+        return dask.persist(X, w)
+    return X, w
+
+
+def run_em(data: DaskData, start: Mixture, *, max_iter: int, tol: float, reg_covar: float, resp_offset: float,
+           previous: float, covariances_guard) -> tuple[Mixture, int, bool, list[float]]:
+    """scikit-learn's EM loop over the chunks: each iteration one E-step
+    (statistics and the lower bound of the current parameters) and one M-step;
+    converged once the lower bound changed by less than tol."""
+    mixture, lower_bounds, converged = start, [], False
+    ctype = start.covariance_type
+    for _ in range(max_iter):
+        stats = data.stats(mixture)
+        lower_bound = stats[5] / stats[6]
+        with covariances_guard(data.dtype):
+            weights, means, covs = _core.m_step(stats, np.empty(0), reg_covar, resp_offset)
+            mixture = Mixture(weights, means, covs, ctype)
+        lower_bounds.append(float(lower_bound))
+        if math.isfinite(previous) and abs(lower_bound - previous) < tol:
+            converged = True
+            break
+        previous = lower_bound
+    return mixture, len(lower_bounds), converged, lower_bounds
+
+
+def map_rows(X, function, dtype, columns: int | None):
+    """function applied to each row chunk of X, lazily: a Dask array of
+    (n_samples,) (columns None) or (n_samples, columns)."""
+    if columns is None:
+        return X.map_blocks(function, dtype=dtype, drop_axis=1)
+    return X.map_blocks(function, dtype=dtype, chunks=(X.chunks[0], (columns,)))
+

@@ -1,0 +1,200 @@
+"""GaussianMixture on Dask arrays, on a dask.distributed LocalCluster of worker
+processes that the tests start themselves: the fit equals the in-memory fit
+from the same start (every covariance model, weighted or not), is
+bit-identical for 1 and 2 workers and from run to run, scores lazily what
+in-memory scoring gives, and refuses bad chunks from the client without
+leaving data on the workers."""
+from __future__ import annotations
+
+import gc
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import dask  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+
+from gaussmix import GaussianMixture  # noqa: E402
+from gaussmix import _dask  # noqa: E402
+
+N, D, K = 9000, 3, 3
+CHUNK = 2000  # 5 chunks, the last one short
+
+
+def make_data(seed=0):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0, 0.0], [4.0, 1.0, -2.0], [-3.0, 5.0, 2.0]])
+    X = centres[rng.integers(K, size=N)] + rng.normal(size=(N, D)) * rng.uniform(0.6, 1.6, D)
+    return X, rng.uniform(0.5, 1.5, N)
+
+
+X, W = make_data()
+
+
+def start_for(ctype):
+    """A start every fit shares: K spread rows, equal weights, unit covariances."""
+    means = X[[0, N // 2, N - 1]] + 0.1
+    precisions = {"full": np.stack([np.eye(D)] * K), "tied": np.eye(D), "diag": np.ones((K, D)),
+                  "spherical": np.ones(K)}[ctype]
+    return dict(weights_init=np.full(K, 1.0 / K), means_init=means, precisions_init=precisions)
+
+
+def quiet_cluster(n_workers):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=50)
+        client = distributed.Client(cluster)
+    return cluster, client
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster, client = quiet_cluster(2)
+    yield client
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.close()
+        cluster.close()
+
+
+def fit(data, ctype, sample_weight=None, method="fit"):
+    """A 12-iteration fit (or fit_predict) from start_for(ctype)."""
+    model = GaussianMixture(K, covariance_type=ctype, tol=0, max_iter=12, **start_for(ctype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=ConvergenceWarning)  # 12 iterations, tol=0: by design
+        return getattr(model, method)(data, sample_weight=sample_weight)
+
+
+def relative(a, b):
+    return np.max(np.abs(a - b)) / np.max(np.abs(b))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ctype", ["full", "tied", "diag", "spherical"])
+def test_the_fit_equals_the_in_memory_fit(client, ctype, weighted):
+    w = W if weighted else None
+    expected = fit(X, ctype, w)
+    got = fit(da.from_array(X, chunks=(CHUNK, D)), ctype, None if w is None else da.from_array(w, chunks=CHUNK))
+    for name in ("weights_", "means_", "covariances_", "precisions_"):
+        assert relative(getattr(got, name), getattr(expected, name)) < 1e-10, name
+    assert abs(got.lower_bound_ - expected.lower_bound_) <= 1e-12 * abs(expected.lower_bound_)
+    assert got.n_iter_ == expected.n_iter_ == 12
+    np.testing.assert_allclose(got.lower_bounds_, expected.lower_bounds_, rtol=1e-12)
+
+
+def test_float32_fits_a_float32_model_like_in_memory(client):
+    x32 = X.astype(np.float32)
+    expected = fit(x32, "full")
+    got = fit(da.from_array(x32, chunks=(CHUNK, D)), "full")
+    assert got.means_.dtype == np.float32
+    assert relative(got.means_, expected.means_) < 1e-5
+    assert relative(got.covariances_, expected.covariances_) < 1e-4
+
+
+def bits(model):
+    return [getattr(model, name).tobytes() for name in ("weights_", "means_", "covariances_")] + [
+        np.float64(model.lower_bound_).tobytes()]
+
+
+def test_one_or_two_workers_and_two_runs_give_the_same_bits(client):
+    data = da.from_array(X, chunks=(CHUNK, D))
+    first, second = bits(fit(data, "full", None)), bits(fit(data, "full", None))
+    cluster, one_worker = quiet_cluster(1)
+    try:
+        with one_worker.as_current():
+            single = bits(fit(data, "full", None))
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            one_worker.close()
+            cluster.close()
+    with dask.config.set(scheduler="sync"):  # no cluster at all
+        local = bits(fit(data, "full", None))
+    assert first == second == single == local
+
+
+def test_data_too_large_to_persist_is_read_every_iteration(client, monkeypatch):
+    persisted = fit(da.from_array(X, chunks=(CHUNK, D)), "diag")
+    monkeypatch.setattr(_dask, "_memory_for_persisting", lambda: 0.0)
+    streamed = fit(da.from_array(X, chunks=(CHUNK, D)), "diag")
+    assert bits(streamed) == bits(persisted)
+
+
+def test_column_chunks_and_other_weight_chunks_are_rechunked(client):
+    expected = fit(da.from_array(X, chunks=(CHUNK, D)), "tied", da.from_array(W, chunks=CHUNK))
+    got = fit(da.from_array(X, chunks=(CHUNK, 1)), "tied", da.from_array(W, chunks=3333))
+    assert bits(got) == bits(expected)
+
+
+def test_lazy_scoring_equals_in_memory_scoring(client):
+    model = fit(X, "full")
+    data = da.from_array(X, chunks=(CHUNK, D))
+    for method in ("predict", "predict_proba", "score_samples"):
+        lazy = getattr(model, method)(data)
+        assert isinstance(lazy, da.Array), method
+        np.testing.assert_array_equal(lazy.compute(), getattr(model, method)(X), err_msg=method)
+    assert model.score(data) == pytest.approx(model.score(X), rel=1e-14)
+    assert model.score(data, sample_weight=W) == pytest.approx(model.score(X, sample_weight=W), rel=1e-14)
+    labels = fit(data, "full", method="fit_predict")
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), model.predict(X))
+
+
+def test_the_start_comes_from_a_uniform_sample_of_rows(client):
+    size = _dask.initial_sample_size(N, K)
+    assert size == min(N, max(10_000, 1_000 * K))
+    big = np.concatenate([X, X + 0.01, X - 0.01])  # 27,000 rows: the sample is 10,000 of them
+    size = _dask.initial_sample_size(len(big), K)
+    got = GaussianMixture(K, random_state=7, max_iter=0).fit(da.from_array(big, chunks=(CHUNK, D)))
+    # The same draw and the in-memory start on the drawn rows, from the same stream.
+    stream = np.random.RandomState(7)
+    rows = big[np.sort(stream.choice(len(big), size=size, replace=False))]
+    expected = GaussianMixture(K, random_state=stream, max_iter=0).fit(rows)
+    assert bits(got) == bits(expected)[:3] + [np.float64(-np.inf).tobytes()]
+
+
+def workers_hold_nothing(client, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        gc.collect()
+        if sum(client.run(lambda dask_worker: len(dask_worker.data)).values()) == 0:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_nan_in_a_chunk_is_a_clear_error_and_leaves_no_data_on_the_workers(client):
+    bad = X.copy()
+    bad[4321, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity in rows 4000 to 5999 \(a chunk of the Dask"):
+        fit(da.from_array(bad, chunks=(CHUNK, D)), "full")
+    assert workers_hold_nothing(client)
+    # The cluster still fits.
+    assert bits(fit(da.from_array(X, chunks=(CHUNK, D)), "full")) == bits(fit(da.from_array(X, chunks=(CHUNK, D)),
+                                                                           "full"))
+
+
+@pytest.mark.parametrize("weights, message", [
+    (np.ones(N - 1), r"sample_weight must have shape \(9000,\)"),
+    (np.where(np.arange(N) == 7000, -1.0, 1.0), r"sample_weight has a negative, NaN or infinite value in rows 6000"),
+])
+def test_bad_weights_are_refused(client, weights, message):
+    with pytest.raises(ValueError, match=message):
+        fit(da.from_array(X, chunks=(CHUNK, D)), "diag", da.from_array(weights, chunks=CHUNK))
+
+
+def test_bad_arrays_are_refused(client):
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        fit(da.from_array(X[:, 0], chunks=CHUNK), "full")
+    with pytest.raises(TypeError, match="X must hold real numbers"):
+        fit(da.from_array(np.full((N, D), "a"), chunks=(CHUNK, D)), "full")
+    model = fit(X, "full")
+    with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is expecting 3"):
+        model.predict(da.from_array(X[:, :2], chunks=(CHUNK, 2)))
