@@ -198,3 +198,16 @@ def test_bad_arrays_are_refused(client):
     model = fit(X, "full")
     with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is expecting 3"):
         model.predict(da.from_array(X[:, :2], chunks=(CHUNK, 2)))
+
+
+def test_without_dask_the_rest_of_gaussmix_works():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['dask'] = sys.modules['distributed'] = None\n"
+            "import numpy as np, gaussmix\n"
+            "x = np.random.default_rng(0).normal(size=(200, 2))\n"
+            "print(gaussmix.GaussianMixture(2, random_state=0).fit(x).converged_)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
