@@ -14,14 +14,26 @@ both fits) are left out on both sides. The data is made on the workers
 is the same array computed. Both fits must end at the same lower bound
 (1e-10 relative), else the row says VOID.
 
-Not measured yet (issue 13, left): the out-of-core zarr fit with memory-
-limited workers, and Spark MLlib.
+Out of core (--zarr-rows, default 100,000,000; --skip-zarr to leave it
+out): that many rows x 8, float32, in a zarr store on disk (--zarr-dir,
+default a folder in the system's temporary directory; written once, kept
+for later runs), fitted on a LocalCluster of 2 workers x 1 thread limited
+to --worker-memory (default 1 GiB) each, so X cannot be persisted and is
+read from the store every iteration. Reported: seconds per iteration (the
+same difference), the seconds of reading the store once (a sum over every
+chunk), and each worker's peak resident memory (ru_maxrss) against its
+limit.
+
+Not measured yet (issue 13, left): Spark MLlib's GaussianMixture.
 """
 from __future__ import annotations
 
 import argparse
+import resource
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -48,26 +60,93 @@ def per_iteration(data, start, iters):
     return (min(r[0] for r in runs) - one) / (iters - 1), runs[-1][1]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--iters", type=int, default=5)
-    args = ap.parse_args()
-    import dask.array as da
+def quiet_cluster(**kwargs):
     from distributed import Client, LocalCluster
-
-    import gaussmix
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=40)
-        client = Client(cluster)
+                               silence_logs=40, **kwargs)
+        return cluster, Client(cluster)
+
+
+def close(cluster, client):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.close()
+        cluster.close()
+
+
+def mixture_rows(rows, dtype, chunk=CHUNK):
+    """A K-component mixture sample (unit covariances around N(0, 4^2) means) as a lazy Dask array."""
+    import dask.array as da
+
+    rng = da.random.RandomState(0)
+    centres = np.random.default_rng(1).normal(scale=4.0, size=(K, D))
+    labels = rng.randint(0, K, size=rows, chunks=chunk)
+    return (da.from_array(centres)[labels] + rng.normal(size=(rows, D), chunks=(chunk, D))).astype(dtype)
+
+
+def peak_worker_memory(client):
+    """Each worker process's peak resident set (bytes), highest first."""
+    peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return sorted(peaks.values(), reverse=True)
+
+
+def out_of_core(args):
+    import dask.array as da
+
+    store = Path(args.zarr_dir) / f"gaussmix_bench_{args.zarr_rows}x{D}_float32.zarr"
+    if not store.exists():  # written by workers without the limit: the limit is the fit's
+        cluster, client = quiet_cluster()
+        try:
+            t = time.perf_counter()
+            mixture_rows(args.zarr_rows, np.float32).to_zarr(str(store))
+            print(f"wrote {store} in {time.perf_counter() - t:.0f} s", flush=True)
+        finally:
+            close(cluster, client)
+    # Fresh workers: their peak resident set is the read's and the fit's.
+    cluster, client = quiet_cluster(memory_limit=args.worker_memory)
     try:
-        rng = da.random.RandomState(0)
-        centres = np.random.default_rng(1).normal(scale=4.0, size=(K, D))
-        labels = rng.randint(0, K, size=args.rows, chunks=CHUNK)
-        X = (da.from_array(centres)[labels] + rng.normal(size=(args.rows, D), chunks=(CHUNK, D))).persist()
+        X = da.from_zarr(str(store))
+        t = time.perf_counter()
+        X.sum(dtype=np.float64).compute()
+        read_s = time.perf_counter() - t
+        head = X[:200_000].compute().astype(np.float64)
+        start = dict(weights_init=np.full(K, 1.0 / K), means_init=head[:K].copy(),
+                     precisions_init=np.stack([np.linalg.inv(np.cov(head, rowvar=False))] * K))
+        seconds, _ = per_iteration(X, start, 3)
+        peaks = peak_worker_memory(client)
+        limit = client.scheduler_info()["workers"]
+        limit = min(w["memory_limit"] for w in limit.values())
+    finally:
+        close(cluster, client)
+    gib = 2.0**30
+    print(f"\n| zarr store | size on disk | read once, s | fit s/iter | peak worker memory / limit |\n"
+          f"|---|---|---|---|---|\n"
+          f"| {args.zarr_rows:,} x {D} float32 | {sum(f.stat().st_size for f in store.rglob('*') if f.is_file()) / gib:.2f} GiB "
+          f"| {read_s:.1f} | {seconds:.1f} | {peaks[0] / gib:.2f} / {limit / gib:.2f} GiB |")
+    print(f"(store kept at {store}; delete it to free the disk)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--skip-zarr", action="store_true")
+    ap.add_argument("--skip-in-memory", action="store_true", help="only the zarr fit")
+    ap.add_argument("--zarr-rows", type=int, default=100_000_000)
+    ap.add_argument("--zarr-dir", default=tempfile.gettempdir())
+    ap.add_argument("--worker-memory", default="1GiB")
+    args = ap.parse_args()
+    import gaussmix
+
+    if args.skip_in_memory:
+        out_of_core(args)
+        return
+    cluster, client = quiet_cluster()
+    try:
+        X = mixture_rows(args.rows, np.float64).persist()
         x = X.compute()
         start = dict(weights_init=np.full(K, 1.0 / K), means_init=x[:K].copy(),
                      precisions_init=np.stack([np.linalg.inv(np.cov(x[:100_000], rowvar=False))] * K))
@@ -76,15 +155,14 @@ def main():
         gaussmix.set_num_threads(2)
         memory_s, memory_lb = per_iteration(x, start, args.iters)
     finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            client.close()
-            cluster.close()
+        close(cluster, client)
     agree = abs(dask_lb - memory_lb) <= 1e-10 * abs(memory_lb)
     print(f"| rows x D x K | in memory, 2 threads, s/iter | LocalCluster 2 x 1 thread, s/iter | ratio |\n"
           f"|---|---|---|---|\n"
           f"| {args.rows:,} x {D} x {K} full float64 | {memory_s:.3f} | {dask_s:.3f} | "
-          f"{'VOID' if not agree else f'{dask_s / memory_s:.2f}x'} |")
+          f"{'VOID' if not agree else f'{dask_s / memory_s:.2f}x'} |", flush=True)
+    if not args.skip_zarr:
+        out_of_core(args)
 
 
 if __name__ == "__main__":
