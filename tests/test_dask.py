@@ -211,3 +211,13 @@ def test_without_dask_the_rest_of_gaussmix_works():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+def test_a_npy_memory_map_fits_through_the_same_path(tmp_path, monkeypatch):
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    mapped = np.load(path, mmap_mode="r")
+    monkeypatch.setattr(_dask, "_memory_for_persisting", lambda: 0.0)  # read from the file every iteration
+    with dask.config.set(scheduler="threads"):  # the map stays a view of the file (no pickling to processes)
+        got = fit(da.from_array(mapped, chunks=(CHUNK, D)), "spherical")
+    assert bits(got) == bits(fit(da.from_array(X, chunks=(CHUNK, D)), "spherical"))
