@@ -94,28 +94,24 @@ def weight_array(sample_weight, X, func: str):
     return w
 
 
-def _check_chunk(x, w, first_row: int, func: str):
-    if not np.isfinite(x).all():
-        raise ValueError(f"{func}(): X contains NaN or infinity in rows {first_row} to {first_row + len(x) - 1} "
-                         "(a chunk of the Dask array); remove or impute them")
-    if w is not None and (not np.isfinite(w).all() or (w < 0).any()):
-        raise ValueError(f"{func}(): sample_weight has a negative, NaN or infinite value in rows {first_row} to "
-                         f"{first_row + len(w) - 1}; weights must be finite and >= 0")
-
-
 def _chunk_stats(x, w, params, first_row, func, check):
     """One chunk's E-step statistics under params (runs on a worker); check:
-    look for NaN and bad weights first (the first E-step of a fit: the data
-    does not change between iterations, and the check costs a tenth of the
-    E-step at D = 8)."""
+    look for NaN, and for float32 data outside the float32 kernels' range
+    under these parameters, first. That is the first E-step of a fit: the data
+    does not change between iterations, the NaN check costs a tenth of the
+    E-step at D = 8, and the in-memory fit checks the float32 range against
+    its start only. The weights were checked when their sum was taken."""
     weights, means, covariances, ctype, variances = params
     x = np.ascontiguousarray(x)
     w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
     if check:
-        _check_chunk(x, w, first_row, func)
-    if x.dtype == np.float32 and not float32_is_safe(x, means=means, variances=variances):
-        raise ValueError(f"{func}(): rows {first_row} to {first_row + len(x) - 1} lie outside the range the float32 "
-                         "kernels handle exactly (|x| up to 2**40, variances in [2**-80, 2**80]); pass X as float64")
+        if not np.isfinite(x).all():
+            raise ValueError(f"{func}(): X contains NaN or infinity in rows {first_row} to "
+                             f"{first_row + len(x) - 1} (a chunk of the Dask array); remove or impute them")
+        if x.dtype == np.float32 and not float32_is_safe(x, means=means, variances=variances):
+            raise ValueError(f"{func}(): rows {first_row} to {first_row + len(x) - 1} lie outside the range the "
+                             "float32 kernels handle exactly (|x| up to 2**40, variances in [2**-80, 2**80]); pass X "
+                             "as float64")
     return _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1)
 
 
@@ -138,7 +134,7 @@ class DaskData:
         self.dtype = np.dtype(self.X.dtype)
         self.blocks = list(self.X.to_delayed().ravel())
         self.weight_blocks = [None] * len(self.blocks) if self.w is None else list(self.w.to_delayed().ravel())
-        self.checked = False  # the first E-step checks the values
+        self.checked = False  # the first E-step checks X's values (the weights: below)
         self.first_rows = np.concatenate([[0], np.cumsum(self.X.chunks[0])[:-1]]).astype(int).tolist()
         if self.w is None:
             self.weight_total = float(self.n_samples)

@@ -284,6 +284,21 @@ class _Fitted(NamedTuple):
     precisions_cholesky: np.ndarray
 
 
+def _resp_offset(dtype, weight_total: float, n_samples: int) -> float:
+    """scikit-learn adds 10 eps of the data's precision to every component's
+    responsibility sum; per unit of mean weight, so that scaling the weights
+    changes nothing."""
+    return 10 * float(np.finfo(dtype).eps) * weight_total / n_samples
+
+
+def _better_run(best, run):
+    """The run to keep of best (None at first) and run: scikit-learn keeps the
+    higher lower bound, and replaces a start whose bound is -inf (max_iter=0)."""
+    if best is None or run.lower_bound > best.lower_bound or best.lower_bound == -math.inf:
+        return run
+    return best
+
+
 class _Run(NamedTuple):
     """One initialisation's EM run."""
 
@@ -469,10 +484,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         inits = self._check_inits(n_features)
         extremes = column_extremes(x)  # for every start's data checks: one pass over X
         weight_total = float(n_samples if w is None else w.sum())
-        # scikit-learn adds 10 eps of the data's precision to every component's
-        # responsibility sum; per unit of mean weight, so that scaling the
-        # weights changes nothing.
-        resp_offset = 10 * float(np.finfo(x.dtype).eps) * weight_total / n_samples
+        resp_offset = _resp_offset(x.dtype, weight_total, n_samples)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         random_state = check_random_state(self.random_state)
@@ -488,8 +500,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 continue
             run = self._run_em(x, w, start, weight_total, previous, resp_offset, extremes)
             self._print_init_end(run.lower_bound, run.converged)
-            if best is None or run.lower_bound > best.lower_bound or best.lower_bound == -math.inf:
-                best = run
+            best = _better_run(best, run)
         self._keep(best, x.dtype, stacklevel=4)
         return x
 
@@ -520,8 +531,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 del self.feature_names_in_
         data = _dask.DaskData(X, _dask.weight_array(sample_weight, X, func), func)
         inits = self._check_inits(n_features)
-        eps = float(np.finfo(data.dtype).eps)
-        resp_offset = 10 * eps * data.weight_total / n_samples
+        resp_offset = _resp_offset(data.dtype, data.weight_total, n_samples)
         random_state = check_random_state(self.random_state)
         given_in_full = not any(v is None for v in inits)
         sample = None
@@ -536,7 +546,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 if sample is None:  # one read of the sampled rows serves every initialisation
                     sample = data.sample(_dask.initial_sample_size(n_samples, self.n_components), random_state)
                 xs, ws = sample
-                sample_offset = 10 * eps * (len(xs) if ws is None else float(ws.sum())) / len(xs)
+                sample_offset = _resp_offset(data.dtype, len(xs) if ws is None else float(ws.sum()), len(xs))
                 start = self._initial_mixture(xs, ws, random_state, inits, sample_offset, column_extremes(xs))
                 previous = math.nan
             if self.max_iter == 0:
@@ -547,8 +557,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 resp_offset=resp_offset, previous=previous, covariances_guard=_covariances_must_be_defined)
             run = _Run(mixture, n_iter, converged, lower_bounds[-1], lower_bounds)
             self._print_init_end(run.lower_bound, run.converged)
-            if best is None or run.lower_bound > best.lower_bound or best.lower_bound == -math.inf:
-                best = run
+            best = _better_run(best, run)
         self._keep(best, data.dtype, stacklevel=5)
         return X
 
