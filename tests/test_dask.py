@@ -181,6 +181,35 @@ def test_nan_in_a_chunk_is_a_clear_error_and_leaves_no_data_on_the_workers(clien
                                                                            "full"))
 
 
+@pytest.mark.parametrize("exponent", [-470, 470])
+def test_a_column_spread_outside_the_band_is_the_in_memory_error(client, exponent):
+    scaled = X * np.array([1.0, 2.0**exponent, 1.0])
+    with pytest.raises(ValueError) as expected:
+        GaussianMixture(K, random_state=0).fit(scaled)
+    assert "column 1 of X has spread" in str(expected.value)
+    with pytest.raises(ValueError) as got:
+        fit(da.from_array(scaled, chunks=(CHUNK, D)), "full")
+    assert str(got.value) == str(expected.value)
+    del got  # its traceback holds the fit's frames, and with them the persisted data
+    assert workers_hold_nothing(client)
+
+
+def test_a_spread_the_column_extremes_cannot_place_is_measured_exactly(client):
+    # Spread 2**-458 lies in the band, but its range bound (range / sqrt(2N)) does not:
+    # the exact two-pass statistics decide, and the fit goes on as in memory.
+    scaled = X * np.array([1.0, 2.0**-458, 1.0])
+    r = np.ptp(scaled[:, 1])
+    assert r / np.sqrt(2 * N) < 2.0**-460 <= scaled[:, 1].std()
+    model = dict(covariance_type="diag", tol=0, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        start = GaussianMixture(K, **model).fit(scaled[:10_000])
+        init = dict(weights_init=start.weights_, means_init=start.means_, precisions_init=start.precisions_)
+        expected = GaussianMixture(K, **model, **init).fit(scaled)
+        got = GaussianMixture(K, **model, **init).fit(da.from_array(scaled, chunks=(CHUNK, D)))
+    assert relative(got.covariances_[:, 1], expected.covariances_[:, 1]) < 1e-10
+
+
 @pytest.mark.parametrize("weights, message", [
     (np.ones(N - 1), r"sample_weight must have shape \(9000,\)"),
     (np.where(np.arange(N) == 7000, -1.0, 1.0), r"sample_weight has a negative, NaN or infinite value in rows 6000"),
@@ -213,11 +242,30 @@ def test_without_dask_the_rest_of_gaussmix_works():
     assert result.stdout.strip() == "True"
 
 
-def test_a_npy_memory_map_fits_through_the_same_path(tmp_path, monkeypatch):
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_a_npy_file_fits_out_of_core_through_the_same_path(client, tmp_path, monkeypatch, order):
+    import pickle
+
+    import gaussmix
+
     path = tmp_path / "x.npy"
-    np.save(path, X)
-    mapped = np.load(path, mmap_mode="r")
+    np.save(path, np.asarray(X, order=order))
+    mapped = gaussmix.dask_array_from_npy(path, chunks=CHUNK)
+    assert mapped.chunks == da.from_array(X, chunks=(CHUNK, D)).chunks
+    np.testing.assert_array_equal(mapped[1234:5678:3].compute(), X[1234:5678:3])
+    # The worker processes read the file by its name: the graph does not carry its data
+    # (dask.array.from_array copies a memory map into it whole).
+    assert len(pickle.dumps(dict(mapped.__dask_graph__()))) < X.nbytes / 20
     monkeypatch.setattr(_dask, "_memory_for_persisting", lambda: 0.0)  # read from the file every iteration
-    with dask.config.set(scheduler="threads"):  # the map stays a view of the file (no pickling to processes)
-        got = fit(da.from_array(mapped, chunks=(CHUNK, D)), "spherical")
+    got = fit(mapped, "spherical")
     assert bits(got) == bits(fit(da.from_array(X, chunks=(CHUNK, D)), "spherical"))
+    with dask.config.set(scheduler="threads"):  # and without dask.distributed
+        assert bits(fit(mapped, "spherical")) == bits(got)
+
+
+def test_a_file_without_one_array_is_refused(tmp_path):
+    import gaussmix
+
+    np.savez(tmp_path / "x.npz", x=X)
+    with pytest.raises(ValueError, match="holds no array a memory map can read"):
+        gaussmix.dask_array_from_npy(tmp_path / "x.npz")

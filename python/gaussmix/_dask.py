@@ -27,12 +27,14 @@ Choices, where the in-memory fit decides otherwise:
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
 from . import _core
 from ._mixture import Mixture
-from ._validation import float32_is_safe
+from ._validation import (check_fit_scale, column_extremes, float32_is_safe, range_bounds, scaled_column_stats,
+                          spreads_surely_in_band)
 
 MIN_SAMPLE = 10_000
 SAMPLE_PER_COMPONENT = 1_000
@@ -77,6 +79,46 @@ def data_array(X, func: str, n_features: int | None = None):
     return X
 
 
+def dask_array_from_npy(path, chunks="auto"):
+    """A ``.npy`` file as a Dask array whose tasks each map the file and read
+    their own rows, so a file larger than memory fits out of core, on
+    threads or on worker processes.
+
+    ``dask.array.from_array(np.load(path, mmap_mode='r'))`` does not: Dask
+    copies the memory map into memory (from_array copies whatever has a
+    ``copy`` method), and a np.memmap pickles as all of its data. ``chunks``:
+    row chunks as dask.array.from_array takes them, whole rows each
+    ("auto": Dask's array.chunk-size, 128 MiB by default).
+    """
+    _, da = _dask()
+    mapped = np.load(path, mmap_mode="r")
+    if not isinstance(mapped, np.memmap):
+        raise ValueError(f"dask_array_from_npy(): {path} holds no array a memory map can read (a pickled object "
+                         "array?); save a numeric array with np.save")
+    rows = chunks if chunks == "auto" or not isinstance(chunks, tuple) else chunks[0]
+    return da.from_array(MappedFile(mapped), chunks=(rows,) + (-1,) * (mapped.ndim - 1))
+
+
+class MappedFile:
+    """A read-only array-like standing for a memory map of a whole file:
+    it pickles as the file's name, offset, dtype, shape and order, and each
+    read maps the file and copies the rows asked for."""
+
+    def __init__(self, mapped: np.memmap):
+        self.filename, self.offset = str(mapped.filename), int(mapped.offset)
+        self.dtype, self.shape, self.ndim = mapped.dtype, mapped.shape, mapped.ndim
+        self.order = "F" if mapped.flags.f_contiguous and not mapped.flags.c_contiguous else "C"
+        self.modified = os.stat(self.filename).st_mtime_ns
+
+    def __dask_tokenize__(self):
+        return self.filename, self.offset, self.dtype.str, self.shape, self.order, self.modified
+
+    def __getitem__(self, key):
+        mapped = np.memmap(self.filename, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape,
+                           order=self.order)
+        return np.array(mapped[key])
+
+
 def weight_array(sample_weight, X, func: str):
     """sample_weight as a Dask array chunked like X's rows, or None."""
     if sample_weight is None:
@@ -97,21 +139,25 @@ def weight_array(sample_weight, X, func: str):
 def _chunk_stats(x, w, params, first_row, func, check):
     """One chunk's E-step statistics under params (runs on a worker); check:
     look for NaN, and for float32 data outside the float32 kernels' range
-    under these parameters, first. That is the first E-step of a fit: the data
-    does not change between iterations, the NaN check costs a tenth of the
-    E-step at D = 8, and the in-memory fit checks the float32 range against
-    its start only. The weights were checked when their sum was taken."""
+    under these parameters, first, and return the chunk's column extremes
+    (min, max) with the statistics, for the scale check. That is the first
+    E-step of a fit: the data does not change between iterations, the checks
+    cost a tenth of the E-step at D = 8, and the in-memory fit checks the
+    float32 range against its start only. The weights were checked when
+    their sum was taken."""
     weights, means, covariances, ctype, variances = params
     x = np.ascontiguousarray(x)
     w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
     if check:
-        if not np.isfinite(x).all():
+        extremes = column_extremes(x)  # NaN and infinity propagate into them
+        if not (np.isfinite(extremes[0]).all() and np.isfinite(extremes[1]).all()):
             raise ValueError(f"{func}(): X contains NaN or infinity in rows {first_row} to "
                              f"{first_row + len(x) - 1} (a chunk of the Dask array); remove or impute them")
         if x.dtype == np.float32 and not float32_is_safe(x, means=means, variances=variances):
             raise ValueError(f"{func}(): rows {first_row} to {first_row + len(x) - 1} lie outside the range the "
                              "float32 kernels handle exactly (|x| up to 2**40, variances in [2**-80, 2**80]); pass X "
                              "as float64")
+        return _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1), extremes
     return _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1)
 
 
@@ -154,8 +200,27 @@ class DaskData:
         tasks = [dask.delayed(_chunk_stats, pure=False)(x, w, params, r, self.func, check)
                  for x, w, r in zip(self.blocks, self.weight_blocks, self.first_rows)]
         parts = list(dask.compute(*tasks))
-        self.checked = True
-        return parts[0] if len(parts) == 1 else _core.merge_stats(parts)
+        if check:
+            parts, extremes = zip(*parts)
+            self._check_scale(np.min([lo for lo, _ in extremes], axis=0),
+                              np.max([hi for _, hi in extremes], axis=0))
+            self.checked = True
+        return parts[0] if len(parts) == 1 else _core.merge_stats(list(parts))
+
+    def _check_scale(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        """The in-memory fit's scale check (every non-constant column's spread
+        inside SPREAD_BAND), from the column extremes when their bounds decide
+        it, else from the exact scaled two-pass statistics (two more reads of
+        X, only for spreads near the band's ends)."""
+        if spreads_surely_in_band(*range_bounds(lo, hi, self.n_samples)):
+            return
+        _, exponent = np.frexp(np.maximum(hi, -lo))
+        y = self.X.astype(np.float64) * np.ldexp(1.0, -exponent)  # exact: powers of two
+        mean_y = y.mean(axis=0).compute()
+        deviation = abs(y - mean_y)
+        var_y, max_dev_y = _dask()[0].compute((deviation**2).mean(axis=0), deviation.max(axis=0))
+        check_fit_scale(scaled_column_stats(mean_y, var_y, max_dev_y, exponent, lo == hi), self.func,
+                        require_varying=False)
 
     def sample(self, size: int, random_state):
         """(rows, their weights or None): a uniform sample without replacement, in row order."""

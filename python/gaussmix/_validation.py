@@ -342,10 +342,16 @@ def column_stats(x: np.ndarray) -> ColumnStats:
         np.maximum(max_dev_y, y.max(axis=0), out=max_dev_y)
         np.square(y, out=y)
         sum_sq += y.sum(axis=0)
-    var_y = sum_sq / n
+    return scaled_column_stats(mean_y, sum_sq / n, max_dev_y, exponent, np.asarray(hi == lo))
+
+
+def scaled_column_stats(mean_y, var_y, max_dev_y, exponent, constant) -> ColumnStats:
+    """ColumnStats from the statistics of the columns divided by 2**exponent
+    (see :func:`column_stats`); constant: the columns of one repeated value."""
     # A column of one repeated value has spread 0 exactly; its mean's rounding
     # must not invent a tiny variance.
-    constant = np.asarray(hi == lo)
+    var_y = np.array(var_y, dtype=np.float64)
+    max_dev_y = np.array(max_dev_y, dtype=np.float64)
     var_y[constant] = 0.0
     max_dev_y[constant] = 0.0
     with np.errstate(over="ignore", under="ignore"):
@@ -443,6 +449,24 @@ def column_extremes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.min(axis=0).astype(np.float64), x.max(axis=0).astype(np.float64)
 
 
+def range_bounds(lo: np.ndarray, hi: np.ndarray, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """(r, spread_lo) of the non-constant columns of data with column extremes
+    lo, hi over n_samples rows: the range r = hi - lo bounds the spread from
+    above, and r / sqrt(2 n_samples) from below (the two extreme rows alone
+    give a variance of at least r^2 / 2N)."""
+    with np.errstate(over="ignore"):
+        ranges = hi - lo
+    r = ranges[ranges > 0]
+    return r, r / np.sqrt(2.0 * n_samples)
+
+
+def spreads_surely_in_band(r: np.ndarray, spread_lo: np.ndarray) -> bool:
+    """Whether the bounds of :func:`range_bounds` already put every spread
+    inside SPREAD_BAND (else only :func:`column_stats` can tell)."""
+    band_lo, band_hi = SPREAD_BAND
+    return bool(np.all(spread_lo >= band_lo) and np.all(r <= band_hi))
+
+
 def fit_data(x: np.ndarray, func: str, *, means: np.ndarray | None = None,
              variances: np.ndarray | None = None,
              extremes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -465,12 +489,8 @@ def fit_data(x: np.ndarray, func: str, *, means: np.ndarray | None = None,
     lo, hi = column_extremes(x) if extremes is None else extremes
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         _not_finite(func, "X")
-    with np.errstate(over="ignore"):
-        ranges = hi - lo
-    r = ranges[ranges > 0]
-    spread_lo = r / np.sqrt(2.0 * x.shape[0])
-    band_lo, band_hi = SPREAD_BAND
-    decided = bool(np.all(spread_lo >= band_lo) and np.all(r <= band_hi))
+    r, spread_lo = range_bounds(lo, hi, x.shape[0])
+    decided = spreads_surely_in_band(r, spread_lo)
     if decided and x.dtype != np.float32:
         return x
     if decided:
