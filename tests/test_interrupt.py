@@ -24,8 +24,11 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 #: 20 ms and stops within a row block; measured latencies are ~0.02 s.
 LATENCY_BOUND = 2.0
 
+# The child restores Python's SIGINT handler: a process started in the background by a
+# non-interactive shell (`.ci/run &`) inherits SIGINT ignored, and Python then installs none.
 CHILD = """
-import json, sys, time
+import json, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 import gaussmix, gaussmix.gmm as gmm, gaussmix.kmeans as km
 
