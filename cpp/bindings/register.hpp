@@ -8,4 +8,5 @@ void register_mixture(pybind11::module_& m);
 void register_em(pybind11::module_& m);
 void register_kmeans(pybind11::module_& m);
 void register_condition(pybind11::module_& m);
+void register_missing(pybind11::module_& m);
 }  // namespace gaussmix::bindings

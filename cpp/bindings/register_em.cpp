@@ -9,23 +9,6 @@
 namespace gaussmix::bindings {
 namespace {
 
-/** SufficientStats as a tuple of NumPy arrays and numbers:
- *  (covariance_type, shift (K, D), resp_sum (K,), first (K, D), second (the
- *  model's covariance shape), log_likelihood, weight_sum, n_rows,
- *  mixture_fingerprint). Needs the GIL. */
-py::tuple stats_to_tuple(const SufficientStats& s) {
-  const Index k = s.first.rows(), d = s.first.cols();
-  DoubleArray shift({k, d}), resp_sum(k), first({k, d});
-  view(shift) = s.shift;
-  Eigen::Map<Eigen::VectorXd>(resp_sum.mutable_data(), k) = s.resp_sum;
-  view(first) = s.first;
-  const bool matrices = s.covariance_type == CovarianceType::full || s.covariance_type == CovarianceType::tied;
-  const RowMatrix<double> vectors = matrices ? RowMatrix<double>() : RowMatrix<double>(s.second.front());
-  return py::make_tuple(covariance_type_name(s.covariance_type), shift, resp_sum, first,
-                        covariance_array(s.covariance_type, s.second, vectors, k, d), s.log_likelihood,
-                        s.weight_sum, s.n_rows, s.mixture_fingerprint);
-}
-
 /** The inverse of stats_to_tuple (shapes checked). */
 SufficientStats stats_from_tuple(const py::tuple& t) {
   if (t.size() != 9) throw std::invalid_argument("statistics must be a 9-tuple (see stats_to_tuple)");

@@ -74,9 +74,15 @@ struct ComponentConditional {
   double log_weight_norm = 0.0;  ///< log w_k - (|B| log 2 pi + log det S_BB) / 2
 };
 
+/** singular_ratio: the observed block is refused as singular when its
+ *  Cholesky factor's smallest diagonal entry is at most this times its
+ *  largest (default sqrt(|B| eps)); 0 refuses only a block that is not
+ *  positive definite in floating point (EM, whose covariances are
+ *  regularised, and whose columns may differ in scale by far more). */
 inline ComponentConditional condition_component(const Eigen::VectorXd& mean, const Eigen::MatrixXd& cov,
                                                 double weight, const std::vector<Index>& a,
-                                                const std::vector<Index>& b, Index component) {
+                                                const std::vector<Index>& b, Index component,
+                                                double singular_ratio = -1.0) {
   ComponentConditional c;
   c.mean_a = take(mean, a);
   c.mean_b = take(mean, b);
@@ -86,8 +92,10 @@ inline ComponentConditional condition_component(const Eigen::VectorXd& mean, con
   if (nb > 0) {
     const Eigen::LLT<Eigen::MatrixXd> llt(s_bb);
     const Eigen::VectorXd diag = llt.matrixL().toDenseMatrix().diagonal();
-    if (llt.info() != Eigen::Success || !diag.allFinite() ||
-        diag.minCoeff() <= std::sqrt(static_cast<double>(nb) * std::numeric_limits<double>::epsilon()) * diag.maxCoeff())
+    const double ratio = singular_ratio >= 0.0
+                             ? singular_ratio
+                             : std::sqrt(static_cast<double>(nb) * std::numeric_limits<double>::epsilon());
+    if (llt.info() != Eigen::Success || !diag.allFinite() || diag.minCoeff() <= ratio * diag.maxCoeff())
       invalid_argument("component " + std::to_string(component) +
                        ": the covariance block of the observed dimensions is singular");
     // G = S_AB S_BB^{-1}  <=>  S_BB G^T = S_BA.

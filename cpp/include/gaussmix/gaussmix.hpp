@@ -28,6 +28,7 @@
  *  - k-means (kmeans.hpp): kmeans_plus_plus (explicit seed), kmeans_lloyd,
  *    nearest_centres.
  *  - Conditioning (condition.hpp): marginal, condition, predict_missing.
+ *  - Missing values (missing.hpp): missing_patterns, missing_stats, missing_log_prob.
  *  - Divergences (divergence.hpp): hellinger_affinity, kl_divergence, pairwise.
  *
  *  Bad arguments throw std::invalid_argument; a covariance that is not
@@ -48,4 +49,5 @@
 #include "em.hpp"
 #include "kmeans.hpp"
 #include "condition.hpp"
+#include "missing.hpp"
 #include "divergence.hpp"

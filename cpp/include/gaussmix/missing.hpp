@@ -1,0 +1,349 @@
+#pragma once
+/** @file missing.hpp
+ *  EM with missing values (Ghahramani & Jordan, 1994): the E-step statistics
+ *  and the scores of rows with missing entries (NaN), missing at random.
+ *
+ *  A row with observed coordinates O and missing ones M is scored on O
+ *  alone, by each component's marginal N(x_O | mu_kO, S_kOO). Its missing
+ *  coordinates are completed per component by their conditional mean
+ *  mu_kM + S_kMO S_kOO^{-1} (x_O - mu_kO), and the M-step's second moments
+ *  add the conditional covariance S_kMM - S_kMO S_kOO^{-1} S_kOM of the
+ *  missing block: the expected complete-data statistics, so that EM
+ *  increases the observed-data likelihood. The statistics are an ordinary
+ *  SufficientStats around the shifts given, so they merge with those of the
+ *  complete rows (em.hpp's fast path) and go through the same m_step.
+ *
+ *  Rows are grouped by missing pattern (the conditioning machinery of
+ *  condition.hpp): each pattern's observed block is factorised once per
+ *  component per call, and the rows of a pattern are scored in blocks as
+ *  matrix products. Blocks are cut and reduced in a fixed order, so results
+ *  do not depend on the thread count. The arithmetic is double whatever the
+ *  data's precision (the statistics are double anyway).
+ */
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "condition.hpp"
+#include "detail/config.hpp"
+#include "detail/parallel.hpp"
+#include "em.hpp"
+#include "errors.hpp"
+#include "mixture.hpp"
+#include "sample_weight.hpp"
+
+namespace gaussmix {
+
+/** The rows of a data matrix that have a missing entry (NaN), grouped by
+ *  their missing pattern, patterns in order of first appearance and rows in
+ *  increasing order within each: what missing_stats and missing_log_prob
+ *  walk. Rows without NaN are not listed (the complete-data kernels take
+ *  them). */
+struct MissingPatterns {
+  Index n_rows = 0;  ///< rows of the matrix the patterns were taken from
+  Index dim = 0;     ///< its columns
+  std::vector<Index> rows;    ///< the rows with a NaN, pattern by pattern
+  std::vector<Index> starts;  ///< pattern p's rows are rows[starts[p] .. starts[p + 1])
+  std::vector<std::vector<Index>> missing, observed;  ///< pattern p's columns, increasing
+
+  Index n_patterns() const { return static_cast<Index>(missing.size()); }
+};
+
+/** The missing patterns of x (see MissingPatterns); O(N D). */
+template <typename Scalar>
+MissingPatterns missing_patterns(const DataRef<Scalar>& x) {
+  const Index n = x.rows(), d = x.cols();
+  MissingPatterns out;
+  out.n_rows = n;
+  out.dim = d;
+  std::map<std::string, Index> ids;
+  std::vector<std::vector<Index>> members;
+  std::string key(static_cast<std::size_t>(d), '\0');
+  for (Index i = 0; i < n; ++i) {
+    bool any = false;
+    for (Index j = 0; j < d; ++j) {
+      const bool nan = std::isnan(x(i, j));
+      key[static_cast<std::size_t>(j)] = nan ? 1 : 0;
+      any = any || nan;
+    }
+    if (!any) continue;
+    const auto found = ids.emplace(key, static_cast<Index>(members.size()));
+    if (found.second) {
+      members.emplace_back();
+      out.missing.emplace_back();
+      out.observed.emplace_back();
+      for (Index j = 0; j < d; ++j) (key[static_cast<std::size_t>(j)] ? out.missing : out.observed).back().push_back(j);
+    }
+    members[static_cast<std::size_t>(found.first->second)].push_back(i);
+  }
+  out.starts.push_back(0);
+  for (const auto& m : members) {
+    out.rows.insert(out.rows.end(), m.begin(), m.end());
+    out.starts.push_back(static_cast<Index>(out.rows.size()));
+  }
+  return out;
+}
+
+namespace detail {
+
+/** Rows of one pattern scored together: a slice rows[first, first + count)
+ *  of MissingPatterns::rows, all of pattern `pattern`. */
+struct PatternBlock {
+  Index pattern, first, count;
+};
+
+/** Rows per PatternBlock: its K conditional-mean blocks (K |M| doubles a row)
+ *  and the completed rows stay in L2. */
+constexpr Index kPatternBlockRows = 256;
+
+/** The blocks of every pattern, in pattern order. */
+inline std::vector<PatternBlock> pattern_blocks(const MissingPatterns& patterns) {
+  std::vector<PatternBlock> blocks;
+  for (Index p = 0; p < patterns.n_patterns(); ++p) {
+    const Index begin = patterns.starts[static_cast<std::size_t>(p)];
+    const Index end = patterns.starts[static_cast<std::size_t>(p) + 1];
+    for (Index first = begin; first < end; first += kPatternBlockRows)
+      blocks.push_back({p, first, std::min(kPatternBlockRows, end - first)});
+  }
+  return blocks;
+}
+
+/** Each pattern's conditional of each component (factors[p][k]), the
+ *  patterns factorised in parallel. */
+template <typename Scalar>
+std::vector<std::vector<ComponentConditional>> pattern_conditionals(const MissingPatterns& patterns,
+                                                                    const Mixture<Scalar>& mix, int n_threads,
+                                                                    StopCheck& stop) {
+  const Index k_count = mix.n_components(), d = mix.dim();
+  std::vector<std::vector<ComponentConditional>> factors(static_cast<std::size_t>(patterns.n_patterns()));
+  std::vector<Eigen::MatrixXd> covariances;
+  for (Index k = 0; k < k_count; ++k) covariances.push_back(mix.covariance(k));
+  const double work = static_cast<double>(patterns.n_patterns()) * static_cast<double>(k_count * d * d * d);
+  parallel_for_chunks(patterns.n_patterns(), threads_for(n_threads, work), stop, [&](int, Index p) {
+    auto& f = factors[static_cast<std::size_t>(p)];
+    for (Index k = 0; k < k_count; ++k)
+      f.push_back(condition_component(mix.means().row(k).transpose(), covariances[static_cast<std::size_t>(k)],
+                                      mix.weights()[k], patterns.missing[static_cast<std::size_t>(p)],
+                                      patterns.observed[static_cast<std::size_t>(p)], k, 0.0));
+  });
+  return factors;
+}
+
+/** Scratch of one thread's PatternBlocks. */
+struct PatternWorkspace {
+  Eigen::MatrixXd observed;    ///< B x |O|: the block's observed values
+  Eigen::MatrixXd diff;        ///< B x |O|: x_O - mu_kO
+  Eigen::MatrixXd white;       ///< B x |O|: diff whitened by S_kOO
+  Eigen::MatrixXd log_w;       ///< B x K: log w_k + log N(x_O | k); then weighted responsibilities
+  Eigen::MatrixXd cond_means;  ///< B x K |M|: columns [k |M|, (k + 1) |M|) component k's conditional means
+  Eigen::MatrixXd completed;   ///< B x D: a component's completed rows minus its shift
+  Eigen::MatrixXd scaled;      ///< B x D: completed, rows times their responsibility
+};
+
+/** Fills ws.log_w (b x K) with log w_k + log N(x_O | mu_kO, S_kOO) for the
+ *  block's rows and, with cond_means, ws.cond_means with their conditional
+ *  means. */
+template <typename Scalar>
+void score_pattern_block(const DataRef<Scalar>& x, const MissingPatterns& patterns, const PatternBlock& block,
+                         const std::vector<ComponentConditional>& factors, bool cond_means, PatternWorkspace& ws) {
+  const auto& observed = patterns.observed[static_cast<std::size_t>(block.pattern)];
+  const Index b = block.count, no = static_cast<Index>(observed.size());
+  const Index nm = static_cast<Index>(patterns.missing[static_cast<std::size_t>(block.pattern)].size());
+  const Index k_count = static_cast<Index>(factors.size());
+  ws.observed.resize(b, no);
+  ws.log_w.resize(b, k_count);
+  if (cond_means) ws.cond_means.resize(b, k_count * nm);
+  for (Index r = 0; r < b; ++r) {
+    const Index row = patterns.rows[static_cast<std::size_t>(block.first + r)];
+    for (Index t = 0; t < no; ++t) ws.observed(r, t) = static_cast<double>(x(row, observed[static_cast<std::size_t>(t)]));
+  }
+  for (Index k = 0; k < k_count; ++k) {
+    const ComponentConditional& c = factors[static_cast<std::size_t>(k)];
+    if (no == 0) {
+      ws.log_w.col(k).setConstant(c.log_weight_norm);
+      if (cond_means) ws.cond_means.middleCols(k * nm, nm).rowwise() = c.mean_a.transpose();
+      continue;
+    }
+    ws.diff = ws.observed.rowwise() - c.mean_b.transpose();
+    // Rows of diff times L^{-T}: the whitened observed values.
+    ws.white.noalias() = ws.diff * c.whiten_b.transpose().triangularView<Eigen::Upper>();
+    ws.log_w.col(k) = (c.log_weight_norm - 0.5 * ws.white.rowwise().squaredNorm().array()).matrix();
+    if (cond_means) {
+      auto means_k = ws.cond_means.middleCols(k * nm, nm);
+      means_k.rowwise() = c.mean_a.transpose();
+      means_k.noalias() += ws.diff * c.gain.transpose();
+    }
+  }
+}
+
+/** Adds one PatternBlock's statistics to stats: ws.log_w holds the block's
+ *  log-weights (score_pattern_block), turned here into responsibilities. */
+template <typename Scalar>
+void accumulate_pattern_block(const MissingPatterns& patterns, const PatternBlock& block,
+                              const std::vector<ComponentConditional>& factors, const double* w,
+                              CovarianceType type, PatternWorkspace& ws, SufficientStats& stats) {
+  const auto& observed = patterns.observed[static_cast<std::size_t>(block.pattern)];
+  const auto& missing = patterns.missing[static_cast<std::size_t>(block.pattern)];
+  const Index b = block.count, d = stats.first.cols(), k_count = ws.log_w.cols();
+  const Index no = static_cast<Index>(observed.size()), nm = static_cast<Index>(missing.size());
+  // Responsibilities in log space, times the row weights; the log-likelihood.
+  for (Index r = 0; r < b; ++r) {
+    const Index row = patterns.rows[static_cast<std::size_t>(block.first + r)];
+    const double weight = w == nullptr ? 1.0 : w[row];
+    auto lw = ws.log_w.row(r);
+    const double top = lw.maxCoeff();
+    if (weight == 0.0) {  // adds exactly nothing, as em.hpp's weigh_block
+      lw.setZero();
+      continue;
+    }
+    lw = (lw.array() - top).exp().matrix();
+    const double sum = lw.sum();
+    stats.log_likelihood += weight * (top + std::log(sum));
+    stats.weight_sum += weight;
+    lw *= weight / sum;
+  }
+  stats.n_rows += b;
+  ws.completed.resize(b, d);
+  for (Index k = 0; k < k_count; ++k) {
+    const auto r = ws.log_w.col(k);
+    const double r_sum = r.sum();
+    if (r_sum == 0.0) continue;
+    const auto shift = stats.shift.row(k);
+    for (Index t = 0; t < no; ++t) {
+      const Index j = observed[static_cast<std::size_t>(t)];
+      ws.completed.col(j) = ws.observed.col(t).array() - shift[j];
+    }
+    for (Index t = 0; t < nm; ++t) {
+      const Index j = missing[static_cast<std::size_t>(t)];
+      ws.completed.col(j) = ws.cond_means.col(k * nm + t).array() - shift[j];
+    }
+    // A row of weight 0 has r = 0, and finite completed values: it adds 0.
+    stats.resp_sum[k] += r_sum;
+    stats.first.row(k).noalias() += r.transpose() * ws.completed;
+    const Eigen::MatrixXd& schur = factors[static_cast<std::size_t>(k)].schur;  // conditional covariance of M
+    switch (type) {
+      case CovarianceType::full:
+      case CovarianceType::tied: {  // lower triangle of sum r (c c^T) plus r_sum times the conditional covariance
+        auto& second = stats.second[type == CovarianceType::full ? static_cast<std::size_t>(k) : 0];
+        ws.scaled = ws.completed.array().colwise() * r.array();
+        second.triangularView<Eigen::Lower>() += ws.scaled.transpose() * ws.completed;
+        for (Index s = 0; s < nm; ++s)  // missing is increasing: (s, t) with t <= s is in the lower triangle
+          for (Index t = 0; t <= s; ++t)
+            second(missing[static_cast<std::size_t>(s)], missing[static_cast<std::size_t>(t)]) += r_sum * schur(s, t);
+        break;
+      }
+      case CovarianceType::diag: {
+        auto second = stats.second.front().row(k);
+        second.noalias() += r.transpose() * ws.completed.cwiseAbs2();
+        for (Index s = 0; s < nm; ++s) second[missing[static_cast<std::size_t>(s)]] += r_sum * schur(s, s);
+        break;
+      }
+      case CovarianceType::spherical:
+        stats.second.front()(k, 0) += r.dot(ws.completed.rowwise().squaredNorm()) + r_sum * schur.trace();
+        break;
+    }
+  }
+}
+
+inline void check_patterns(const char* func, const MissingPatterns& patterns, Index n, Index d, Index mix_dim) {
+  if (patterns.n_rows != n || patterns.dim != d)
+    invalid_argument(std::string(func) + ": the missing patterns were taken from a " +
+                     std::to_string(patterns.n_rows) + " x " + std::to_string(patterns.dim) +
+                     " matrix, not this " + std::to_string(n) + " x " + std::to_string(d) + " one");
+  if (d != mix_dim)
+    invalid_argument(std::string(func) + ": data has " + std::to_string(d) +
+                     " columns but the mixture has dimension " + std::to_string(mix_dim));
+}
+
+}  // namespace detail
+
+/**
+ * The E-step statistics of the rows of x that have missing entries (the
+ * rows patterns lists), under mix, around shifts (K x D; the complete rows'
+ * statistics' shift, so that the two merge): responsibilities from the
+ * observed coordinates, the missing ones completed by their conditional mean
+ * per component, and the conditional covariance added to the second moments.
+ * log_likelihood is the weighted sum of the rows' observed-data log
+ * densities.
+ * @param sample_weight  x.rows() weights (finite, >= 0) or empty.
+ * @throws std::invalid_argument on a shape mismatch, a row with no observed
+ *         value, or an observed block that is not positive definite.
+ * @throws Cancelled when execution.should_stop asked to stop.
+ */
+template <typename Scalar>
+SufficientStats missing_stats(const DataArg<Scalar>& x, const MissingPatterns& patterns, const Mixture<Scalar>& mix,
+                              const RowMatrix<double>& shifts, const Execution& execution = {},
+                              const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+  const Index k_count = mix.n_components(), d = mix.dim();
+  detail::check_patterns("missing_stats", patterns, x.rows(), x.cols(), d);
+  if (shifts.rows() != k_count || shifts.cols() != d || !shifts.allFinite())
+    detail::invalid_argument("missing_stats: shifts must be finite, K x D");
+  if (sample_weight.size() != 0) detail::check_sample_weight("missing_stats", sample_weight, x.rows());
+  for (Index p = 0; p < patterns.n_patterns(); ++p)
+    if (patterns.observed[static_cast<std::size_t>(p)].empty())
+      detail::invalid_argument("missing_stats: row " +
+                               std::to_string(patterns.rows[static_cast<std::size_t>(patterns.starts[static_cast<std::size_t>(p)])]) +
+                               " has no observed value");
+  detail::StopCheck stop(execution);
+  const auto factors = detail::pattern_conditionals(patterns, mix, execution.n_threads, stop);
+  const auto blocks = detail::pattern_blocks(patterns);
+  const CovarianceType type = mix.covariance_type();
+  // Chunks of consecutive blocks, reduced in chunk order: as many as the
+  // complete-data pass would make of these rows, whatever the thread count.
+  const Index n_blocks = static_cast<Index>(blocks.size());
+  const Index n_chunks =
+      std::min(n_blocks, detail::chunks_for_stats(8.0 * detail::stats_size(type, k_count, d)));
+  SufficientStats total(type, shifts);
+  total.mixture_fingerprint = mix.fingerprint();
+  if (n_blocks == 0) return total;
+  std::vector<SufficientStats> chunk_stats(static_cast<std::size_t>(n_chunks), total);
+  const double work = static_cast<double>(patterns.rows.size()) * static_cast<double>(k_count * d * d);
+  const int threads = detail::threads_for(execution.n_threads, work);
+  std::vector<detail::PatternWorkspace> workspaces(static_cast<std::size_t>(threads));
+  const double* w = sample_weight.size() != 0 ? sample_weight.data() : nullptr;
+  detail::parallel_for_chunks(n_chunks, threads, stop, [&](int thread, Index chunk) {
+    detail::PatternWorkspace& ws = workspaces[static_cast<std::size_t>(thread)];
+    for (Index i = chunk * n_blocks / n_chunks; i < (chunk + 1) * n_blocks / n_chunks && !stop.requested(); ++i) {
+      const detail::PatternBlock& block = blocks[static_cast<std::size_t>(i)];
+      const auto& f = factors[static_cast<std::size_t>(block.pattern)];
+      detail::score_pattern_block(x, patterns, block, f, true, ws);
+      detail::accumulate_pattern_block<Scalar>(patterns, block, f, w, type, ws,
+                                               chunk_stats[static_cast<std::size_t>(chunk)]);
+    }
+  });
+  for (const auto& s : chunk_stats) total.merge(s);
+  return total;
+}
+
+/**
+ * log w_k + log N(x_O | mu_kO, S_kOO) of every row patterns lists (in its
+ * order, K columns): the component log-weights of rows scored on their
+ * observed coordinates. A row with no observed value gets log w_k.
+ * @throws std::invalid_argument on a shape mismatch or an observed block
+ *         that is not positive definite.
+ * @throws Cancelled when execution.should_stop asked to stop.
+ */
+template <typename Scalar>
+RowMatrix<double> missing_log_prob(const DataArg<Scalar>& x, const MissingPatterns& patterns,
+                                   const Mixture<Scalar>& mix, const Execution& execution = {}) {
+  const Index k_count = mix.n_components();
+  detail::check_patterns("missing_log_prob", patterns, x.rows(), x.cols(), mix.dim());
+  detail::StopCheck stop(execution);
+  const auto factors = detail::pattern_conditionals(patterns, mix, execution.n_threads, stop);
+  const auto blocks = detail::pattern_blocks(patterns);
+  RowMatrix<double> out(static_cast<Index>(patterns.rows.size()), k_count);
+  const double work = static_cast<double>(patterns.rows.size()) * static_cast<double>(k_count * mix.dim() * mix.dim());
+  const int threads = detail::threads_for(execution.n_threads, work);
+  std::vector<detail::PatternWorkspace> workspaces(static_cast<std::size_t>(threads));
+  detail::parallel_for_chunks(static_cast<Index>(blocks.size()), threads, stop, [&](int thread, Index i) {
+    detail::PatternWorkspace& ws = workspaces[static_cast<std::size_t>(thread)];
+    const detail::PatternBlock& block = blocks[static_cast<std::size_t>(i)];
+    detail::score_pattern_block(x, patterns, block, factors[static_cast<std::size_t>(block.pattern)], false, ws);
+    out.middleRows(block.first, block.count) = ws.log_w;
+  });
+  return out;
+}
+
+}  // namespace gaussmix
