@@ -63,7 +63,7 @@ def m_step(X, resp, covariance_type, sample_weight=None, reg_covar=0.0):
     diag diag(S_k) + reg; spherical mean(diag(S_k) + reg).
     """
     X = np.asarray(X, dtype=np.float64)
-    N, D = X.shape
+    N = X.shape[0]
     w = np.ones(N) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     wr = resp * w[:, None]
     nk = wr.sum(axis=0)
@@ -73,18 +73,22 @@ def m_step(X, resp, covariance_type, sample_weight=None, reg_covar=0.0):
     for k in range(resp.shape[1]):
         diff = X - means[k]
         scatter.append((wr[:, k, None] * diff).T @ diff)  # sum_i w_i r_ik diff diff^T
-    scatter = np.stack(scatter)
+    return weights, means, covariances_from_scatter(np.stack(scatter), nk, w.sum(), covariance_type, reg_covar)
+
+
+def covariances_from_scatter(scatter, nk, weight_sum, covariance_type, reg_covar):
+    """The model's covariances from the weighted scatters (K, D, D) around the
+    new means and the components' weights nk (see m_step)."""
+    D = scatter.shape[1]
     if covariance_type == "full":
-        covs = scatter / nk[:, None, None] + reg_covar * np.eye(D)
-    elif covariance_type == "tied":
-        covs = scatter.sum(axis=0) / w.sum() + reg_covar * np.eye(D)
-    elif covariance_type == "diag":
-        covs = np.stack([np.diag(s) for s in scatter]) / nk[:, None] + reg_covar
-    elif covariance_type == "spherical":
-        covs = (np.stack([np.diag(s) for s in scatter]) / nk[:, None] + reg_covar).mean(axis=1)
-    else:
-        raise ValueError(covariance_type)
-    return weights, means, covs
+        return scatter / nk[:, None, None] + reg_covar * np.eye(D)
+    if covariance_type == "tied":
+        return scatter.sum(axis=0) / weight_sum + reg_covar * np.eye(D)
+    if covariance_type == "diag":
+        return np.stack([np.diag(s) for s in scatter]) / nk[:, None] + reg_covar
+    if covariance_type == "spherical":
+        return (np.stack([np.diag(s) for s in scatter]) / nk[:, None] + reg_covar).mean(axis=1)
+    raise ValueError(covariance_type)
 
 
 def em_step(X, weights, means, covariances, covariance_type, sample_weight=None, reg_covar=0.0):

@@ -266,27 +266,6 @@ def _persisted_if_it_fits(X, w):
     return X, w
 
 
-def run_em(data: DaskData, start: Mixture, *, max_iter: int, tol: float, reg_covar: float, resp_offset: float,
-           previous: float, covariances_guard) -> tuple[Mixture, int, bool, list[float]]:
-    """scikit-learn's EM loop over the chunks: each iteration one E-step
-    (statistics and the lower bound of the current parameters) and one M-step;
-    converged once the lower bound changed by less than tol."""
-    mixture, lower_bounds, converged = start, [], False
-    ctype = start.covariance_type
-    for _ in range(max_iter):
-        stats = data.stats(mixture)
-        lower_bound = stats[5] / stats[6]
-        with covariances_guard(data.dtype):
-            weights, means, covs = _core.m_step(stats, np.empty(0), reg_covar, resp_offset)
-            mixture = Mixture(weights, means, covs, ctype)
-        lower_bounds.append(float(lower_bound))
-        if math.isfinite(previous) and abs(lower_bound - previous) < tol:
-            converged = True
-            break
-        previous = lower_bound
-    return mixture, len(lower_bounds), converged, lower_bounds
-
-
 def map_rows(X, function, dtype, columns: int | None):
     """function applied to each row chunk of X, lazily: a Dask array of
     (n_samples,) (columns None) or (n_samples, columns)."""

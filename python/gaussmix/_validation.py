@@ -47,7 +47,7 @@ FLOAT32_SCORE_MAX_RATIO = 2.0**50
 
 
 def data_matrix(X, func: str, name: str = "X", allow_single_point_dim: int | None = None,
-                check_finite: bool = True) -> np.ndarray:
+                check_finite: bool = True, not_finite_hint: str = "") -> np.ndarray:
     """X as a C-contiguous float64 or float32 (N, D) array with finite entries
     (with check_finite=False the caller checks them: :func:`fit_data` does,
     from the column extremes it needs anyway, saving two passes over X).
@@ -76,12 +76,12 @@ def data_matrix(X, func: str, name: str = "X", allow_single_point_dim: int | Non
     dtype = np.float32 if arr.dtype == np.float32 else np.float64
     arr = np.ascontiguousarray(arr, dtype=dtype)
     if check_finite and not all_finite(arr):
-        _not_finite(func, name)
+        _not_finite(func, name, not_finite_hint)
     return arr
 
 
-def _not_finite(func: str, name: str):
-    raise ValueError(f"{func}(): {name} contains NaN or infinite values; remove or impute those rows first")
+def _not_finite(func: str, name: str, hint: str = ""):
+    raise ValueError(f"{func}(): {name} contains NaN or infinite values; remove or impute those rows first{hint}")
 
 
 def _check_real_dtype(arr: np.ndarray, func: str, name: str) -> None:

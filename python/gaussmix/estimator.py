@@ -36,7 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _core, _dask
+from . import _core, _dask, _em_loop, _missing
 from ._config import threads_for_core
 from ._mixture import COVARIANCE_TYPES, Mixture, covariance_shape, model_covariances
 from ._validation import (
@@ -412,6 +412,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN is a missing value (EM on the observed entries)
+        return tags
+
     # ------------------------------------------------------------------ fitting
 
     def fit(self, X, y=None, sample_weight=None):
@@ -474,15 +479,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         func = f"{type(self).__name__}.fit"
         if _dask.is_dask_array(X):
             return self._fit_dask(X, sample_weight, func)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite="allow-nan")
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
             raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
                              f"n_samples = {n_samples}")
-        x = data_matrix(X, func, check_finite=False)  # validate_data checked the values
+        x = data_matrix(X, func, check_finite=False)  # validate_data refused infinities
         w = sample_weight_vector(sample_weight, n_samples, func)
         inits = self._check_inits(n_features)
-        extremes = column_extremes(x)  # for every start's data checks: one pass over X
+        # NaN marks a missing value (gaussmix/_missing.py): EM on the observed entries, from a
+        # start on the mean-filled data. Without NaN, x itself and the in-memory EM.
+        missing = _missing.MissingData(x, w, func) if np.isnan(x).any() else None
+        x_start = x if missing is None else _missing.column_means_filled(x, w)
+        extremes = column_extremes(x_start)  # for every start's data checks: one pass over X
         weight_total = float(n_samples if w is None else w.sum())
         resp_offset = _resp_offset(x.dtype, weight_total, n_samples)
 
@@ -492,13 +501,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for init in range(self.n_init if do_init else 1):
             self._print_init_begin(init)
             if do_init:
-                start, previous = self._initial_mixture(x, w, random_state, inits, resp_offset, extremes), math.nan
+                start, previous = self._initial_mixture(x_start, w, random_state, inits, resp_offset, extremes), math.nan
             else:
                 start, previous = self._scoring_mixture(), self.lower_bound_
             if self.max_iter == 0:
                 best = _Run(start, 0, False, -math.inf, [])  # scikit-learn keeps the last start
                 continue
-            run = self._run_em(x, w, start, weight_total, previous, resp_offset, extremes)
+            if missing is None:
+                run = self._run_em(x, w, start, weight_total, previous, resp_offset, extremes)
+            else:
+                checked = fit_data(x_start, func, means=start.means, variances=start.variances(), extremes=extremes)
+                if checked.dtype != missing.dtype:  # the float32 kernels' range: as in memory
+                    missing = _missing.MissingData(x.astype(np.float64), w, func)
+                run = self._run_seam_em(missing, start, previous, resp_offset)
             self._print_init_end(run.lower_bound, run.converged)
             best = _better_run(best, run)
         self._keep(best, x.dtype, stacklevel=4)
@@ -552,14 +567,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if self.max_iter == 0:
                 best = _Run(start, 0, False, -math.inf, [])
                 continue
-            mixture, n_iter, converged, lower_bounds = _dask.run_em(
-                data, start, max_iter=int(self.max_iter), tol=float(self.tol), reg_covar=float(self.reg_covar),
-                resp_offset=resp_offset, previous=previous, covariances_guard=_covariances_must_be_defined)
-            run = _Run(mixture, n_iter, converged, lower_bounds[-1], lower_bounds)
+            run = self._run_seam_em(data, start, previous, resp_offset)
             self._print_init_end(run.lower_bound, run.converged)
             best = _better_run(best, run)
         self._keep(best, data.dtype, stacklevel=5)
         return X
+
+    def _run_seam_em(self, data, start: Mixture, previous: float, resp_offset: float) -> _Run:
+        """EM over the statistics seam (gaussmix/_em_loop.py): data.stats(mixture)
+        is a Dask array's or data with missing values' E-step."""
+        mixture, n_iter, converged, lower_bounds = _em_loop.run_em(
+            data, start, max_iter=int(self.max_iter), tol=float(self.tol), reg_covar=float(self.reg_covar),
+            resp_offset=resp_offset, previous=previous, covariances_guard=_covariances_must_be_defined)
+        return _Run(mixture, n_iter, converged, lower_bounds[-1], lower_bounds)
 
     def _initial_mixture(self, x: np.ndarray, w, random_state, inits: _Inits, resp_offset: float,
                          extremes) -> Mixture:
@@ -662,14 +682,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, **validate)
         return data_matrix(X, f"{type(self).__name__}.{func}", check_finite=False)
 
-    def _score(self, core_function, X, func: str) -> np.ndarray:
+    def _score(self, core_function, X, func: str, of_log_prob) -> np.ndarray:
         """A core scoring function's result for X, in float32 when X and the
-        model are float32 (as scikit-learn's), else float64."""
-        x = self._rows(X, func)
+        model are float32 (as scikit-learn's), else float64; of_log_prob:
+        the same result from rows' component log-weights (for rows with NaN)."""
+        x = self._rows(X, func, ensure_all_finite="allow-nan")
         mixture = self._scoring_mixture()
         float32_output = bool(x.dtype == np.float32 and self.means_.dtype == np.float32)
-        x = kernel_data(x, means=mixture.means, variances=mixture.variances())
-        return core_function(x, *mixture.core_args()[:3], threads_for_core(), self.covariance_type, float32_output)
+
+        def complete(xc):
+            xc = kernel_data(xc, means=mixture.means, variances=mixture.variances())
+            return core_function(xc, *mixture.core_args()[:3], threads_for_core(), self.covariance_type,
+                                 float32_output)
+
+        return _by_rows(x, mixture, complete, of_log_prob)
 
     # ------------------------------------------------------------------ scoring
 
@@ -682,7 +708,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _dask.is_dask_array(X):
             return self._map_dask(X, "score_samples", None)
-        return self._score(_core.log_density, X, "score_samples")
+        return self._score(_core.log_density, X, "score_samples", _missing.log_sum_exp)
 
     def _map_dask(self, X, method: str, columns):
         """method over each row chunk of the Dask array X: a lazy Dask array."""
@@ -722,12 +748,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _dask.is_dask_array(X):
             return self._map_dask(X, "predict", None)
-        return self._labels(self._rows(X, "predict"), self._scoring_mixture())
+        return self._labels(self._rows(X, "predict", ensure_all_finite="allow-nan"), self._scoring_mixture())
 
     def _labels(self, x: np.ndarray, mixture: Mixture) -> np.ndarray:
         """Each row's most probable component under mixture."""
-        x = kernel_data(x, means=mixture.means, variances=mixture.variances())
-        return _core.assign_to_component(x, *mixture.core_args()[:3], threads_for_core(), self.covariance_type)
+        def complete(xc):
+            xc = kernel_data(xc, means=mixture.means, variances=mixture.variances())
+            return _core.assign_to_component(xc, *mixture.core_args()[:3], threads_for_core(), self.covariance_type)
+
+        return _by_rows(x, mixture, complete, lambda log_prob: log_prob.argmax(axis=1))
 
     def predict_proba(self, X):
         """Posterior probability p(k | x) of each component for each row.
@@ -738,7 +767,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _dask.is_dask_array(X):
             return self._map_dask(X, "predict_proba", self.n_components)
-        return self._score(_core.responsibilities, X, "predict_proba")
+        return self._score(_core.responsibilities, X, "predict_proba", _missing.normalised)
 
     def _n_parameters(self) -> int:
         """Free parameters of the model (as scikit-learn counts them)."""
@@ -999,6 +1028,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         elif self.verbose >= 2:
             print(f"Initialization {status}. time lapse {time.time() - self._init_prev_time:.5f}s\t lower bound "
                   f"{lower_bound:.5f}.")
+
+
+def _by_rows(x: np.ndarray, mixture: Mixture, complete, of_log_prob) -> np.ndarray:
+    """complete(x) for x without NaN; else complete() of its complete rows
+    and of_log_prob() of the component log-weights of its rows with NaN,
+    scored on their observed coordinates, put together in x's row order."""
+    if not np.isnan(x).any():
+        return complete(x)
+    is_complete, rows, log_prob = _missing.incomplete_log_prob(x, mixture)
+    done = complete(np.ascontiguousarray(x[is_complete]))
+    out = np.empty((len(x),) + done.shape[1:], dtype=done.dtype)
+    out[is_complete] = done
+    out[rows] = of_log_prob(log_prob)
+    return out
 
 
 def _scatter_conditional_covariances(missing: np.ndarray, offsets: np.ndarray, flat: np.ndarray) -> np.ndarray:

@@ -339,6 +339,11 @@ def _kmeans_centres(x, K, cluster_init_prop, max_init_iter, stats):
     return best * std + mean
 
 
+#: em() rejects NaN as PyPR's did; the estimator fits it as missing values.
+_MISSING_VALUES_HINT = ("; or, for NaN marking missing values, fit gaussmix.GaussianMixture, whose fit runs exact EM "
+                       "on the observed entries")
+
+
 def em(X, K, max_iter=50, verbose=False, iter_call=None, delta_stop=1e-6, init_kw={}, max_tries=10,
        diag_add=1e-3, *, iter=None):
     """Fit a K-component Gaussian mixture to X by EM, restarting on covariance problems.
@@ -392,7 +397,7 @@ def em(X, K, max_iter=50, verbose=False, iter_call=None, delta_stop=1e-6, init_k
     func = "em"
     if iter is not None:
         max_iter = iter
-    x = data_matrix(X, func)
+    x = data_matrix(X, func, not_finite_hint=_MISSING_VALUES_HINT)
     K = n_components(K, x.shape[0], func)
     max_tries = positive_int(max_tries, func, "max_tries")
     max_iter = positive_int(max_iter, func, "max_iter")
