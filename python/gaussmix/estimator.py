@@ -36,7 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _core, _dask, _em_loop, _missing
+from . import _core, _dask, _em_loop, _missing, _model_file
 from ._config import threads_for_core
 from ._mixture import COVARIANCE_TYPES, Mixture, covariance_shape, model_covariances
 from ._validation import (
@@ -473,8 +473,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             covariances = _check_precisions(self.precisions_init, self.covariance_type, K, n_features, owner)
         return _Inits(weights, means, covariances)
 
-    def _fit(self, X, sample_weight) -> np.ndarray:
-        """The fit; returns X as the core takes it (for fit_predict's labels)."""
+    def _validated_for_sweep(self, X) -> np.ndarray:
+        """X as _fit converts it (a C-contiguous float array, NaN allowed), once for a sweep's fits."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite="allow-nan")
+        return data_matrix(X, f"{type(self).__name__}.fit", check_finite=False)
+
+    def _fit(self, X, sample_weight, start_cache: dict | None = None) -> np.ndarray:
+        """The fit; returns X as the core takes it (for fit_predict's labels).
+        start_cache: the initial labels or responsibilities of each
+        initialisation, shared by the fits of a model-selection sweep
+        (gaussmix/selection.py): filled by the first fit that draws them,
+        read by the others, which then draw nothing from random_state."""
         self._check_params()
         func = f"{type(self).__name__}.fit"
         if _dask.is_dask_array(X):
@@ -501,7 +510,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for init in range(self.n_init if do_init else 1):
             self._print_init_begin(init)
             if do_init:
-                start, previous = self._initial_mixture(x_start, w, random_state, inits, resp_offset, extremes), math.nan
+                start = self._initial_mixture(x_start, w, random_state, inits, resp_offset, extremes,
+                                              None if start_cache is None else (start_cache, init))
+                previous = math.nan
             else:
                 start, previous = self._scoring_mixture(), self.lower_bound_
             if self.max_iter == 0:
@@ -582,30 +593,41 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return _Run(mixture, n_iter, converged, lower_bounds[-1], lower_bounds)
 
     def _initial_mixture(self, x: np.ndarray, w, random_state, inits: _Inits, resp_offset: float,
-                         extremes) -> Mixture:
+                         extremes, cached=None) -> Mixture:
         """The start of one initialisation: scikit-learn's parameters from
         the initial responsibilities of init_params (drawn from
-        random_state), replaced by those the user gave."""
+        random_state), replaced by those the user gave. cached: (cache,
+        initialisation index), see _fit's start_cache."""
         K, ctype = self.n_components, self.covariance_type
         weights = means = covariances = None
         if inits.weights is None or inits.means is None or inits.covariances is None:
             xk = fit_data(x, f"{type(self).__name__}.fit", extremes=extremes)
-            resp = labels = None
-            if self.init_params == "kmeans":
-                labels = _kmeans_labels(xk, w, K, random_state)
-            elif self.init_params == "k-means++":
-                labels = _one_hot_labels(len(x), _kmeans_plus_plus(xk, w, K, random_state)[1])
-            elif self.init_params == "random_from_data":
-                labels = _one_hot_labels(len(x), random_state.choice(len(x), size=K, replace=False))
+            if cached is not None and cached[1] in cached[0]:
+                resp, labels = cached[0][cached[1]]
             else:
-                resp = random_state.uniform(size=(len(x), K))
-                resp /= resp.sum(axis=1)[:, np.newaxis]
+                resp, labels = self._initial_assignment(xk, w, random_state)
+                if cached is not None:
+                    cached[0][cached[1]] = (resp, labels)
             weights, means, covariances = self._start_from_responsibilities(
                 xk, w, resp, labels, resp_offset, need_covariances=inits.covariances is None)
         weights = weights if inits.weights is None else inits.weights
         means = means if inits.means is None else inits.means
         covariances = covariances if inits.covariances is None else inits.covariances
         return Mixture(weights, means, covariances, ctype)
+
+    def _initial_assignment(self, xk: np.ndarray, w, random_state):
+        """(resp, labels) of init_params, one of them None: the initial
+        responsibilities (dense) or hard labels, drawn from random_state."""
+        K = self.n_components
+        if self.init_params == "kmeans":
+            return None, _kmeans_labels(xk, w, K, random_state)
+        if self.init_params == "k-means++":
+            return None, _one_hot_labels(len(xk), _kmeans_plus_plus(xk, w, K, random_state)[1])
+        if self.init_params == "random_from_data":
+            return None, _one_hot_labels(len(xk), random_state.choice(len(xk), size=K, replace=False))
+        resp = random_state.uniform(size=(len(xk), K))
+        resp /= resp.sum(axis=1)[:, np.newaxis]
+        return resp, None
 
     def _start_from_responsibilities(self, x, w, resp, labels, resp_offset, need_covariances):
         """The M-step of given responsibilities (dense resp or labels): the
@@ -994,6 +1016,39 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``gaussmix.gmm.gmm_pdf(X, *model.to_pypr())`` is ``exp(score_samples(X))``."""
         mixture = self.to_mixture()
         return list(mixture.means.copy()), list(mixture.dense_covariances()), mixture.weights.copy()
+
+    # ------------------------------------------------------------------ model files
+
+    def save(self, path) -> None:
+        """Write the fitted model to a model file (a versioned ``.npz`` of plain
+        arrays, no pickle; see gaussmix/_model_file.py), which
+        :meth:`load` and the ``gaussmix`` command line read back
+        bit-identically.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, exactly that name.
+        """
+        _model_file.save(self, path)
+
+    @classmethod
+    def load(cls, path) -> "GaussianMixture":
+        """The model in a model file written by :meth:`save` or ``gaussmix fit``.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a gaussmix model file, or has a newer format
+            than this gaussmix reads.
+        """
+        return _model_file.load(cls, path)
+
+    def _fitted_mixture_for_saving(self) -> Mixture:
+        return self._scoring_mixture()
+
+    def _restore_fitted(self, mixture: Mixture) -> None:
+        self._fitted = _Fitted(mixture, self.weights_.copy(), self.means_.copy(), self.precisions_cholesky_.copy())
 
     # ------------------------------------------------------------------ verbose output (scikit-learn's)
 

@@ -1,0 +1,111 @@
+"""select_model: the sweep's table against a loop of individual fits with the
+same seeds, the criteria against their formulas (SciPy densities, counted
+parameters), and the choice on data drawn from a known mixture."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+import model_reference as ref  # noqa: E402
+from scipy.special import logsumexp  # noqa: E402
+from scipy.stats import multivariate_normal  # noqa: E402
+
+from gaussmix import GaussianMixture  # noqa: E402
+from gaussmix.selection import select_model  # noqa: E402
+
+rng = np.random.default_rng(0)
+X = np.concatenate([rng.normal(size=(900, 3)), rng.normal(size=(600, 3)) * 0.5 + 4,
+                    rng.normal(size=(300, 3)) + [0.0, 5.0, 0.0]])
+W = rng.uniform(0.5, 2.0, len(X))
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random"])
+def test_the_table_is_a_loop_of_individual_fits_with_the_same_seed(init_params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sweep = select_model(X, range(1, 5), n_init=2, random_state=7, init_params=init_params, max_iter=50)
+        assert len(sweep.candidates) == 16
+        for c in sweep.candidates:
+            alone = GaussianMixture(c.n_components, covariance_type=c.covariance_type, n_init=2, random_state=7,
+                                    init_params=init_params, max_iter=50).fit(X)
+            for name, value in (("bic", alone.bic(X)), ("aic", alone.aic(X))):
+                assert getattr(c, name) == pytest.approx(value, rel=1e-10), (c, name)
+            assert c.n_iter == alone.n_iter_ and c.converged == alone.converged_
+            got = sweep.estimators_[(c.n_components, c.covariance_type)]
+            np.testing.assert_allclose(got.means_, alone.means_, rtol=1e-10)
+
+
+def count_parameters(ctype, K, D):
+    covariance = {"full": K * D * (D + 1) // 2, "tied": D * (D + 1) // 2, "diag": K * D, "spherical": K}[ctype]
+    return covariance + K * D + (K - 1)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ctype", ["full", "tied", "diag", "spherical"])
+def test_the_criteria_are_their_formulas(ctype, weighted):
+    w = W if weighted else None
+    sweep = select_model(X, [2, 3], ctype, random_state=0, sample_weight=w)
+    for c in sweep.candidates:
+        model = sweep.estimators_[(c.n_components, ctype)]
+        dense = ref.dense_covariances(ctype, model.covariances_, *model.means_.shape)
+        log_wp = np.stack([np.log(wk) + multivariate_normal(m, s).logpdf(X)
+                           for wk, m, s in zip(model.weights_, model.means_, dense)], axis=1)
+        log_p = logsumexp(log_wp, axis=1)
+        log_map = (log_wp - log_p[:, None]).max(axis=1)
+        weights = np.ones(len(X)) if w is None else w
+        log_l, n = weights @ log_p, weights.sum()
+        p = count_parameters(ctype, c.n_components, 3)
+        assert c.n_parameters == p
+        assert c.log_likelihood == pytest.approx(log_l, rel=1e-10)
+        assert c.bic == pytest.approx(-2 * log_l + p * math.log(n), rel=1e-10)
+        assert c.aic == pytest.approx(-2 * log_l + 2 * p, rel=1e-10)
+        assert c.icl == pytest.approx(-2 * log_l + p * math.log(n) - 2 * weights @ log_map, rel=1e-10)
+        assert c.icl >= c.bic
+
+
+@pytest.mark.parametrize("criterion", ["bic", "icl"])
+def test_data_from_a_known_mixture_chooses_it(criterion):
+    truth = np.random.default_rng(5)
+    means = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+    variances = np.array([[1.0, 0.3], [0.3, 1.0], [0.5, 0.6]])  # each its own axis-aligned shape: diag
+    data = np.concatenate([truth.multivariate_normal(m, np.diag(v), size=700) for m, v in zip(means, variances)])
+    sweep = select_model(data, range(1, 7), criterion=criterion, random_state=0, n_init=2)
+    assert (sweep.best_.n_components, sweep.best_.covariance_type) == (3, "diag")
+    assert sweep.best_estimator_ is sweep.estimators_[(3, "diag")]
+    assert getattr(sweep.best_, criterion) == min(getattr(c, criterion) for c in sweep.candidates)
+
+
+def test_the_table_is_a_dataframe_and_the_plot_has_a_curve_per_model():
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    calls = []
+    sweep = select_model(X, range(1, 4), ["full", "diag"], random_state=0,
+                         progress=lambda done, total, c: calls.append((done, total, c.n_components)))
+    assert calls == [(1, 6, 1), (2, 6, 1), (3, 6, 2), (4, 6, 2), (5, 6, 3), (6, 6, 3)]
+    table = sweep.table()
+    assert isinstance(table, pd.DataFrame) and len(table) == 6
+    np.testing.assert_array_equal(table["bic"], [c.bic for c in sweep.candidates])
+    ax = sweep.plot()
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:2] == ["full", "diag"] and labels[2].startswith("best: K = ")
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [c.bic for c in sweep.candidates[1::2]])
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(criterion="aicc"), ValueError, "criterion must be one of bic, aic, icl"),
+    (dict(n_components=[0, 2]), ValueError, "n_components must be a positive int"),
+    (dict(covariance_types=["full", "round"]), ValueError, "covariance_types must be among"),
+    (dict(covariance_type="full"), TypeError, "covariance_type is set by the sweep"),
+    (dict(random_state="seven"), ValueError, "random_state must be None, an int or a RandomState"),
+])
+def test_bad_arguments_are_refused(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        select_model(X, **kwargs)
