@@ -238,6 +238,24 @@ def test_em_continue_verbose_prints_one_line_per_iteration(capsys):
         assert j in numbers or j + 1 in numbers, line
 
 
+def test_verbose_lines_give_the_log_likelihood_per_row_and_no_first_change(capsys):
+    """The first line is the start's (no change to report), every line the
+    log-likelihood per row of the parameters its iteration started from,
+    and from the second on its change, and the seconds so far."""
+    X = _dataset(8, 3, 2, N=500)
+    start = _start(X, 3, 8)
+    centers, covs, p_k = start
+    gmm.gmm_em_continue(X, *start, max_iter=3, delta_stop=-1.0, verbose=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert "(the start)" in lines[0] and "change" not in lines[0]
+    per_row = [float(re.search(r"per row\s+(\S+)", line).group(1)) for line in lines]
+    assert per_row[0] == pytest.approx(log_likelihood(X, centers, covs, p_k) / len(X), rel=1e-5)
+    change = float(re.search(r"change (\S+)", lines[1]).group(1))
+    assert change == pytest.approx(per_row[1] - per_row[0], rel=1e-3)
+    assert all(re.search(r"\d+\.\d\d s$", line) for line in lines)
+
+
 def test_em_continue_silent_by_default(capsys):
     """verbose=False prints nothing (PyPR's debug prints are not kept)."""
     X = _dataset(8, 2, 2)

@@ -299,6 +299,39 @@ def _better_run(best, run):
     return best
 
 
+class FitProgress(NamedTuple):
+    """What ``fit(X, progress=...)`` reports after each EM iteration."""
+
+    init: int            #: the initialisation, 0 .. n_init - 1
+    n_init: int
+    iteration: int       #: iterations done in this initialisation, 1 .. max_iter
+    max_iter: int
+    lower_bound: float   #: mean log-likelihood (per unit of weight) of the parameters the iteration started from
+    change: float        #: lower_bound minus the previous one (NaN at a fresh start's first iteration)
+    elapsed: float       #: seconds since fit began
+
+
+class _ProgressHook:
+    """The progress callback of one fit call: turns each EM iteration's
+    (iteration index, lower bound) into a FitProgress."""
+
+    def __init__(self, progress, n_init: int, max_iter: int):
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a callable taking a FitProgress, got {type(progress).__name__}")
+        self.progress, self.n_init, self.max_iter = progress, n_init, max_iter
+        self.active = progress is not None
+        self.start = time.perf_counter()
+        self.init, self.previous = 0, math.nan
+
+    def begin(self, init: int, previous: float) -> None:
+        self.init, self.previous = init, previous
+
+    def iteration(self, index: int, lower_bound: float) -> None:
+        change, self.previous = lower_bound - self.previous, lower_bound
+        self.progress(FitProgress(self.init, self.n_init, index + 1, self.max_iter, float(lower_bound),
+                                  float(change), time.perf_counter() - self.start))
+
+
 class _Run(NamedTuple):
     """One initialisation's EM run."""
 
@@ -419,26 +452,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, *, progress=None):
         """Estimate the parameters with EM, ``n_init`` times, keeping the best.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             float64 or float32 (kept: float32 data gives a float32 model).
+            NaN marks a missing value: EM on the observed entries.
         y : ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Finite, >= 0, positive sum; an integer weight counts a row that
             many times, a weight of 0 removes it.
+        progress : callable, optional
+            Called after every EM iteration with a :class:`FitProgress`
+            (initialisation, iteration, lower bound, its change, seconds so
+            far), e.g. to drive a tqdm bar::
+
+                with tqdm(total=gm.max_iter * gm.n_init) as bar:
+                    gm.fit(X, progress=lambda p: bar.update(1))
 
         Returns
         -------
         self
         """
-        self._fit(X, sample_weight)
+        self._fit(X, sample_weight, progress=progress)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X, y=None, sample_weight=None, *, progress=None):
         """:meth:`fit`, then the labels of X under the fitted model (what
         ``fit(X).predict(X)`` gives).
 
@@ -446,7 +487,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,), int64
         """
-        x = self._fit(X, sample_weight)
+        x = self._fit(X, sample_weight, progress=progress)
         if _dask.is_dask_array(x):
             return self.predict(x)
         return self._labels(x, self._fitted.mixture)
@@ -478,7 +519,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite="allow-nan")
         return data_matrix(X, f"{type(self).__name__}.fit", check_finite=False)
 
-    def _fit(self, X, sample_weight, start_cache: dict | None = None) -> np.ndarray:
+    def _fit(self, X, sample_weight, start_cache: dict | None = None, progress=None) -> np.ndarray:
         """The fit; returns X as the core takes it (for fit_predict's labels).
         start_cache: the initial labels or responsibilities of each
         initialisation, shared by the fits of a model-selection sweep
@@ -486,8 +527,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         read by the others, which then draw nothing from random_state."""
         self._check_params()
         func = f"{type(self).__name__}.fit"
+        hook = _ProgressHook(progress, self.n_init, int(self.max_iter))
         if _dask.is_dask_array(X):
-            return self._fit_dask(X, sample_weight, func)
+            return self._fit_dask(X, sample_weight, func, hook)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite="allow-nan")
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
@@ -518,13 +560,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if self.max_iter == 0:
                 best = _Run(start, 0, False, -math.inf, [])  # scikit-learn keeps the last start
                 continue
+            hook.begin(init, previous)
             if missing is None:
-                run = self._run_em(x, w, start, weight_total, previous, resp_offset, extremes)
+                run = self._run_em(x, w, start, weight_total, previous, resp_offset, extremes, hook)
             else:
                 checked = fit_data(x_start, func, means=start.means, variances=start.variances(), extremes=extremes)
                 if checked.dtype != missing.dtype:  # the float32 kernels' range: as in memory
                     missing = _missing.MissingData(x.astype(np.float64), w, func)
-                run = self._run_seam_em(missing, start, previous, resp_offset)
+                run = self._run_seam_em(missing, start, previous, resp_offset, hook)
             self._print_init_end(run.lower_bound, run.converged)
             best = _better_run(best, run)
         self._keep(best, x.dtype, stacklevel=4)
@@ -541,7 +584,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = best.lower_bounds
 
-    def _fit_dask(self, X, sample_weight, func: str):
+    def _fit_dask(self, X, sample_weight, func: str, hook):
         """The fit of a Dask array: the E-step chunk by chunk where the chunks
         live, merged in chunk order, the M-step here (gaussmix/_dask.py);
         the start from a uniform sample of rows unless given in full."""
@@ -578,18 +621,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if self.max_iter == 0:
                 best = _Run(start, 0, False, -math.inf, [])
                 continue
-            run = self._run_seam_em(data, start, previous, resp_offset)
+            hook.begin(init, previous)
+            run = self._run_seam_em(data, start, previous, resp_offset, hook)
             self._print_init_end(run.lower_bound, run.converged)
             best = _better_run(best, run)
         self._keep(best, data.dtype, stacklevel=5)
         return X
 
-    def _run_seam_em(self, data, start: Mixture, previous: float, resp_offset: float) -> _Run:
+    def _run_seam_em(self, data, start: Mixture, previous: float, resp_offset: float, hook) -> _Run:
         """EM over the statistics seam (gaussmix/_em_loop.py): data.stats(mixture)
         is a Dask array's or data with missing values' E-step."""
         mixture, n_iter, converged, lower_bounds = _em_loop.run_em(
             data, start, max_iter=int(self.max_iter), tol=float(self.tol), reg_covar=float(self.reg_covar),
-            resp_offset=resp_offset, previous=previous, covariances_guard=_covariances_must_be_defined)
+            resp_offset=resp_offset, previous=previous, covariances_guard=_covariances_must_be_defined,
+            on_iteration=hook.iteration if hook.active else None)
         return _Run(mixture, n_iter, converged, lower_bounds[-1], lower_bounds)
 
     def _initial_mixture(self, x: np.ndarray, w, random_state, inits: _Inits, resp_offset: float,
@@ -652,10 +697,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return _core.m_step(second, np.empty(0), self.reg_covar, resp_offset)
 
     def _run_em(self, x, w, start: Mixture, weight_total: float, previous: float, resp_offset: float,
-                extremes) -> _Run:
+                extremes, hook) -> _Run:
         xk = fit_data(x, f"{type(self).__name__}.fit", means=start.means, variances=start.variances(),
                       extremes=extremes)
-        callback = self._iteration_printer(weight_total, previous) if self.verbose else None
+        printer = self._iteration_printer(weight_total, previous) if self.verbose else None
+        callback = printer
+        if hook.active:
+            def callback(weights, means, covariances, iteration, log_likelihood):
+                if printer is not None:
+                    printer(weights, means, covariances, iteration, log_likelihood)
+                hook.iteration(iteration, log_likelihood / weight_total)
         with _covariances_must_be_defined(x.dtype):
             weights, means, covs, _, n_iter, converged, weight_sum, history = _core.fit_em(
                 xk, *start.core_args()[:3], int(self.max_iter), float(self.tol), 1, np.empty(0), threads_for_core(),

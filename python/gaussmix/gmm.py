@@ -10,6 +10,7 @@ Parameter lists follow PyPR: ``center_list`` is a list of (D,) arrays,
 from __future__ import annotations
 
 import inspect
+import time
 from contextvars import ContextVar
 
 import numpy as np
@@ -498,7 +499,7 @@ def _fit_setup(x, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop
         raise ValueError(f"{func}(): diag_add={diag_add:g} times the variance of X's columns exceeds float64's "
                          "range; diag_add is relative to each column's variance, so use a value near 1e-3")
     settings = dict(max_iter=max_iter, delta_stop=delta_stop, delta_stop_count_end=delta_stop_count_end,
-                    diag_add=diag_vec, callback=_iteration_callback(verbose, iter_call))
+                    diag_add=diag_vec, callback=_iteration_callback(verbose, iter_call, x.shape[0]))
     return stats, settings
 
 
@@ -517,18 +518,30 @@ def _em_continue(x, center_list, cov_list, p_k, settings, stats, func):
     return list(m), list(c), w, float(logL)
 
 
-def _iteration_callback(verbose, iter_call):
-    """The per-iteration hook for the core: verbose printing and PyPR's iter_call."""
+def _iteration_callback(verbose, iter_call, n_rows):
+    """The per-iteration hook for the core: verbose printing and PyPR's iter_call.
+
+    verbose prints, per iteration, the log-likelihood per row of the
+    parameters the iteration started from, its change (from the second
+    iteration on: the first has nothing to compare with), and the seconds
+    since the first iteration. The first line is the start's: em's start
+    has tiny covariances (PyPR's variance / 1e10), so it scores the data very
+    low, which the line says."""
     if not verbose and iter_call is None:
         return None
     call = _adapt_iter_call(iter_call) if iter_call is not None else None
-    previous = [np.nan]
+    state = {"previous": np.nan, "start": time.perf_counter()}
 
     def callback(weights, means, covs, i, logL):
         if verbose:
-            change = "" if i == 0 else f", change {logL - previous[0]:.4g}"
-            print(f"iteration {i}: log-likelihood {logL:.10g}{change}")
-            previous[0] = logL
+            per_row = logL / n_rows
+            if i == 0:
+                note = "  (the start)"
+            else:
+                note = f"  change {per_row - state['previous']:+.4g}"
+            print(f"iteration {i:4d}  log-likelihood per row {per_row:12.6g}{note}  "
+                  f"{time.perf_counter() - state['start']:7.2f} s")
+            state["previous"] = per_row
         if call is not None:
             call(list(means), list(covs), weights, i)
 
