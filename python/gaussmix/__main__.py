@@ -1,5 +1,6 @@
-"""Command line: ``python -m gaussmix demo`` and ``python -m gaussmix config``
-(also the ``gaussmix`` script)."""
+"""Command line (the ``gaussmix`` script, or ``python -m gaussmix``): ``demo``,
+``config``, and the data commands of gaussmix/cli.py (``fit``, ``predict``,
+``sample``, ``info``, ``plot``)."""
 from __future__ import annotations
 
 import argparse
@@ -93,7 +94,9 @@ def _write_figures(X, centers, covs, p_k, y, out_dir):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="gaussmix", description="gaussmix command line")
+    parser = argparse.ArgumentParser(
+        prog="gaussmix", description="Gaussian mixture models from the shell; 'gaussmix COMMAND --help' for each.",
+        epilog="exit codes: 0 success, 1 bad input, 2 bad usage")
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="fit the PyPR documentation's example mixture and compare")
     p_demo.add_argument("--samples", type=int, default=1000, help="number of samples (default 1000)")
@@ -103,7 +106,12 @@ def main(argv=None) -> int:
                         help="write the documentation's two figures as PNGs into DIR (needs matplotlib)")
     sub.add_parser("config", help="print how gaussmix was built and what it runs on: the CPU level loaded "
                                   "(GAUSSMIX_CPU_LEVEL forces one), compiler, Eigen, threads, OpenMP runtime")
+    from . import cli
+
+    handlers = cli.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.command in handlers:
+        return cli.run(handlers[args.command], args, f"gaussmix {args.command}")
     if args.command == "config":
         show_config()
         return 0
