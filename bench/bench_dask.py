@@ -208,6 +208,8 @@ def main():
     ap.add_argument("--zarr-rows", type=int, default=100_000_000)
     ap.add_argument("--zarr-dir", default=tempfile.gettempdir())
     ap.add_argument("--worker-memory", default="1GiB")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="directory to write DASK.md to (default: print only; --out bench/ updates it)")
     args = ap.parse_args()
     import gaussmix
 
@@ -240,7 +242,9 @@ def main():
             report(f"| Spark MLlib on local[2] ({about}) | {spark_s:.3f} | {spark_s / memory_s:.1f}x |")
     if not args.skip_zarr:
         out_of_core(args)
-    (BENCH_DIR / "DASK.md").write_text(
+    if args.out is None:
+        return
+    (args.out / "DASK.md").write_text(
         "# GaussianMixture on Dask arrays against the in-memory fit\n\n"
         f"`python bench/bench_dask.py` (see its docstring for the method), load {os.getloadavg()[0]:.2f} at the end.\n\n"
         + "\n".join(REPORT) + "\n")

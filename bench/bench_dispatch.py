@@ -20,7 +20,7 @@ them:
                    only these of bench_em.py's shapes (MODEL:NxDxK, or NxDxK for
                    every model that has it)
     --quick        N/20 at every shape (a smoke run)
-    --out bench/   where DISPATCH.md goes
+    --out bench/   write DISPATCH.md there (default: print only)
 
 What is timed: bench_em.time_gaussmix (fit_em from bench_em's start, 5
 iterations, best of 5 calls after a warm-up, total / iterations) on all
@@ -156,7 +156,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--shapes", nargs="+", type=bench_em.parse_model_shape, default=None, metavar="[MODEL:]NxDxK",
                     help="only these of bench_em.py's shapes (default: all of them)")
-    ap.add_argument("--out", type=Path, default=BENCH_DIR)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="directory to write DISPATCH.md to (default: print only; --out bench/ updates it)")
     args = ap.parse_args()
     if args.child is not None:
         child(args.child, args.quick, args.shapes)
@@ -189,7 +190,8 @@ def main() -> None:
     sklearn = sklearn_seconds(args.quick) if runs_sklearn_shape else None
     lines = report(best, lower_bounds, levels, dispatched, sklearn, args)
     print("\n".join(lines))
-    (args.out / "DISPATCH.md").write_text("\n".join(lines) + "\n")
+    if args.out is not None:
+        (args.out / "DISPATCH.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

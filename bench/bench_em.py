@@ -21,7 +21,7 @@ on some of these machines (they slow NumPy's OpenBLAS down):
                              after 5 iterations and its variance reaches 0, a Cov_problem, in the 6th)
     --skip-sklearn           do not run scikit-learn
     --skip-armadillo         do not build or run the Armadillo peer
-    --out bench/             where RESULTS.md and results.png go
+    --out bench/             write RESULTS.md and results.png there (default: print only)
 
 What is measured, per covariance model and shape (N, D, K):
 
@@ -1028,8 +1028,9 @@ def parse_args():
     ap.add_argument("--iters", type=int, default=5, help="EM iterations per timed fit, >= 2 (default 5)")
     ap.add_argument("--skip-sklearn", action="store_true", help="do not run scikit-learn")
     ap.add_argument("--skip-armadillo", action="store_true", help="do not build or run the Armadillo peer")
-    ap.add_argument("--out", type=Path, default=BENCH_DIR,
-                    help="directory for RESULTS.md and results.png (default: bench/)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="directory to write RESULTS.md and results.png to (default: none, the tables are only "
+                         "printed; --out bench/ updates the committed ones)")
     args = ap.parse_args()
     if args.iters < 2:
         ap.error("--iters must be at least 2 (scikit-learn's time per iteration is a difference of two fits)")
@@ -1099,6 +1100,9 @@ def main():
     w_lines = weighted_table(weighted_rows) if weighted_rows else []
     targets = target_lines(rows, weighted_rows, args.quick)
     print("\n" + "\n".join(targets + [""] + em_lines + [""] + w_lines + [""] + ll_lines))
+    if args.out is None:
+        print("\n(nothing written: --out bench/ updates bench/RESULTS.md and bench/results.png)")
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     write_results(args.out / "RESULTS.md", command, machine, peers, args.iters, em_lines, w_lines, targets,
                   ll_lines)

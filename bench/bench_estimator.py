@@ -6,7 +6,7 @@ random_state, in one process, for every covariance model.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/bench_estimator.py
     --models full,diag      covariance models (default: all four)
     --quick                 N/20: a smoke run
-    --out bench/            where ESTIMATOR.md goes
+    --out bench/            write ESTIMATOR.md there (default: print only)
 
 What is measured, per model at the shapes of bench_em.py's table (full
 1,000,000 x 8 x 16, tied 1,000,000 x 16 x 16, diag and spherical
@@ -101,7 +101,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    parser.add_argument("--out", default=None,
+                        help="directory to write ESTIMATOR.md to (default: print only; --out bench/ updates it)")
     args = parser.parse_args()
     set_vars = [v for v in OPENBLAS_VARIABLES if v in os.environ]
     if set_vars:
@@ -122,6 +123,9 @@ def main():
         report += (f"\n{r['model']}: relative lower-bound difference {r['lower_bound_diff']:.1e}, largest "
                    f"|predict_proba difference| {r['predict_proba_diff']:.1e}, largest |score_samples "
                    f"difference| {r['score_samples_diff']:.1e}")
+    if args.out is None:
+        print(report)
+        return
     out = Path(args.out) / ("ESTIMATOR_quick.md" if args.quick else "ESTIMATOR.md")
     out.write_text(report + "\n")
     print(f"\nwritten to {out}")

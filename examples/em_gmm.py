@@ -2,7 +2,9 @@
 # parameters for a mixture of gaussian given a set of samples.
 #
 # PyPR's documentation example, unchanged except for the import line, Python 3
-# print(), and saving the two figures at the end:
+# print(), a seed (so that the committed figures come out the same on every
+# run), the conditional figure's axis labels and legend, and saving the two
+# figures at the end:
 #
 #     python examples/em_gmm.py [out_dir]    (default: the current directory)
 #
@@ -34,6 +36,7 @@ centroids = [ array([0,0]), array([3,3]), array([0,4]) ]
 ccov = [ array([[1,0.4],[0.4,1]]), diag((1,2)), diag((0.4,0.1)) ]
 
 # Generate samples from the gaussian mixture model
+np.random.seed(1)  # added: the same samples, fit and figures on every run
 X = gmm.sample_gaussian_mixture(centroids, ccov, mc, samples=1000)
 fig1 = figure()
 plot(X[:,0], X[:,1], '.')
@@ -66,6 +69,11 @@ ax2 = twinx()
 x2plt = gmm.gmm_pdf(c_[x1plt], con_cen, con_cov, new_p_k)
 ax2.plot(x1plt, x2plt,'r', linewidth=2,
      label='Cond. dist. of $x_1$ given $x_2='+str(y)+'$')
+
+# --- added: the axes' labels and the legend PyPR's figure lacked
+ax1.set_xlabel(r'$x_1$'); ax1.set_ylabel(r'$x_2$ (samples and fitted components)')
+ax2.set_ylabel(r'$p(x_1 \mid x_2=' + str(y) + ')$')
+ax2.legend(loc='upper right')
 
 # --- added: save both figures (and show them when an interactive backend was chosen)
 out_dir = sys.argv[1] if len(sys.argv) > 1 else "."

@@ -34,6 +34,8 @@ xlabel('$x_1$'); ylabel('$x_2$')
 
 # --- added: save the figure (and show it when an interactive backend was chosen)
 out = sys.argv[1] if len(sys.argv) > 1 else "sample_gmm.png"
+if os.path.dirname(out):
+    os.makedirs(os.path.dirname(out), exist_ok=True)  # added: a new output folder is made
 savefig(out, dpi=90)
 print("wrote", out)
 if matplotlib.get_backend().lower() != "agg":

@@ -17,6 +17,11 @@ import numpy as np
 from . import _core
 
 Cov_problem = _core.Cov_problem
+Cov_problem.__doc__ = (
+    "A covariance matrix of the fit is not positive definite (PyPR's Cov_problem).\n\n"
+    "Raised by EM when a component's covariance collapses, typically onto a single point or a constant "
+    "column; gaussmix.gmm.em retries from a new start up to max_tries times before letting it out. "
+    "diag_add > 0 (the PyPR face) or reg_covar (the estimator) regularise the covariances.")
 
 #: Accepted |sum(weights) - 1|; also the core's tolerance.
 WEIGHT_SUM_TOLERANCE = 1e-6

@@ -5,19 +5,19 @@ NumPy's global generator, as in PyPR.
 """
 from __future__ import annotations
 
-import numpy as np
+import numpy as _np
 
 from . import _core
-from ._config import threads_for_core
+from ._config import threads_for_core as _threads_for_core
 from ._validation import (
-    column_stats,
-    data_matrix,
-    kernel_data,
-    n_components,
-    option,
-    positive_int,
-    real_array,
-    real_number,
+    column_stats as _column_stats,
+    data_matrix as _data_matrix,
+    kernel_data as _kernel_data,
+    n_components as _n_components,
+    option as _option,
+    positive_int as _positive_int,
+    real_array as _real_array,
+    real_number as _real_number,
 )
 
 __all__ = ["kmeans", "find_distance", "find_membership", "find_centroids", "find_intra_cluster_variance"]
@@ -39,11 +39,11 @@ def find_distance(X, c):
         Distances as a column vector (PyPR's shape).
     """
     func = "find_distance"
-    x = data_matrix(X, func)
-    if np.ndim(c) == 2 and np.shape(c)[0] > 1:
+    x = _data_matrix(X, func)
+    if _np.ndim(c) == 2 and _np.shape(c)[0] > 1:
         # NumPy would report a broadcast error between X and c instead.
         raise ValueError(
-            f"{func}(): c must be one centre of shape ({x.shape[1]},), got shape {np.shape(c)}; "
+            f"{func}(): c must be one centre of shape ({x.shape[1]},), got shape {_np.shape(c)}; "
             "for several centres use find_membership"
         )
     centre = _centres(c, x.shape[1], func, "c").reshape(-1)
@@ -67,9 +67,9 @@ def find_membership(X, cc):
         integers compare the same and can also index.)
     """
     func = "find_membership"
-    x = data_matrix(X, func)
+    x = _data_matrix(X, func)
     centres = _centres(cc, x.shape[1], func, "cc")
-    return _core.nearest_centres(kernel_data(x, centres=centres), centres, threads_for_core())
+    return _core.nearest_centres(_kernel_data(x, centres=centres), centres, _threads_for_core())
 
 
 def find_centroids(X, K, m):
@@ -90,13 +90,13 @@ def find_centroids(X, K, m):
         row of NaN.
     """
     func = "find_centroids"
-    x = data_matrix(X, func)
-    K = positive_int(K, func, "K")
+    x = _data_matrix(X, func)
+    K = _positive_int(K, func, "K")
     labels = _labels(m, x.shape[0], K, func)
-    counts = np.bincount(labels, minlength=K).astype(np.float64)
-    sums = np.stack([np.bincount(labels, weights=x[:, j], minlength=K) for j in range(x.shape[1])], axis=1)
-    centroids = np.full((K, x.shape[1]), np.nan)
-    np.divide(sums, counts[:, None], out=centroids, where=counts[:, None] > 0)
+    counts = _np.bincount(labels, minlength=K).astype(_np.float64)
+    sums = _np.stack([_np.bincount(labels, weights=x[:, j], minlength=K) for j in range(x.shape[1])], axis=1)
+    centroids = _np.full((K, x.shape[1]), _np.nan)
+    _np.divide(sums, counts[:, None], out=centroids, where=counts[:, None] > 0)
     return centroids
 
 
@@ -116,10 +116,10 @@ def find_intra_cluster_variance(X, m, cc):
     float
     """
     func = "find_intra_cluster_variance"
-    x = data_matrix(X, func)
+    x = _data_matrix(X, func)
     centres = _centres(cc, x.shape[1], func, "cc")
     labels = _labels(m, x.shape[0], centres.shape[0], func)
-    return float(np.sum(_row_norms(x - centres[labels])))
+    return float(_np.sum(_row_norms(x - centres[labels])))
 
 
 def kmeans(X, K, iter=20, verbose=False, cluster_init="sample", delta_stop=None):
@@ -140,8 +140,8 @@ def kmeans(X, K, iter=20, verbose=False, cluster_init="sample", delta_stop=None)
     verbose : bool
         Print the initial and final centres.
     cluster_init : {'sample', 'box'}
-        'sample': K random rows of X (``np.random.randint``); 'box': K points
-        uniform in the bounding box of X (``np.random.rand``).
+        'sample': K random rows of X (``_np.random.randint``); 'box': K points
+        uniform in the bounding box of X (``_np.random.rand``).
     delta_stop : float, optional
         Early-stopping threshold on centre movement.
 
@@ -153,22 +153,22 @@ def kmeans(X, K, iter=20, verbose=False, cluster_init="sample", delta_stop=None)
         Centres row-wise.
     """
     func = "kmeans"
-    x = data_matrix(X, func)
+    x = _data_matrix(X, func)
     n, dim = x.shape
-    K = n_components(K, n, func)
-    iter = positive_int(iter, func, "iter")
-    cluster_init = option(cluster_init, ("sample", "box"), func, "cluster_init")
-    delta = -1.0 if delta_stop is None else real_number(delta_stop, func, "delta_stop", minimum=0.0)
+    K = _n_components(K, n, func)
+    iter = _positive_int(iter, func, "iter")
+    cluster_init = _option(cluster_init, ("sample", "box"), func, "cluster_init")
+    delta = -1.0 if delta_stop is None else _real_number(delta_stop, func, "delta_stop", minimum=0.0)
     if cluster_init == "box":
-        lo, hi = x.min(axis=0).astype(np.float64), x.max(axis=0).astype(np.float64)
-        centres = np.random.rand(K, dim) * (hi - lo) + lo
+        lo, hi = x.min(axis=0).astype(_np.float64), x.max(axis=0).astype(_np.float64)
+        centres = _np.random.rand(K, dim) * (hi - lo) + lo
     else:
-        centres = x[np.random.randint(0, n, size=K)].astype(np.float64)
+        centres = x[_np.random.randint(0, n, size=K)].astype(_np.float64)
     if verbose:
         print("Initial cluster centers:")
         print(centres)
-    xk = kernel_data(x, fit_stats=column_stats(x), centres=centres) if x.dtype == np.float32 else x
-    membership, centres, n_iter = _core.kmeans_lloyd(xk, centres, iter, delta, threads_for_core())
+    xk = _kernel_data(x, fit_stats=_column_stats(x), centres=centres) if x.dtype == _np.float32 else x
+    membership, centres, n_iter = _core.kmeans_lloyd(xk, centres, iter, delta, _threads_for_core())
     if verbose:
         print(f"Stopped after {n_iter} iterations. Final cluster centers:")
         print(centres)
@@ -180,29 +180,29 @@ def _row_norms(diff):
     underflow: each row is divided by the power of two just above its largest
     |entry| (exact), its norm taken there and multiplied back. (Squaring
     directly overflows beyond ~1e154 and loses tiny distances below ~1e-154.)"""
-    diff = diff.astype(np.float64, copy=False)
-    largest = np.abs(diff).max(axis=1) if diff.shape[1] else np.zeros(diff.shape[0])
-    exponent = np.frexp(largest)[1]  # 0 for a zero row
-    scaled = np.ldexp(diff, -exponent[:, None])
-    return np.ldexp(np.sqrt(np.einsum("ij,ij->i", scaled, scaled)), exponent)
+    diff = diff.astype(_np.float64, copy=False)
+    largest = _np.abs(diff).max(axis=1) if diff.shape[1] else _np.zeros(diff.shape[0])
+    exponent = _np.frexp(largest)[1]  # 0 for a zero row
+    scaled = _np.ldexp(diff, -exponent[:, None])
+    return _np.ldexp(_np.sqrt(_np.einsum("ij,ij->i", scaled, scaled)), exponent)
 
 
 def _centres(cc, dim, func, name):
-    centres = np.atleast_2d(real_array(cc, func, name))
+    centres = _np.atleast_2d(_real_array(cc, func, name))
     if centres.ndim != 2 or centres.shape[1] != dim:
-        raise ValueError(f"{func}(): {name} must have shape (K, {dim}) (or ({dim},) for one centre), got {np.shape(cc)}")
-    if not np.isfinite(centres).all():
+        raise ValueError(f"{func}(): {name} must have shape (K, {dim}) (or ({dim},) for one centre), got {_np.shape(cc)}")
+    if not _np.isfinite(centres).all():
         raise ValueError(f"{func}(): {name} contains NaN or infinite values")
-    return np.ascontiguousarray(centres)
+    return _np.ascontiguousarray(centres)
 
 
 def _labels(m, n, K, func):
-    labels = np.asarray(m)
+    labels = _np.asarray(m)
     if labels.shape != (n,):
         raise ValueError(f"{func}(): m must have shape ({n},), one cluster number per row of X, got {labels.shape}")
-    if labels.size and not np.all(labels == np.round(labels)):
+    if labels.size and not _np.all(labels == _np.round(labels)):
         raise ValueError(f"{func}(): m must hold whole cluster numbers")
-    labels = labels.astype(np.int64)
+    labels = labels.astype(_np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= K):
         raise ValueError(f"{func}(): m must hold cluster numbers in [0, {K - 1}]")
     return labels

@@ -1,9 +1,9 @@
 """Model selection statistics, as PyPR's ``pypr.stattest``."""
 from __future__ import annotations
 
-import numpy as np
+import numpy as _np
 
-from ._validation import positive_int, real_number
+from ._validation import positive_int as _positive_int, real_number as _real_number
 
 
 def bic(logL, M, N):
@@ -27,10 +27,10 @@ def bic(logL, M, N):
 
 
 def _bic(func, logL, M, N):
-    logL = real_number(logL, func, "logL")
-    M = real_number(M, func, "M", minimum=0.0)
-    N = real_number(N, func, "N", minimum=0.0, exclusive_minimum=True)
-    return logL - M * np.log(N) / 2.0
+    logL = _real_number(logL, func, "logL")
+    M = _real_number(M, func, "M", minimum=0.0)
+    N = _real_number(N, func, "N", minimum=0.0, exclusive_minimum=True)
+    return logL - M * _np.log(N) / 2.0
 
 
 def bic_gmm(logL, N, D, K):
@@ -57,7 +57,7 @@ def bic_gmm(logL, N, D, K):
     """
     func = "bic_gmm"
     # No C int is involved, so K and D are bounded only by what a float counts exactly.
-    K = positive_int(K, func, "K", maximum=2**53)
-    D = positive_int(D, func, "D", maximum=2**53)
+    K = _positive_int(K, func, "K", maximum=2**53)
+    D = _positive_int(D, func, "D", maximum=2**53)
     M = (K - 1) + K * (D + D * (D + 1) / 2.0)
     return _bic(func, logL, M, N)
