@@ -36,6 +36,7 @@ def assert_png(path):
     ("em_gmm.py", "out", ["out/em_gmm_fit.png", "out/em_gmm_conditional.png"]),
     ("gmm_regression.py", None, ["gmm_regression.png"]),
     ("missing_values.py", "holes.png", ["holes.png"]),
+    ("select_model.py", None, ["select_model.png"]),
 ])
 def test_example_runs_and_writes_pngs(tmp_path, script, arg, pngs):
     result = run_example(script, [] if arg is None else [str(tmp_path / arg)], cwd=tmp_path)
