@@ -33,6 +33,7 @@ def assert_png(path):
 @pytest.mark.parametrize("script, arg, pngs", [
     ("sample_gmm.py", None, ["sample_gmm.png"]),
     ("sample_gmm.py", "picture.png", ["picture.png"]),
+    ("sample_gmm.py", "new/folder/picture.png", ["new/folder/picture.png"]),
     ("em_gmm.py", "out", ["out/em_gmm_fit.png", "out/em_gmm_conditional.png"]),
     ("gmm_regression.py", None, ["gmm_regression.png"]),
     ("missing_values.py", "holes.png", ["holes.png"]),

@@ -6,6 +6,8 @@ import numpy as _np
 from ._validation import positive_int as _positive_int, real_number as _real_number
 
 
+__all__ = ["bic", "bic_gmm"]
+
 def bic(logL, M, N):
     """Bayesian information criterion in PyPR's convention (higher is better).
 
