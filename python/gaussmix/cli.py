@@ -31,6 +31,8 @@ import sys
 
 import numpy as np
 
+from ._validation import Cov_problem
+
 MISSING_TOKENS = {"", "nan", "na", "n/a", "null", "none", "?"}
 
 
@@ -453,7 +455,7 @@ def run(handler, args, prog: str) -> int:
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
-    except (ValueError, TypeError) as exc:  # the estimator's own messages name the problem
+    except (ValueError, TypeError, Cov_problem) as exc:  # the estimator's own messages name the problem
         print(f"{prog}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     except ImportError as exc:
