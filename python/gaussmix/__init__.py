@@ -12,12 +12,14 @@ diag, spherical) and weighted rows.
 ``gaussmix.GaussianMixture`` is a drop-in for scikit-learn's estimator of
 that name (it needs scikit-learn; the rest of gaussmix does not); it fits
 Dask arrays chunk by chunk, and ``gaussmix.dask_array_from_npy`` opens a
-``.npy`` file larger than memory as one.
+``.npy`` file larger than memory as one. ``gaussmix.select_model`` fits and
+scores every K and covariance model in one call.
 """
 from ._config import config_info, get_num_threads, max_num_threads, set_num_threads, show_config
 from ._mixture import COVARIANCE_TYPES, Mixture
 from ._em_stats import EmResult, SufficientStats, block_stats, fit_em, m_step, merge_stats
 from ._dask import dask_array_from_npy
+from .selection import select_model
 from . import gmm, kmeans, stattest
 
 __version__ = "0.1.0"
@@ -44,4 +46,4 @@ def __dir__():
 __all__ = ["gmm", "kmeans", "stattest", "set_num_threads", "get_num_threads", "max_num_threads", "__version__",
            "show_config", "config_info",
            "Mixture", "COVARIANCE_TYPES", "SufficientStats", "EmResult", "block_stats", "merge_stats", "m_step",
-           "fit_em", "dask_array_from_npy"]  # GaussianMixture is left out: `import *` must work without scikit-learn
+           "fit_em", "dask_array_from_npy", "select_model"]  # GaussianMixture is left out: `import *` must work without scikit-learn

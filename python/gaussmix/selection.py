@@ -5,7 +5,8 @@ fits every combination and scores each by BIC, AIC or ICL.
 n_init=n_init, random_state=seed, **params)`` for every K and model, each as
 the same fit made on its own would be (the same seed gives each the same
 starts), and scores it on the data it was fitted to. The fits of a sweep
-share what can be shared: the data is validated and converted once, and the
+share what can be shared: the data is converted once (each fit's own
+validation of the converted array copies nothing), and the
 initial labels (k-means, k-means++, random rows) or responsibilities of each
 K and initialisation are drawn once and reused by every covariance model.
 Each fit runs on all the core's threads.
@@ -191,7 +192,7 @@ def select_model(X, n_components: int | Sequence[int] = range(1, 11),
                             "random_state and n_init as select_model's own arguments")
     ks, models = _components(n_components), _models(covariance_types)
     seed = _seed(random_state)
-    # Validated and converted once: each fit then takes the array as it is.
+    # Converted once: each fit then takes the array as it is (its validation copies nothing).
     x = GaussianMixture(ks[0], n_init=n_init, **params)._validated_for_sweep(X)
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     candidates, estimators = [], {}
