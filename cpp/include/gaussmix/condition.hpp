@@ -30,6 +30,58 @@ struct MixtureParams {
   std::vector<Eigen::MatrixXd> covariances;  ///< K matrices d x d
 };
 
+/** The rows of a data matrix that have a missing entry (NaN), grouped by
+ *  their missing pattern, patterns in order of first appearance and rows in
+ *  increasing order within each: what missing_stats and missing_log_prob
+ *  walk, and predict_missing fills. Rows without NaN are not listed (the
+ *  complete-data kernels take them; predict has nothing to fill). */
+struct MissingPatterns {
+  Index n_rows = 0;  ///< rows of the matrix the patterns were taken from
+  Index dim = 0;     ///< its columns
+  std::vector<Index> rows;    ///< the rows with a NaN, pattern by pattern
+  std::vector<Index> starts;  ///< pattern p's rows are rows[starts[p] .. starts[p + 1])
+  std::vector<std::vector<Index>> missing, observed;  ///< pattern p's columns, increasing
+
+  Index n_patterns() const { return static_cast<Index>(missing.size()); }
+};
+
+/** The missing patterns of x (see MissingPatterns); O(N D). stop, if given,
+ *  is polled every block of rows (Cancelled). */
+template <typename Scalar>
+MissingPatterns missing_patterns(const DataRef<Scalar>& x, detail::StopCheck* stop = nullptr) {
+  const Index n = x.rows(), d = x.cols();
+  MissingPatterns out;
+  out.n_rows = n;
+  out.dim = d;
+  std::map<std::string, Index> ids;
+  std::vector<std::vector<Index>> members;
+  std::string key(static_cast<std::size_t>(d), '\0');
+  for (Index i = 0; i < n; ++i) {
+    if (stop != nullptr && i % detail::kBlockRows == 0) stop->throw_if_requested();
+    bool any = false;
+    for (Index j = 0; j < d; ++j) {
+      const bool nan = std::isnan(x(i, j));
+      key[static_cast<std::size_t>(j)] = nan ? 1 : 0;
+      any = any || nan;
+    }
+    if (!any) continue;
+    const auto found = ids.emplace(key, static_cast<Index>(members.size()));
+    if (found.second) {
+      members.emplace_back();
+      out.missing.emplace_back();
+      out.observed.emplace_back();
+      for (Index j = 0; j < d; ++j) (key[static_cast<std::size_t>(j)] ? out.missing : out.observed).back().push_back(j);
+    }
+    members[static_cast<std::size_t>(found.first->second)].push_back(i);
+  }
+  out.starts.push_back(0);
+  for (const auto& m : members) {
+    out.rows.insert(out.rows.end(), m.begin(), m.end());
+    out.starts.push_back(static_cast<Index>(out.rows.size()));
+  }
+  return out;
+}
+
 namespace detail {
 
 /** Rows/columns idx of a square matrix, or entries idx of a vector. */
@@ -133,6 +185,27 @@ inline Eigen::VectorXd& normalise_log_weights_in_place(Eigen::VectorXd& log_w) {
   return log_w;
 }
 
+/** Each pattern's conditional of each component (factors[p][k]), the
+ *  patterns factorised in parallel; singular_ratio as condition_component's. */
+template <typename Scalar>
+std::vector<std::vector<ComponentConditional>> pattern_conditionals(const MissingPatterns& patterns,
+                                                                    const Mixture<Scalar>& mix, int n_threads,
+                                                                    StopCheck& stop, double singular_ratio) {
+  const Index k_count = mix.n_components(), d = mix.dim();
+  std::vector<std::vector<ComponentConditional>> factors(static_cast<std::size_t>(patterns.n_patterns()));
+  std::vector<Eigen::MatrixXd> covariances;
+  for (Index k = 0; k < k_count; ++k) covariances.push_back(mix.covariance(k));
+  const double work = static_cast<double>(patterns.n_patterns()) * static_cast<double>(k_count * d * d * d);
+  parallel_for_chunks(patterns.n_patterns(), threads_for(n_threads, work), stop, [&](int, Index p) {
+    auto& f = factors[static_cast<std::size_t>(p)];
+    for (Index k = 0; k < k_count; ++k)
+      f.push_back(condition_component(mix.means().row(k).transpose(), covariances[static_cast<std::size_t>(k)],
+                                      mix.weights()[k], patterns.missing[static_cast<std::size_t>(p)],
+                                      patterns.observed[static_cast<std::size_t>(p)], k, singular_ratio));
+  });
+  return factors;
+}
+
 }  // namespace detail
 
 /**
@@ -222,33 +295,13 @@ void predict_missing(Eigen::Ref<RowMatrix<double>> x, const Mixture<Scalar>& mix
     detail::invalid_argument("predict: data has " + std::to_string(d) + " columns but the mixture has dimension " +
                              std::to_string(mix.dim()));
   detail::StopCheck stop(execution);
-  // Group rows by missing pattern (a byte string of D flags).
-  struct Pattern {
-    std::vector<Index> a, b;  ///< unknown and observed dimensions
-    std::vector<Index> rows;
-    std::vector<detail::ComponentConditional> components;
-    RowMatrix<double> schurs;  ///< K x |A|^2: row k is component k's conditional covariance, flattened
-  };
-  std::map<std::string, Index> pattern_ids;
-  std::vector<Pattern> plans;
+  const MissingPatterns patterns = missing_patterns<double>(x, &stop);
+  const Index n_patterns = patterns.n_patterns();
   offsets.resize(n + 1);
   offsets[0] = 0;
   std::vector<Index> value_offsets(static_cast<std::size_t>(n) + 1, 0);
-  std::string key(static_cast<std::size_t>(d), '\0');
   for (Index i = 0; i < n; ++i) {
-    if (i % detail::kBlockRows == 0) stop.throw_if_requested();
-    Index unknown = 0;
-    for (Index j = 0; j < d; ++j) {
-      const bool nan = std::isnan(x(i, j));
-      key[static_cast<std::size_t>(j)] = nan ? 1 : 0;
-      unknown += nan ? 1 : 0;
-    }
-    const auto found = pattern_ids.emplace(key, static_cast<Index>(plans.size()));
-    if (found.second) {
-      plans.emplace_back();
-      for (Index j = 0; j < d; ++j) (key[static_cast<std::size_t>(j)] ? plans.back().a : plans.back().b).push_back(j);
-    }
-    plans[static_cast<std::size_t>(found.first->second)].rows.push_back(i);
+    const Index unknown = x.row(i).array().isNaN().count();
     offsets[i + 1] = offsets[i] + unknown * unknown;
     value_offsets[static_cast<std::size_t>(i) + 1] = value_offsets[static_cast<std::size_t>(i)] + unknown;
   }
@@ -257,50 +310,48 @@ void predict_missing(Eigen::Ref<RowMatrix<double>> x, const Mixture<Scalar>& mix
   // once every row has succeeded (an exception leaves x as it was).
   std::vector<double> values(static_cast<std::size_t>(value_offsets.back()));
 
-  // Factorise every pattern that has unknowns, once per component.
-  const double factorise_work = static_cast<double>(plans.size()) * static_cast<double>(k_count * d * d * d);
-  detail::parallel_for_chunks(static_cast<Index>(plans.size()), detail::threads_for(execution.n_threads, factorise_work),
-                              stop, [&](int, Index p) {
-    Pattern& plan = plans[static_cast<std::size_t>(p)];
-    if (plan.a.empty()) return;  // complete rows: nothing to predict
-    const Index na = static_cast<Index>(plan.a.size());
-    plan.schurs.resize(k_count, na * na);
-    for (Index k = 0; k < k_count; ++k) {
-      plan.components.push_back(detail::condition_component(mix.means().row(k).transpose(),
-                                                            mix.covariance(k),
-                                                            mix.weights()[k], plan.a, plan.b, k));
-      plan.schurs.row(k) = Eigen::Map<const Eigen::RowVectorXd>(plan.components.back().schur.data(), na * na);
-    }
-  });
+  // Every pattern factorised once per component; schurs[p] (K x |A|^2): row k
+  // is component k's conditional covariance, flattened.
+  const auto factors = detail::pattern_conditionals(patterns, mix, execution.n_threads, stop, -1.0);
+  std::vector<RowMatrix<double>> schurs(static_cast<std::size_t>(n_patterns));
+  for (Index p = 0; p < n_patterns; ++p) {
+    const Index na = static_cast<Index>(patterns.missing[static_cast<std::size_t>(p)].size());
+    auto& s = schurs[static_cast<std::size_t>(p)];
+    s.resize(k_count, na * na);
+    for (Index k = 0; k < k_count; ++k)
+      s.row(k) = Eigen::Map<const Eigen::RowVectorXd>(
+          factors[static_cast<std::size_t>(p)][static_cast<std::size_t>(k)].schur.data(), na * na);
+  }
 
   // Work items: blocks of up to kRegressionBlock rows of one pattern, so that
   // each component's conditional is applied to a block as one matrix product.
   constexpr Index kRegressionBlock = 64;
   struct WorkItem {
-    Index pattern, first, count;
+    Index pattern, first, count;  ///< patterns.rows[first, first + count)
   };
   std::vector<WorkItem> items;
-  for (std::size_t p = 0; p < plans.size(); ++p) {
-    if (plans[p].a.empty()) continue;
-    const Index rows = static_cast<Index>(plans[p].rows.size());
-    for (Index first = 0; first < rows; first += kRegressionBlock)
-      items.push_back({static_cast<Index>(p), first, std::min(kRegressionBlock, rows - first)});
+  for (Index p = 0; p < n_patterns; ++p) {
+    const Index end = patterns.starts[static_cast<std::size_t>(p) + 1];
+    for (Index first = patterns.starts[static_cast<std::size_t>(p)]; first < end; first += kRegressionBlock)
+      items.push_back({p, first, std::min(kRegressionBlock, end - first)});
   }
 
   const double predict_work = static_cast<double>(n) * static_cast<double>(k_count * d * d);
   detail::parallel_for_chunks(static_cast<Index>(items.size()), detail::threads_for(execution.n_threads, predict_work),
                               stop, [&](int, Index item) {
     const WorkItem& work = items[static_cast<std::size_t>(item)];
-    const Pattern& plan = plans[static_cast<std::size_t>(work.pattern)];
-    const Index m = work.count, na = static_cast<Index>(plan.a.size()), nb = static_cast<Index>(plan.b.size());
+    const auto& a = patterns.missing[static_cast<std::size_t>(work.pattern)];
+    const auto& b = patterns.observed[static_cast<std::size_t>(work.pattern)];
+    const auto& components = factors[static_cast<std::size_t>(work.pattern)];
+    const Index m = work.count, na = static_cast<Index>(a.size()), nb = static_cast<Index>(b.size());
     Eigen::MatrixXd xb(m, nb), diff(m, nb), white(m, nb), log_w(m, k_count);
     Eigen::MatrixXd cond_means(m, k_count * na);  // columns [k na, (k+1) na): component k's conditional means
     for (Index r = 0; r < m; ++r) {
-      const Index row = plan.rows[static_cast<std::size_t>(work.first + r)];
-      for (Index t = 0; t < nb; ++t) xb(r, t) = x(row, plan.b[static_cast<std::size_t>(t)]);
+      const Index row = patterns.rows[static_cast<std::size_t>(work.first + r)];
+      for (Index t = 0; t < nb; ++t) xb(r, t) = x(row, b[static_cast<std::size_t>(t)]);
     }
     for (Index k = 0; k < k_count; ++k) {
-      const detail::ComponentConditional& c = plan.components[static_cast<std::size_t>(k)];
+      const detail::ComponentConditional& c = components[static_cast<std::size_t>(k)];
       auto means_k = cond_means.middleCols(k * na, na);
       means_k.rowwise() = c.mean_a.transpose();
       if (nb == 0) {
@@ -326,7 +377,7 @@ void predict_missing(Eigen::Ref<RowMatrix<double>> x, const Mixture<Scalar>& mix
     Eigen::MatrixXd mean = Eigen::MatrixXd::Zero(m, na);
     for (Index k = 0; k < k_count; ++k)
       mean.array() += cond_means.middleCols(k * na, na).array().colwise() * weights.col(k).array();
-    Eigen::MatrixXd cov = weights * plan.schurs;  // m x na^2, row r: row r's covariance, row-major
+    Eigen::MatrixXd cov = weights * schurs[static_cast<std::size_t>(work.pattern)];  // m x na^2, row-major rows
     Eigen::ArrayXXd spread(m, na), weighted(m, na);
     for (Index k = 0; k < k_count; ++k) {
       spread = cond_means.middleCols(k * na, na).array() - mean.array();
@@ -335,15 +386,19 @@ void predict_missing(Eigen::Ref<RowMatrix<double>> x, const Mixture<Scalar>& mix
         for (Index j = 0; j < na; ++j) cov.col(i * na + j).array() += weighted.col(i) * spread.col(j);
     }
     for (Index r = 0; r < m; ++r) {
-      const Index row = plan.rows[static_cast<std::size_t>(work.first + r)];
+      const Index row = patterns.rows[static_cast<std::size_t>(work.first + r)];
       Eigen::Map<Eigen::RowVectorXd>(covariances.data() + offsets[row], na * na) = cov.row(r);
       Eigen::Map<Eigen::RowVectorXd>(values.data() + value_offsets[static_cast<std::size_t>(row)], na) = mean.row(r);
     }
   });
-  for (const Pattern& plan : plans)
-    for (Index row : plan.rows)
-      for (std::size_t t = 0; t < plan.a.size(); ++t)
-        x(row, plan.a[t]) = values[static_cast<std::size_t>(value_offsets[static_cast<std::size_t>(row)]) + t];
+  for (Index p = 0; p < n_patterns; ++p) {
+    const auto& a = patterns.missing[static_cast<std::size_t>(p)];
+    for (Index r = patterns.starts[static_cast<std::size_t>(p)]; r < patterns.starts[static_cast<std::size_t>(p) + 1]; ++r) {
+      const Index row = patterns.rows[static_cast<std::size_t>(r)];
+      for (std::size_t t = 0; t < a.size(); ++t)
+        x(row, a[t]) = values[static_cast<std::size_t>(value_offsets[static_cast<std::size_t>(row)]) + t];
+    }
+  }
 }
 
 }  // namespace gaussmix

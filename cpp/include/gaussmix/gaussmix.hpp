@@ -27,8 +27,9 @@
  *    (cpp/tests/test_models.cpp has a worked example per model.)
  *  - k-means (kmeans.hpp): kmeans_plus_plus (explicit seed), kmeans_lloyd,
  *    nearest_centres.
- *  - Conditioning (condition.hpp): marginal, condition, predict_missing.
- *  - Missing values (missing.hpp): missing_patterns, missing_stats, missing_log_prob.
+ *  - Conditioning (condition.hpp): marginal, condition, predict_missing, and the
+ *    grouping of rows by missing pattern (missing_patterns).
+ *  - Missing values (missing.hpp): missing_stats, missing_log_prob.
  *  - Divergences (divergence.hpp): hellinger_affinity, kl_divergence, pairwise.
  *
  *  Bad arguments throw std::invalid_argument; a covariance that is not

@@ -13,16 +13,15 @@
  *  SufficientStats around the shifts given, so they merge with those of the
  *  complete rows (em.hpp's fast path) and go through the same m_step.
  *
- *  Rows are grouped by missing pattern (the conditioning machinery of
- *  condition.hpp): each pattern's observed block is factorised once per
- *  component per call, and the rows of a pattern are scored in blocks as
+ *  Rows are grouped by missing pattern (missing_patterns and
+ *  pattern_conditionals of condition.hpp, which predict_missing uses too):
+ *  each pattern's observed block is factorised once per component per call, and the rows of a pattern are scored in blocks as
  *  matrix products. Blocks are cut and reduced in a fixed order, so results
  *  do not depend on the thread count. The arithmetic is double whatever the
  *  data's precision (the statistics are double anyway).
  */
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -35,56 +34,6 @@
 #include "sample_weight.hpp"
 
 namespace gaussmix {
-
-/** The rows of a data matrix that have a missing entry (NaN), grouped by
- *  their missing pattern, patterns in order of first appearance and rows in
- *  increasing order within each: what missing_stats and missing_log_prob
- *  walk. Rows without NaN are not listed (the complete-data kernels take
- *  them). */
-struct MissingPatterns {
-  Index n_rows = 0;  ///< rows of the matrix the patterns were taken from
-  Index dim = 0;     ///< its columns
-  std::vector<Index> rows;    ///< the rows with a NaN, pattern by pattern
-  std::vector<Index> starts;  ///< pattern p's rows are rows[starts[p] .. starts[p + 1])
-  std::vector<std::vector<Index>> missing, observed;  ///< pattern p's columns, increasing
-
-  Index n_patterns() const { return static_cast<Index>(missing.size()); }
-};
-
-/** The missing patterns of x (see MissingPatterns); O(N D). */
-template <typename Scalar>
-MissingPatterns missing_patterns(const DataRef<Scalar>& x) {
-  const Index n = x.rows(), d = x.cols();
-  MissingPatterns out;
-  out.n_rows = n;
-  out.dim = d;
-  std::map<std::string, Index> ids;
-  std::vector<std::vector<Index>> members;
-  std::string key(static_cast<std::size_t>(d), '\0');
-  for (Index i = 0; i < n; ++i) {
-    bool any = false;
-    for (Index j = 0; j < d; ++j) {
-      const bool nan = std::isnan(x(i, j));
-      key[static_cast<std::size_t>(j)] = nan ? 1 : 0;
-      any = any || nan;
-    }
-    if (!any) continue;
-    const auto found = ids.emplace(key, static_cast<Index>(members.size()));
-    if (found.second) {
-      members.emplace_back();
-      out.missing.emplace_back();
-      out.observed.emplace_back();
-      for (Index j = 0; j < d; ++j) (key[static_cast<std::size_t>(j)] ? out.missing : out.observed).back().push_back(j);
-    }
-    members[static_cast<std::size_t>(found.first->second)].push_back(i);
-  }
-  out.starts.push_back(0);
-  for (const auto& m : members) {
-    out.rows.insert(out.rows.end(), m.begin(), m.end());
-    out.starts.push_back(static_cast<Index>(out.rows.size()));
-  }
-  return out;
-}
 
 namespace detail {
 
@@ -108,27 +57,6 @@ inline std::vector<PatternBlock> pattern_blocks(const MissingPatterns& patterns)
       blocks.push_back({p, first, std::min(kPatternBlockRows, end - first)});
   }
   return blocks;
-}
-
-/** Each pattern's conditional of each component (factors[p][k]), the
- *  patterns factorised in parallel. */
-template <typename Scalar>
-std::vector<std::vector<ComponentConditional>> pattern_conditionals(const MissingPatterns& patterns,
-                                                                    const Mixture<Scalar>& mix, int n_threads,
-                                                                    StopCheck& stop) {
-  const Index k_count = mix.n_components(), d = mix.dim();
-  std::vector<std::vector<ComponentConditional>> factors(static_cast<std::size_t>(patterns.n_patterns()));
-  std::vector<Eigen::MatrixXd> covariances;
-  for (Index k = 0; k < k_count; ++k) covariances.push_back(mix.covariance(k));
-  const double work = static_cast<double>(patterns.n_patterns()) * static_cast<double>(k_count * d * d * d);
-  parallel_for_chunks(patterns.n_patterns(), threads_for(n_threads, work), stop, [&](int, Index p) {
-    auto& f = factors[static_cast<std::size_t>(p)];
-    for (Index k = 0; k < k_count; ++k)
-      f.push_back(condition_component(mix.means().row(k).transpose(), covariances[static_cast<std::size_t>(k)],
-                                      mix.weights()[k], patterns.missing[static_cast<std::size_t>(p)],
-                                      patterns.observed[static_cast<std::size_t>(p)], k, 0.0));
-  });
-  return factors;
 }
 
 /** Scratch of one thread's PatternBlocks. */
@@ -287,7 +215,7 @@ SufficientStats missing_stats(const DataArg<Scalar>& x, const MissingPatterns& p
                                std::to_string(patterns.rows[static_cast<std::size_t>(patterns.starts[static_cast<std::size_t>(p)])]) +
                                " has no observed value");
   detail::StopCheck stop(execution);
-  const auto factors = detail::pattern_conditionals(patterns, mix, execution.n_threads, stop);
+  const auto factors = detail::pattern_conditionals(patterns, mix, execution.n_threads, stop, 0.0);
   const auto blocks = detail::pattern_blocks(patterns);
   const CovarianceType type = mix.covariance_type();
   // Chunks of consecutive blocks, reduced in chunk order: as many as the
@@ -331,7 +259,7 @@ RowMatrix<double> missing_log_prob(const DataArg<Scalar>& x, const MissingPatter
   const Index k_count = mix.n_components();
   detail::check_patterns("missing_log_prob", patterns, x.rows(), x.cols(), mix.dim());
   detail::StopCheck stop(execution);
-  const auto factors = detail::pattern_conditionals(patterns, mix, execution.n_threads, stop);
+  const auto factors = detail::pattern_conditionals(patterns, mix, execution.n_threads, stop, 0.0);
   const auto blocks = detail::pattern_blocks(patterns);
   RowMatrix<double> out(static_cast<Index>(patterns.rows.size()), k_count);
   const double work = static_cast<double>(patterns.rows.size()) * static_cast<double>(k_count * mix.dim() * mix.dim());
