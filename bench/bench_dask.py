@@ -36,7 +36,6 @@ the same (an E-step and M-step over every row).
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import threading
 import time
@@ -44,17 +43,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _report import Report
 
 D, K = 8, 16
 CHUNK = 1_000_000
-BENCH_DIR = Path(__file__).resolve().parent
-REPORT: list[str] = []
-
-
-def report(text: str) -> None:
-    """Print text and keep it for bench/DASK.md."""
-    print(text, flush=True)
-    REPORT.append(text)
+report = Report("GaussianMixture on Dask arrays against the in-memory fit", "bench_dask.py", "DASK.md")
 
 
 def timed_fit(data, start, iters):
@@ -208,8 +201,7 @@ def main():
     ap.add_argument("--zarr-rows", type=int, default=100_000_000)
     ap.add_argument("--zarr-dir", default=tempfile.gettempdir())
     ap.add_argument("--worker-memory", default="1GiB")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="directory to write DASK.md to (default: print only; --out bench/ updates it)")
+    report.add_out_option(ap)
     args = ap.parse_args()
     import gaussmix
 
@@ -242,12 +234,7 @@ def main():
             report(f"| Spark MLlib on local[2] ({about}) | {spark_s:.3f} | {spark_s / memory_s:.1f}x |")
     if not args.skip_zarr:
         out_of_core(args)
-    if args.out is None:
-        return
-    (args.out / "DASK.md").write_text(
-        "# GaussianMixture on Dask arrays against the in-memory fit\n\n"
-        f"`python bench/bench_dask.py` (see its docstring for the method), load {os.getloadavg()[0]:.2f} at the end.\n\n"
-        + "\n".join(REPORT) + "\n")
+    report.write(args.out)
 
 
 if __name__ == "__main__":

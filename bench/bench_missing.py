@@ -24,22 +24,17 @@ Printed; --out bench/ writes bench/MISSING.md.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _report import Report
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent / "tests"))
-REPORT: list[str] = []
-
-
-def report(text: str) -> None:
-    print(text, flush=True)
-    REPORT.append(text)
+report = Report("EM with missing values", "bench_missing.py", "MISSING.md")
 
 
 def with_holes(X, fraction, rng):
@@ -132,17 +127,11 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=None,
-                    help="directory to write MISSING.md to (default: print only; --out bench/ updates it)")
+    report.add_out_option(ap)
     args = ap.parse_args()
     against_complete(args)
     against_numpy(args)
-    if args.out is None:
-        return
-    (args.out / "MISSING.md").write_text(
-        "# EM with missing values\n\n"
-        f"`python bench/bench_missing.py` (see its docstring for the method), load {os.getloadavg()[0]:.2f} "
-        "at the end.\n\n" + "\n".join(REPORT) + "\n")
+    report.write(args.out)
 
 
 if __name__ == "__main__":

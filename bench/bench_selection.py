@@ -15,14 +15,12 @@ model must agree, else the row says VOID. Printed; --out bench/ writes bench/SEL
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _report import Report
 
-BENCH_DIR = Path(__file__).resolve().parent
 MODELS = ("full", "tied", "diag", "spherical")
 
 
@@ -56,8 +54,8 @@ def main():
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--max-k", type=int, default=10)
     ap.add_argument("--n-init", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=None,
-                    help="directory to write SELECTION.md to (default: print only; --out bench/ updates it)")
+    report = Report("Model selection sweep", "bench_selection.py", "SELECTION.md")
+    report.add_out_option(ap)
     args = ap.parse_args()
     from gaussmix import get_num_threads
     from gaussmix.selection import select_model
@@ -90,13 +88,8 @@ def main():
         f"| scikit-learn loop | {theirs:.2f} | {theirs / ours:.1f}x{'' if same else ' VOID (another choice)'} | "
         f"K = {theirs_best[1]}, {theirs_best[2]} |",
     ]
-    print("\n".join(lines))
-    if args.out is None:
-        return
-    (args.out / "SELECTION.md").write_text(
-        "# Model selection sweep\n\n"
-        f"`python bench/bench_selection.py` (see its docstring), load {os.getloadavg()[0]:.2f} at the end.\n\n"
-        + "\n".join(lines) + "\n")
+    report("\n".join(lines))
+    report.write(args.out)
 
 
 if __name__ == "__main__":
