@@ -92,15 +92,3 @@ def incomplete_log_prob(x: np.ndarray, mixture: Mixture):
     complete = np.ones(len(x), dtype=bool)
     complete[rows] = False
     return complete, rows, _core.missing_log_prob(x, patterns, weights, means, covariances, ctype, threads_for_core())
-
-
-def log_sum_exp(log_prob: np.ndarray) -> np.ndarray:
-    """log sum_k exp(log_prob[:, k]) per row, without overflow."""
-    top = log_prob.max(axis=1)
-    return top + np.log(np.exp(log_prob - top[:, None]).sum(axis=1))
-
-
-def normalised(log_prob: np.ndarray) -> np.ndarray:
-    """exp(log_prob) with each row scaled to sum to 1."""
-    p = np.exp(log_prob - log_prob.max(axis=1)[:, None])
-    return p / p.sum(axis=1)[:, None]

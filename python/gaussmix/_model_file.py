@@ -46,7 +46,7 @@ def save(model, path) -> None:
 
     check_is_fitted(model)
     params = {name: _json_value(value) for name, value in model.get_params(deep=False).items()}
-    fitted = model._fitted_mixture_for_saving()
+    fitted = model._scoring_mixture()
     arrays = {name: getattr(model, name) for name in _ARRAYS}
     arrays.update(
         format=np.array(FORMAT), format_version=np.array(FORMAT_VERSION), gaussmix_version=np.array(__version__),

@@ -289,6 +289,8 @@ def cmd_predict(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    if args.n < 1:
+        raise InputError(f"-n must be at least 1, got {args.n}")
     model = _load_model(args.model)
     if args.seed is not None:
         model.set_params(random_state=args.seed)
@@ -449,8 +451,6 @@ def add_commands(sub) -> dict:
 def run(handler, args, prog: str) -> int:
     """handler(args) with bad input turned into a one-line message and exit code 1."""
     try:
-        if getattr(args, "n", 1) is not None and getattr(args, "n", 1) < 0:
-            raise InputError("-n must be at least 0")
         return handler(args)
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import logsumexp, softmax
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -319,9 +320,12 @@ class _ProgressHook:
         if progress is not None and not callable(progress):
             raise TypeError(f"progress must be a callable taking a FitProgress, got {type(progress).__name__}")
         self.progress, self.n_init, self.max_iter = progress, n_init, max_iter
-        self.active = progress is not None
         self.start = time.perf_counter()
         self.init, self.previous = 0, math.nan
+
+    @property
+    def active(self) -> bool:
+        return self.progress is not None
 
     def begin(self, init: int, previous: float) -> None:
         self.init, self.previous = init, previous
@@ -762,13 +766,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         x = self._rows(X, func, ensure_all_finite="allow-nan")
         mixture = self._scoring_mixture()
         float32_output = bool(x.dtype == np.float32 and self.means_.dtype == np.float32)
+        return _by_rows(x, mixture, self._on_complete_rows(core_function, mixture, float32_output), of_log_prob)
 
-        def complete(xc):
-            xc = kernel_data(xc, means=mixture.means, variances=mixture.variances())
-            return core_function(xc, *mixture.core_args()[:3], threads_for_core(), self.covariance_type,
-                                 float32_output)
+    def _on_complete_rows(self, core_function, mixture: Mixture, *extra):
+        """core_function(rows, weights, means, covariances, threads,
+        covariance_type, *extra) as a function of rows without NaN (in the
+        kernels' precision for them)."""
+        def complete(rows):
+            rows = kernel_data(rows, means=mixture.means, variances=mixture.variances())
+            return core_function(rows, *mixture.core_args()[:3], threads_for_core(), self.covariance_type, *extra)
 
-        return _by_rows(x, mixture, complete, of_log_prob)
+        return complete
 
     # ------------------------------------------------------------------ scoring
 
@@ -781,7 +789,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _dask.is_dask_array(X):
             return self._map_dask(X, "score_samples", None)
-        return self._score(_core.log_density, X, "score_samples", _missing.log_sum_exp)
+        return self._score(_core.log_density, X, "score_samples", _log_sum_exp)
 
     def _map_dask(self, X, method: str, columns):
         """method over each row chunk of the Dask array X: a lazy Dask array."""
@@ -825,11 +833,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _labels(self, x: np.ndarray, mixture: Mixture) -> np.ndarray:
         """Each row's most probable component under mixture."""
-        def complete(xc):
-            xc = kernel_data(xc, means=mixture.means, variances=mixture.variances())
-            return _core.assign_to_component(xc, *mixture.core_args()[:3], threads_for_core(), self.covariance_type)
-
-        return _by_rows(x, mixture, complete, lambda log_prob: log_prob.argmax(axis=1))
+        return _by_rows(x, mixture, self._on_complete_rows(_core.assign_to_component, mixture),
+                        lambda log_prob: log_prob.argmax(axis=1))
 
     def predict_proba(self, X):
         """Posterior probability p(k | x) of each component for each row.
@@ -840,7 +845,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _dask.is_dask_array(X):
             return self._map_dask(X, "predict_proba", self.n_components)
-        return self._score(_core.responsibilities, X, "predict_proba", _missing.normalised)
+        return self._score(_core.responsibilities, X, "predict_proba", _softmax)
 
     def _n_parameters(self) -> int:
         """Free parameters of the model (as scikit-learn counts them)."""
@@ -1095,9 +1100,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         return _model_file.load(cls, path)
 
-    def _fitted_mixture_for_saving(self) -> Mixture:
-        return self._scoring_mixture()
-
     def _restore_fitted(self, mixture: Mixture) -> None:
         self._fitted = _Fitted(mixture, self.weights_.copy(), self.means_.copy(), self.precisions_cholesky_.copy())
 
@@ -1134,6 +1136,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         elif self.verbose >= 2:
             print(f"Initialization {status}. time lapse {time.time() - self._init_prev_time:.5f}s\t lower bound "
                   f"{lower_bound:.5f}.")
+
+
+def _log_sum_exp(log_prob: np.ndarray) -> np.ndarray:
+    return logsumexp(log_prob, axis=1)
+
+
+def _softmax(log_prob: np.ndarray) -> np.ndarray:
+    return softmax(log_prob, axis=1)
 
 
 def _by_rows(x: np.ndarray, mixture: Mixture, complete, of_log_prob) -> np.ndarray:

@@ -108,10 +108,9 @@ void score_pattern_block(const DataRef<Scalar>& x, const MissingPatterns& patter
 
 /** Adds one PatternBlock's statistics to stats: ws.log_w holds the block's
  *  log-weights (score_pattern_block), turned here into responsibilities. */
-template <typename Scalar>
-void accumulate_pattern_block(const MissingPatterns& patterns, const PatternBlock& block,
-                              const std::vector<ComponentConditional>& factors, const double* w,
-                              CovarianceType type, PatternWorkspace& ws, SufficientStats& stats) {
+inline void accumulate_pattern_block(const MissingPatterns& patterns, const PatternBlock& block,
+                                     const std::vector<ComponentConditional>& factors, const double* w,
+                                     CovarianceType type, PatternWorkspace& ws, SufficientStats& stats) {
   const auto& observed = patterns.observed[static_cast<std::size_t>(block.pattern)];
   const auto& missing = patterns.missing[static_cast<std::size_t>(block.pattern)];
   const Index b = block.count, d = stats.first.cols(), k_count = ws.log_w.cols();
@@ -237,8 +236,7 @@ SufficientStats missing_stats(const DataArg<Scalar>& x, const MissingPatterns& p
       const detail::PatternBlock& block = blocks[static_cast<std::size_t>(i)];
       const auto& f = factors[static_cast<std::size_t>(block.pattern)];
       detail::score_pattern_block(x, patterns, block, f, true, ws);
-      detail::accumulate_pattern_block<Scalar>(patterns, block, f, w, type, ws,
-                                               chunk_stats[static_cast<std::size_t>(chunk)]);
+      detail::accumulate_pattern_block(patterns, block, f, w, type, ws, chunk_stats[static_cast<std::size_t>(chunk)]);
     }
   });
   for (const auto& s : chunk_stats) total.merge(s);
