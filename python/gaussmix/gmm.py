@@ -524,9 +524,9 @@ def _iteration_callback(verbose, iter_call, n_rows):
     verbose prints, per iteration, the log-likelihood per row of the
     parameters the iteration started from, its change (from the second
     iteration on: the first has nothing to compare with), and the seconds
-    since the first iteration. The first line is the start's: em's start
-    has tiny covariances (PyPR's variance / 1e10), so it scores the data very
-    low, which the line says."""
+    since the first iteration. The first line, marked "(the start)", scores
+    em's start, whose covariances are tiny (PyPR's variance / 1e10): its
+    log-likelihood is far below the fit's."""
     if not verbose and iter_call is None:
         return None
     call = _adapt_iter_call(iter_call) if iter_call is not None else None
