@@ -10,7 +10,8 @@ EM as three calls for any engine that holds the data in pieces, and
 diag, spherical) and weighted rows.
 
 ``gaussmix.GaussianMixture`` is a drop-in for scikit-learn's estimator of
-that name (it needs scikit-learn; the rest of gaussmix does not); it fits
+that name (imported on first use: it needs scikit-learn and SciPy, which a
+plain install brings; ``import gaussmix`` and the PyPR face import neither); it fits
 Dask arrays chunk by chunk, and ``gaussmix.dask_array_from_npy`` opens a
 ``.npy`` file larger than memory as one. ``gaussmix.select_model`` fits and
 scores every K and covariance model in one call.
@@ -26,16 +27,16 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # The scikit-learn face needs scikit-learn; the rest of gaussmix does not,
-    # so it is imported on first use.
+    # The scikit-learn face needs scikit-learn; the PyPR face does not, so it is
+    # imported on first use and `import gaussmix` stays light.
     if name == "GaussianMixture":
         try:
             from .estimator import GaussianMixture
         except ImportError as exc:
             if exc.name is None or not exc.name.startswith("sklearn"):
                 raise
-            raise ImportError("gaussmix.GaussianMixture needs scikit-learn (>= 1.6), which is not installed: "
-                              "pip install 'gaussmix[sklearn]' (or pip install scikit-learn)") from exc
+            raise ImportError("gaussmix.GaussianMixture needs scikit-learn (>= 1.7), a dependency of gaussmix that "
+                              "is missing here: pip install 'scikit-learn>=1.7' (or reinstall gaussmix)") from exc
         return GaussianMixture
     raise AttributeError(f"module 'gaussmix' has no attribute {name!r}")
 
