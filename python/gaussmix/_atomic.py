@@ -54,13 +54,18 @@ def atomic_write(path, mode: str = "wb", **open_args):
         raise ValueError(f"atomic_write(): mode must be 'w' or 'wb', not {mode!r}")
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    try:
+        file_mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        file_mode = _NEW_FILE_MODE
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         try:
-            file_mode = os.stat(path).st_mode & 0o7777
-        except OSError:
-            file_mode = _NEW_FILE_MODE
-        with os.fdopen(fd, mode, **open_args) as f:
+            f = os.fdopen(fd, mode, **open_args)
+        except BaseException:
+            os.close(fd)
+            raise
+        with f:
             yield f
             f.flush()
             os.fsync(f.fileno())
