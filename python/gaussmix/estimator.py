@@ -1095,13 +1095,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If the file is not a gaussmix model file, or has a newer format
-            than this gaussmix reads.
+            "<path> is not a valid gaussmix model file: <why>" for any defect
+            of the file (a model file is untrusted input: every member is
+            checked before it is used), or if it has a newer format than
+            this gaussmix reads.
+        FileNotFoundError, PermissionError
+            If the file does not exist or cannot be read.
         """
         return _model_file.load(cls, path)
-
-    def _restore_fitted(self, mixture: Mixture) -> None:
-        self._fitted = _Fitted(mixture, self.weights_.copy(), self.means_.copy(), self.precisions_cholesky_.copy())
 
     # ------------------------------------------------------------------ verbose output (scikit-learn's)
 
