@@ -210,13 +210,43 @@ def test_a_spread_the_column_extremes_cannot_place_is_measured_exactly(client):
     assert relative(got.covariances_[:, 1], expected.covariances_[:, 1]) < 1e-10
 
 
-@pytest.mark.parametrize("weights, message", [
-    (np.ones(N - 1), r"sample_weight must have shape \(9000,\)"),
-    (np.where(np.arange(N) == 7000, -1.0, 1.0), r"sample_weight has a negative, NaN or infinite value in rows 6000"),
-])
-def test_bad_weights_are_refused(client, weights, message):
-    with pytest.raises(ValueError, match=message):
-        fit(da.from_array(X, chunks=(CHUNK, D)), "diag", da.from_array(weights, chunks=CHUNK))
+def test_weights_of_another_length_are_refused(client):
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(9000,\)"):
+        fit(da.from_array(X, chunks=(CHUNK, D)), "diag", da.from_array(np.ones(N - 1), chunks=CHUNK))
+
+
+def bad_row(value):
+    return np.where(np.arange(N) == 7000, value, 1.0)
+
+
+BAD_WEIGHTS = {  # what the in-memory checks refuse; the last one: each chunk's sum finite, the total not
+    "nan": bad_row(np.nan), "inf": bad_row(np.inf), "negative": bad_row(-1.0), "all zero": np.zeros(N),
+    "overflowing sum": np.full(N, 8e304)}
+CHUNK_OF_ROW_7000 = ", which it is not in rows 6000 to 7999 (a chunk of the Dask array)"
+
+
+def error_message(call):
+    with pytest.raises(ValueError) as error:
+        call()
+    return str(error.value)
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_predict", "score"])
+@pytest.mark.parametrize("kind", list(BAD_WEIGHTS))
+def test_bad_weights_are_the_in_memory_error_at_every_entry_point(client, method, kind):
+    weights = BAD_WEIGHTS[kind]
+    if method == "score":
+        model = fit(X, "diag")
+        expected = error_message(lambda: model.score(X, sample_weight=weights))
+        got = error_message(lambda: model.score(da.from_array(X, chunks=(CHUNK, D)), sample_weight=weights))
+    else:
+        expected = error_message(lambda: fit(X, "diag", weights, method))
+        got = error_message(lambda: fit(da.from_array(X, chunks=(CHUNK, D)), "diag",
+                                        da.from_array(weights, chunks=CHUNK), method))
+    assert "sample_weight must" in expected
+    # The message is the in-memory one; a bad value's message also names the chunk it is in.
+    assert got.replace(CHUNK_OF_ROW_7000, "") == expected
+    assert (CHUNK_OF_ROW_7000 in got) == (kind in ("nan", "inf", "negative"))
 
 
 def test_bad_arrays_are_refused(client):
@@ -269,3 +299,73 @@ def test_a_file_without_one_array_is_refused(tmp_path):
     np.savez(tmp_path / "x.npz", x=X)
     with pytest.raises(ValueError, match="holds no array a memory map can read"):
         gaussmix.dask_array_from_npy(tmp_path / "x.npz")
+
+
+KEEP = np.ones(N, dtype=bool)
+KEEP[2000:4000] = KEEP[8000:] = False  # two whole chunks filtered away
+
+
+def filtered(values):
+    """values chunked by CHUNK rows, boolean-filtered by KEEP, chunk sizes computed: empty chunks."""
+    array = da.from_array(values, chunks=(CHUNK,) + values.shape[1:])[da.from_array(KEEP, chunks=CHUNK)]
+    return array.compute_chunk_sizes()
+
+
+@pytest.mark.parametrize("make", ["filtered", "given"])
+def test_empty_chunks_fit_and_score_as_in_memory(client, make):
+    if make == "filtered":
+        data, weights = filtered(X), filtered(W)
+        assert data.chunks[0] == (2000, 0, 2000, 2000, 0)
+    else:
+        chunks = (0, 2000, 0, 0, 2000, 2000, 0)
+        data = da.from_array(X[KEEP], chunks=(chunks, (D,)))
+        weights = da.from_array(W[KEEP], chunks=(chunks,))
+    x, w = X[KEEP], W[KEEP]
+    for ctype in ("full", "spherical"):
+        for weighted in (False, True):
+            expected = fit(x, ctype, w if weighted else None)
+            got = fit(data, ctype, weights if weighted else None)
+            for name in ("weights_", "means_", "covariances_"):
+                assert relative(getattr(got, name), getattr(expected, name)) < 1e-10, (ctype, weighted, name)
+            np.testing.assert_allclose(got.lower_bounds_, expected.lower_bounds_, rtol=1e-12)
+    model = fit(x, "full")
+    for method in ("predict", "predict_proba", "score_samples"):
+        lazy = getattr(model, method)(data)
+        assert lazy.chunks[0] == data.chunks[0], method  # row for row with X, empty chunks kept
+        np.testing.assert_array_equal(lazy.compute(), getattr(model, method)(x), err_msg=method)
+    assert model.score(data) == pytest.approx(model.score(x), rel=1e-14)
+    assert model.score(data, sample_weight=weights) == pytest.approx(model.score(x, sample_weight=w), rel=1e-14)
+    labels = fit(data, "full", method="fit_predict")
+    np.testing.assert_array_equal(labels.compute(), model.predict(x))
+
+
+def test_empty_chunks_with_a_drawn_start_and_the_exact_scale_check(client):
+    # The start's sample and the exact two-pass spread statistics (see the test above for
+    # 2**-458) read X through Dask's own reductions and indexing: empty chunks there too.
+    scaled = X * np.array([1.0, 2.0**-458, 1.0])
+    data = da.from_array(scaled, chunks=((0, 4000, 0, 5000, 0), (D,)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        got = GaussianMixture(K, covariance_type="diag", max_iter=3, random_state=0).fit(data)
+        # N < 10,000: the sample is every row, in order; the start then draws from the same stream.
+        stream = np.random.RandomState(0)
+        stream.choice(N, size=N, replace=False)
+        expected = GaussianMixture(K, covariance_type="diag", max_iter=3, random_state=stream).fit(scaled)
+    assert relative(got.means_, expected.means_) < 1e-10
+    assert relative(got.covariances_[:, 1], expected.covariances_[:, 1]) < 1e-10
+
+
+def test_unknown_chunk_sizes_are_refused_with_the_remedy(client):
+    keep = da.from_array(KEEP, chunks=CHUNK)
+    unknown = da.from_array(X, chunks=(CHUNK, D))[keep]
+    model = fit(X, "full")
+    for call in (lambda: fit(unknown, "full"), lambda: model.predict(unknown), lambda: model.score(unknown)):
+        with pytest.raises(ValueError, match=r"X has unknown chunk sizes.*call X\.compute_chunk_sizes\(\) first"):
+            call()
+    weights = da.from_array(W, chunks=CHUNK)[keep]
+    data = filtered(X)
+    for call in (lambda: fit(data, "full", weights), lambda: model.score(data, sample_weight=weights)):
+        with pytest.raises(ValueError, match=r"sample_weight has unknown chunk sizes.*call "
+                                             r"sample_weight\.compute_chunk_sizes\(\) first"):
+            call()
+

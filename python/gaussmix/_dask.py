@@ -22,7 +22,15 @@ Choices, where the in-memory fit decides otherwise:
 * float32 chunks whose scale the float32 kernels do not handle exactly are
   refused (the in-memory fit switches to float64 there): cast X to float64.
 * NaN or infinity in a chunk is found by the task that reads it and raised
-  on the client as a ValueError naming the chunk's rows.
+  on the client as a ValueError naming the chunk's rows; so are weights the
+  in-memory checks refuse (gaussmix/_validation.py), wherever sample_weight
+  is taken (fit, fit_predict, score), in the pass that sums them.
+* Empty row chunks (boolean filtering and compute_chunk_sizes() make them)
+  are valid input: a fit drops them (a rechunk that only renames the other
+  chunks: NumPy's and Dask's reductions refuse empty chunks), lazy results
+  keep them, so they line up with X chunk for chunk. Unknown chunk sizes
+  (boolean filtering before compute_chunk_sizes()) are refused with that
+  remedy.
 """
 from __future__ import annotations
 
@@ -33,8 +41,8 @@ import numpy as np
 
 from . import _core
 from ._mixture import Mixture
-from ._validation import (check_fit_scale, column_extremes, float32_is_safe, range_bounds, scaled_column_stats,
-                          spreads_surely_in_band)
+from ._validation import (check_fit_scale, check_weight_total, check_weight_values, column_extremes, float32_is_safe,
+                          range_bounds, scaled_column_stats, spreads_surely_in_band)
 
 MIN_SAMPLE = 10_000
 SAMPLE_PER_COMPONENT = 1_000
@@ -69,14 +77,35 @@ def data_array(X, func: str, n_features: int | None = None):
                 or np.issubdtype(X.dtype, np.floating)):
             raise TypeError(f"{func}(): X must hold real numbers, got a Dask array of dtype {X.dtype}")
         X = X.astype(np.float64)
-    if any(math.isnan(c) for c in X.chunks[0]) or math.isnan(X.shape[1]):
-        raise ValueError(f"{func}(): X has unknown chunk sizes; call X.compute_chunk_sizes() first")
+    known_chunk_sizes(X, func, "X")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features, but {func.split('.')[0]} is expecting {n_features} features "
                          "as input.")
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})  # a task needs whole rows
     return X
+
+
+def known_chunk_sizes(array, func: str, name: str) -> None:
+    """Refuse a Dask array whose chunk sizes are unknown (NaN): a fit needs N,
+    and rows must be matched to weights and results."""
+    if any(math.isnan(c) for c in array.chunks[0]) or any(math.isnan(s) for s in array.shape[1:]):
+        raise ValueError(f"{func}(): {name} has unknown chunk sizes (boolean indexing gives them); call "
+                         f"{name}.compute_chunk_sizes() first")
+
+
+def row_blocks(array) -> list:
+    """(delayed chunk, index of its first row) of each row chunk of array, in order."""
+    first_rows = np.concatenate([[0], np.cumsum(array.chunks[0])[:-1]]).astype(int).tolist()
+    return list(zip(array.to_delayed().ravel(), first_rows))
+
+
+def without_empty_chunks(array):
+    """array (or None) without its empty row chunks: each chunk of the result is
+    one of array's (Dask's rechunk aliases it, reading nothing more)."""
+    if array is None or all(array.chunks[0]):
+        return array
+    return array.rechunk({0: tuple(rows for rows in array.chunks[0] if rows)})
 
 
 def dask_array_from_npy(path, chunks="auto"):
@@ -125,6 +154,8 @@ def weight_array(sample_weight, X, func: str):
         return None
     _, da = _dask()
     w = sample_weight if is_dask_array(sample_weight) else da.from_array(np.asarray(sample_weight))
+    if w.ndim >= 1:  # boolean indexing leaves a Dask array's sizes unknown
+        known_chunk_sizes(w, func, "sample_weight")
     if w.ndim != 1 or w.shape[0] != X.shape[0]:
         raise ValueError(f"{func}(): sample_weight must have shape ({X.shape[0]},), one weight per row of X, "
                          f"got {w.shape}")
@@ -162,11 +193,39 @@ def _chunk_stats(x, w, params, first_row, func, check):
 
 
 def _chunk_weight_sum(w, first_row, func):
+    """A chunk's weights, checked as in memory (runs on a worker), summed."""
     w = np.asarray(w, dtype=np.float64)
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError(f"{func}(): sample_weight has a negative, NaN or infinite value in rows {first_row} to "
-                         f"{first_row + len(w) - 1}; weights must be finite and >= 0")
-    return float(w.sum())
+    check_weight_values(w, func, f", which it is not in rows {first_row} to {first_row + len(w) - 1} (a chunk of "
+                                 "the Dask array)")
+    with np.errstate(over="ignore"):  # an overflowing sum is refused by weight_total
+        return float(w.sum())
+
+
+def weight_sums(w, func: str) -> list:
+    """One lazy checked sum per chunk of the weights w."""
+    dask, _ = _dask()
+    return [dask.delayed(_chunk_weight_sum)(block, first, func) for block, first in row_blocks(w)]
+
+
+def weight_total(sums, func: str) -> float:
+    """The total of the computed weight_sums, checked as the in-memory total is."""
+    try:
+        total = math.fsum(sums)
+    except OverflowError:  # finite sums whose total overflows
+        total = math.inf
+    check_weight_total(total, func)
+    return total
+
+
+def mean(values, sample_weight, func: str) -> float:
+    """The mean of the lazy (N,) float64 array values, weighted by sample_weight
+    if given: its weights are checked in the pass that computes the mean."""
+    dask, _ = _dask()
+    if sample_weight is None:
+        return float(values.mean().compute())
+    w = weight_array(sample_weight, values[:, None], func)
+    weighted, sums = dask.compute((w * values).sum(), weight_sums(w, func))
+    return float(weighted) / weight_total(sums, func)
 
 
 class DaskData:
@@ -175,21 +234,16 @@ class DaskData:
     def __init__(self, X, w, func: str):
         dask, _ = _dask()
         self.func = func
-        self.X, self.w = _persisted_if_it_fits(X, w)
+        self.X, self.w = _persisted_if_it_fits(without_empty_chunks(X), without_empty_chunks(w))
         self.n_samples, self.n_features = (int(s) for s in self.X.shape)
         self.dtype = np.dtype(self.X.dtype)
-        self.blocks = list(self.X.to_delayed().ravel())
-        self.weight_blocks = [None] * len(self.blocks) if self.w is None else list(self.w.to_delayed().ravel())
+        self.blocks, self.first_rows = (list(v) for v in zip(*row_blocks(self.X)))
+        self.weight_blocks = [None] * len(self.blocks) if self.w is None else [b for b, _ in row_blocks(self.w)]
         self.checked = False  # the first E-step checks X's values (the weights: below)
-        self.first_rows = np.concatenate([[0], np.cumsum(self.X.chunks[0])[:-1]]).astype(int).tolist()
         if self.w is None:
             self.weight_total = float(self.n_samples)
         else:
-            sums = dask.compute(*[dask.delayed(_chunk_weight_sum)(b, r, func)
-                                  for b, r in zip(self.weight_blocks, self.first_rows)])
-            self.weight_total = math.fsum(sums)
-            if not self.weight_total > 0:
-                raise ValueError(f"{func}(): sample_weight must have a positive sum")
+            self.weight_total = weight_total(dask.compute(weight_sums(self.w, func))[0], func)
 
     def stats(self, mixture: Mixture) -> tuple:
         """The E-step statistics of all rows under mixture, merged in chunk order."""
@@ -269,7 +323,13 @@ def _persisted_if_it_fits(X, w):
 def map_rows(X, function, dtype, columns: int | None):
     """function applied to each row chunk of X, lazily: a Dask array of
     (n_samples,) (columns None) or (n_samples, columns)."""
+    shape = (0,) if columns is None else (0, columns)
+
+    def on_rows(x):
+        # The estimator refuses zero rows, as scikit-learn does; an empty chunk's result is empty.
+        return function(x) if len(x) else np.empty(shape, dtype)
+
     if columns is None:
-        return X.map_blocks(function, dtype=dtype, drop_axis=1)
-    return X.map_blocks(function, dtype=dtype, chunks=(X.chunks[0], (columns,)))
+        return X.map_blocks(on_rows, dtype=dtype, drop_axis=1)
+    return X.map_blocks(on_rows, dtype=dtype, chunks=(X.chunks[0], (columns,)))
 

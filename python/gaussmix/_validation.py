@@ -190,18 +190,29 @@ def sample_weight_vector(sample_weight, n_rows: int, func: str) -> np.ndarray | 
     if w.ndim != 1 or w.shape[0] != n_rows:
         raise ValueError(f"{func}(): sample_weight must have shape ({n_rows},), one weight per row of X, "
                          f"got shape {w.shape}")
-    if not all_finite(w) or w.min() < 0:
-        raise ValueError(f"{func}(): sample_weight must be finite and >= 0; "
-                         "drop rows instead of giving them negative or NaN weights")
+    check_weight_values(w, func)
     with np.errstate(over="ignore"):  # an overflowing sum is the error reported below
         total = w.sum()
+    check_weight_total(float(total), func)
+    return np.ascontiguousarray(w)
+
+
+def check_weight_values(w: np.ndarray, func: str, where: str = "") -> None:
+    """Weights (all of them, or the part where says: a Dask chunk's rows)
+    must be finite and >= 0."""
+    if w.size and (not all_finite(w) or w.min() < 0):
+        raise ValueError(f"{func}(): sample_weight must be finite and >= 0{where}; "
+                         "drop rows instead of giving them negative or NaN weights")
+
+
+def check_weight_total(total: float, func: str) -> None:
+    """The sum of weights checked by check_weight_values must be positive and finite."""
     if total == 0:
         raise ValueError(f"{func}(): sample_weight must have a positive, finite sum, but every weight is zero; "
                          "give some row a positive weight")
     if not np.isfinite(total):
         raise ValueError(f"{func}(): sample_weight must have a positive, finite sum, got {total}; "
                          "scale the weights down (only their ratios matter)")
-    return np.ascontiguousarray(w)
 
 
 def n_components(K, n_rows: int, func: str) -> int:

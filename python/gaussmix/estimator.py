@@ -809,11 +809,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         float
         """
         if _dask.is_dask_array(X):
-            log_prob = self.score_samples(X).astype(np.float64)
-            if sample_weight is None:
-                return float(log_prob.mean().compute())
-            w = _dask.weight_array(sample_weight, log_prob[:, None], f"{type(self).__name__}.score")
-            return float(((w * log_prob).sum() / w.sum()).compute())
+            return _dask.mean(self.score_samples(X).astype(np.float64), sample_weight, f"{type(self).__name__}.score")
         log_prob = self.score_samples(X)
         w = sample_weight_vector(sample_weight, len(log_prob), f"{type(self).__name__}.score")
         if w is None:
