@@ -7,6 +7,7 @@ leaving data on the workers."""
 from __future__ import annotations
 
 import gc
+import math
 import time
 import warnings
 
@@ -369,3 +370,36 @@ def test_unknown_chunk_sizes_are_refused_with_the_remedy(client):
                                              r"sample_weight\.compute_chunk_sizes\(\) first"):
             call()
 
+
+def test_a_npy_file_is_chunked_so_that_every_thread_of_the_cluster_has_work(client, tmp_path, monkeypatch):
+    import gaussmix
+
+    threads = sum(client.nthreads().values())
+    monkeypatch.setattr("os.cpu_count", lambda: 1)  # the client's threads count, not this machine's cores
+    rows = 160_000  # 10 MB: Dask's own chunking (128 MiB chunks) makes it one chunk
+    path = tmp_path / "x.npy"
+    np.save(path, np.tile(X[:, :1], (rows // N + 1, 8))[:rows])
+    mapped = gaussmix.dask_array_from_npy(path)
+    assert len(mapped.chunks[0]) >= threads
+    assert len(mapped.chunks[0]) >= _dask.CHUNKS_PER_THREAD * threads  # the rule: a few chunks per thread
+    assert min(mapped.chunks[0][:-1]) * 8 * 8 >= _dask.MIN_CHUNK_BYTES  # a chunk is worth a task
+    np.testing.assert_array_equal(mapped[rows - 3:].compute(), np.load(path)[rows - 3:])
+    # A small file is one chunk: splitting it costs more tasks than it saves.
+    np.save(path, X)
+    assert gaussmix.dask_array_from_npy(path).chunks[0] == (N,)
+
+
+def test_a_npy_chunk_is_at_most_dasks_chunk_size(tmp_path):
+    import gaussmix
+
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    with dask.config.set({"array.chunk-size": "64KiB"}):  # the cap wins over the floor
+        chunks = gaussmix.dask_array_from_npy(path).chunks[0]
+    assert max(chunks) * D * 8 <= 64 * 1024 < (max(chunks) + 1) * D * 8
+    # A file far larger than memory (10**10 rows of 64 bytes): 128 MiB chunks, whatever the threads.
+    for threads in (1, 2, 64):
+        assert _dask.rows_per_chunk(10**10, 64, threads, 2**27) * 64 == 2**27
+    # Many threads: 4 chunks each, down to the floor.
+    assert _dask.rows_per_chunk(10**6, 64, 64, 2**27) == _dask.MIN_CHUNK_BYTES // 64
+    assert _dask.rows_per_chunk(10**7, 64, 64, 2**27) == math.ceil(10**7 / (4 * 64))

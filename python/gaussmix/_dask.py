@@ -46,6 +46,10 @@ from ._validation import (check_fit_scale, check_weight_total, check_weight_valu
 
 MIN_SAMPLE = 10_000
 SAMPLE_PER_COMPONENT = 1_000
+#: dask_array_from_npy's default chunking: chunks per thread of the cluster,
+#: and the smallest chunk worth a task (each task costs scheduling, whatever its size).
+CHUNKS_PER_THREAD = 4
+MIN_CHUNK_BYTES = 2**20
 
 
 def is_dask_array(X) -> bool:
@@ -116,16 +120,40 @@ def dask_array_from_npy(path, chunks="auto"):
     ``dask.array.from_array(np.load(path, mmap_mode='r'))`` does not: Dask
     copies the memory map into memory (from_array copies whatever has a
     ``copy`` method), and a np.memmap pickles as all of its data. ``chunks``:
-    row chunks as dask.array.from_array takes them, whole rows each
-    ("auto": Dask's array.chunk-size, 128 MiB by default).
+    row chunks as dask.array.from_array takes them, whole rows each, or
+    "auto": rows_per_chunk's rule, so that every thread of the cluster gets
+    work.
     """
-    _, da = _dask()
+    dask, da = _dask()
     mapped = np.load(path, mmap_mode="r")
     if not isinstance(mapped, np.memmap):
         raise ValueError(f"dask_array_from_npy(): {path} holds no array a memory map can read (a pickled object "
                          "array?); save a numeric array with np.save")
-    rows = chunks if chunks == "auto" or not isinstance(chunks, tuple) else chunks[0]
+    if isinstance(chunks, str) and chunks == "auto":
+        rows = rows_per_chunk(mapped.shape[0], mapped.itemsize * math.prod(mapped.shape[1:]), _threads(),
+                              dask.utils.parse_bytes(dask.config.get("array.chunk-size")))
+    else:
+        rows = chunks[0] if isinstance(chunks, tuple) else chunks
     return da.from_array(MappedFile(mapped), chunks=(rows,) + (-1,) * (mapped.ndim - 1))
+
+
+def rows_per_chunk(n_rows: int, row_bytes: int, threads: int, max_bytes: int) -> int:
+    """Rows per chunk of dask_array_from_npy's "auto" chunking: CHUNKS_PER_THREAD
+    chunks per thread (so every thread has work, and a slow chunk does not
+    hold up the others long), but at least MIN_CHUNK_BYTES of rows per chunk
+    (a task's overhead), and at most max_bytes (Dask's array.chunk-size,
+    128 MiB by default: a task's memory), which wins over the floor."""
+    rows = max(math.ceil(n_rows / (CHUNKS_PER_THREAD * max(1, threads))), math.ceil(MIN_CHUNK_BYTES / row_bytes))
+    return max(1, min(rows, max_bytes // row_bytes, n_rows))
+
+
+def _threads() -> int:
+    """The threads of the current dask.distributed client's workers, or, without
+    one, of this machine (Dask's local schedulers use one per core)."""
+    client = _current_client()
+    if client is not None:
+        return max(1, sum(client.nthreads().values()))
+    return os.cpu_count() or 1
 
 
 class MappedFile:
@@ -290,13 +318,18 @@ class DaskData:
         return x, w
 
 
-def _memory_for_persisting() -> float:
+def _current_client():
+    """The current dask.distributed client, or None."""
     try:
         from distributed import get_client
 
-        client = get_client()
+        return get_client()
     except (ImportError, ValueError):
-        client = None
+        return None
+
+
+def _memory_for_persisting() -> float:
+    client = _current_client()
     if client is not None:
         workers = client.scheduler_info().get("workers", {}).values()
         return float(sum(info.get("memory_limit") or 0 for info in workers))
