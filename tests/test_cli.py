@@ -50,9 +50,11 @@ def test_fit_info_predict_sample_and_plot_agree_with_the_python_api(tmp_path):
     expected = GaussianMixture(2, random_state=3).fit(X)
     for name in ("weights_", "means_", "covariances_"):
         assert np.array_equal(getattr(model, name), getattr(expected, name)), name
+    assert list(model.feature_names_in_) == ["a", "b", "c"]  # the header's names
 
     info = gaussmix("info", "model.npz", cwd=tmp_path).stdout
     assert "2 components in 3 dimensions, full covariances, float64" in info
+    assert "features (the order of the means and sds): a, b, c" in info
     assert f"weight {expected.weights_.max():.4f}" in info
 
     names, labels = read_csv_output(gaussmix("predict", "model.npz", "data.csv", cwd=tmp_path).stdout)
@@ -68,7 +70,7 @@ def test_fit_info_predict_sample_and_plot_agree_with_the_python_api(tmp_path):
     names, drawn = read_csv_output(gaussmix("sample", "model.npz", "-n", "7", "--seed", "5", "--labels",
                                             cwd=tmp_path).stdout)
     want_x, want_labels = GaussianMixture.load(tmp_path / "model.npz").set_params(random_state=5).sample(7)
-    assert names == ["x0", "x1", "x2", "component"]
+    assert names == ["a", "b", "c", "component"]
     np.testing.assert_allclose(drawn[:, :3], want_x, rtol=1e-9)
     assert np.array_equal(drawn[:, 3], want_labels)
 
@@ -130,8 +132,8 @@ def test_missing_values_need_the_flag_and_then_fit_by_missing_data_em(tmp_path):
     ({"empty.csv": ""}, ["fit", "empty.csv", "-k", "2"], "empty.csv is empty"),
     ({"text.csv": "a,b\n1,2\n3,oops\n"}, ["fit", "text.csv", "-k", "1"],
      "text.csv, line 3, column 1 ('b'): 'oops' is not a number"),
-    ({"ragged.csv": "1,2\n3\n"}, ["fit", "ragged.csv", "-k", "1"], "ragged.csv, line 2: 1 fields"),
-    ({"model.npz": "not a model"}, ["info", "model.npz"], "model.npz is not a gaussmix model file"),
+    ({"ragged.csv": "1,2\n3\n"}, ["fit", "ragged.csv", "-k", "1"], "ragged.csv, line 2: 1 field, but the first line has 2"),
+    ({"model.npz": "not a model"}, ["info", "model.npz"], "gaussmix model file"),
     ({}, ["info", "none.npz"], "none.npz: no such model file"),
 ])
 def test_bad_input_is_one_line_and_exit_code_1(tmp_path, files, args, message):
@@ -145,9 +147,12 @@ def test_bad_input_is_one_line_and_exit_code_1(tmp_path, files, args, message):
 def test_a_model_and_data_of_different_widths_is_exit_code_1(tmp_path):
     write_csv(tmp_path / "data.csv", X)
     gaussmix("fit", "data.csv", "-k", "2", "-o", "m.npz", cwd=tmp_path)
-    write_csv(tmp_path / "two.csv", X[:, :2], header=("a", "b"))
+    write_csv(tmp_path / "two.csv", X[:, :2], header=None)
     result = gaussmix("predict", "m.npz", "two.csv", cwd=tmp_path, check_rc=1)
-    assert "two.csv has 2 column(s) but the model was fitted to 3" in result.stderr
+    assert "two.csv has 2 columns but the model was fitted to 3" in result.stderr
+    write_csv(tmp_path / "named.csv", X[:, :2], header=("a", "b"))
+    result = gaussmix("predict", "m.npz", "named.csv", cwd=tmp_path, check_rc=1)
+    assert "named.csv has no column 'c', one of the model's features (a, b, c)" in result.stderr
 
 
 @pytest.mark.parametrize("args", [["fit", "data.csv"], ["fit", "data.csv", "-k", "0"], ["fit", "data.csv", "-k", "2",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import sys
 import time
 
 import numpy as np
@@ -62,6 +63,21 @@ def demo(samples: int, seed: int, out_dir: str | None) -> None:
         _write_figures(X, centers, covs, p_k, y, out_dir)
 
 
+def _save_png(fig, path):
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from .cli import write_output
+
+    image = io.BytesIO()
+    try:
+        fig.savefig(image, format="png", dpi=90)
+    finally:
+        plt.close(fig)
+    write_output(path, image.getvalue())
+
+
 def _write_figures(X, centers, covs, p_k, y, out_dir):
     """The documentation's two figures: the fit's ellipses over the samples, and
     the conditional density of x1 given x2."""
@@ -81,45 +97,77 @@ def _write_figures(X, centers, covs, p_k, y, out_dir):
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     fit_path = os.path.join(out_dir, "demo_fit.png")
-    fig.savefig(fit_path, dpi=90)
-    plt.close(fig)
+    _save_png(fig, fit_path)
     fig, ax = plt.subplots()
     plot.conditional_density(y, centers, covs, p_k, ax=ax)
     ax.set_xlabel("$x_1$")
     ax.legend()
     cond_path = os.path.join(out_dir, "demo_conditional.png")
-    fig.savefig(cond_path, dpi=90)
-    plt.close(fig)
+    _save_png(fig, cond_path)
     print(f"\nwrote {fit_path} and {cond_path}")
 
 
+def _thread_count(text: str) -> int:
+    """--threads: 0 (all cores) or a count set_num_threads accepts (argparse type)."""
+    from ._config import max_num_threads
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value <= max_num_threads():
+        raise argparse.ArgumentTypeError(f"{text}: give 1 to {max_num_threads()} threads, or 0 for all cores")
+    return value
+
+
+def _sample_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 3:
+        raise argparse.ArgumentTypeError(f"{text}: must be at least 3")
+    return value
+
+
+def _cmd_demo(args) -> int:
+    set_num_threads(args.threads)
+    demo(args.samples, args.seed, args.out)
+    return 0
+
+
+def _cmd_config(args) -> int:
+    show_config()
+    return 0
+
+
 def main(argv=None) -> int:
+    """The gaussmix command: exit code 0, 1 (bad input, one line on stderr),
+    2 (bad usage) or 130 (interrupted); never a traceback."""
+    try:
+        from . import cli
+    except KeyboardInterrupt:  # Ctrl-C while the commands load
+        print("gaussmix: interrupted", file=sys.stderr)
+        return 130
     parser = argparse.ArgumentParser(
         prog="gaussmix", description="Gaussian mixture models from the shell; 'gaussmix COMMAND --help' for each.",
-        epilog="exit codes: 0 success, 1 bad input, 2 bad usage")
+        epilog="exit codes: 0 success, 1 bad input or failure (one line on stderr), 2 bad usage, 130 interrupted")
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="fit the PyPR documentation's example mixture and compare")
-    p_demo.add_argument("--samples", type=int, default=1000, help="number of samples (default 1000)")
+    p_demo.add_argument("--samples", type=_sample_count, default=1000, help="number of samples (default 1000)")
     p_demo.add_argument("--seed", type=int, default=1, help="seed for np.random (default 1)")
-    p_demo.add_argument("--threads", type=int, default=0, help="threads for the core (default: all cores)")
+    p_demo.add_argument("--threads", type=_thread_count, default=0, help="threads for the core (default: all cores)")
     p_demo.add_argument("--out", metavar="DIR", default=None,
                         help="write the documentation's two figures as PNGs into DIR (needs matplotlib)")
     sub.add_parser("config", help="print how gaussmix was built and what it runs on: the CPU level loaded "
                                   "(GAUSSMIX_CPU_LEVEL forces one), compiler, Eigen, threads, OpenMP runtime")
-    from . import cli
-
-    handlers = cli.add_commands(sub)
-    args = parser.parse_args(argv)
-    if args.command in handlers:
-        return cli.run(handlers[args.command], args, f"gaussmix {args.command}")
-    if args.command == "config":
-        show_config()
-        return 0
-    if args.samples < 3:
-        parser.error("--samples must be at least 3")
-    set_num_threads(args.threads)
-    demo(args.samples, args.seed, args.out)
-    return 0
+    handlers = {"demo": _cmd_demo, "config": _cmd_config, **cli.add_commands(sub)}
+    try:
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("gaussmix: interrupted", file=sys.stderr)
+        return cli.EXIT_INTERRUPTED
+    return cli.run(handlers[args.command], args, f"gaussmix {args.command}")
 
 
 if __name__ == "__main__":

@@ -8,16 +8,35 @@ predict with it, sample from it and plot it, without writing a program.
     gaussmix sample model.npz -n 1000 > samples.csv
     gaussmix plot model.npz data.csv -o fit.png
 
-Data files: CSV (``,``), TSV (``.tsv``/``.tab``, tabs), other text
-(whitespace or commas, whichever the first line has), ``.npy`` (a 2-D
-numeric array) and Parquet (``.parquet``/``.pq``; needs pandas and pyarrow).
-A text file's first line is a header when any of its fields is not a
-number (``--header``/``--no-header`` decide instead). An empty field,
-``nan`` or ``NA`` is a missing value. ``--columns`` picks columns by name or
-0-based index.
+Data files (gaussmix/_data_files.py): CSV (``,``), TSV (``.tsv``/``.tab``,
+tabs), other text (whitespace or commas, whichever the first line has;
+``--delimiter`` says otherwise, e.g. ``;``), ``.npy`` (a 2-D array of real
+numbers) and Parquet (``.parquet``/``.pq``; needs pandas and pyarrow). Text
+is UTF-8 unless ``--encoding`` names another. A text file's first line is a
+header when any of its fields is not a number (``--header``/``--no-header``
+decide instead). An empty field, ``nan`` or ``NA`` is a missing value.
+``--columns`` picks columns by name or 0-based index before anything is
+parsed, so a column left out (an id, a name) may hold anything.
 
-Exit codes: 0 success, 1 bad input (the message is one line on stderr:
-``gaussmix <command>: error: ...``), 2 bad usage (argparse's).
+Rows in messages: a text file's rows are its lines, counted from 1 as an
+editor counts them ("line 7"; the header and blank lines count); the rows of
+a ``.npy`` or Parquet file are counted from 0 as NumPy and pandas index them
+("row 6").
+
+The column names of a file with a header are kept in the model file
+(``feature_names_in_``): ``predict`` and ``plot`` then pick the model's
+columns by name from a data file with a header, ``sample`` writes them as
+its header and ``info`` lists them.
+
+Outputs (``fit -o``, ``predict -o``, ``sample -o``, ``plot -o``) are checked
+before the work (a missing or unwritable directory is refused at once) and
+written whole, through a temporary file renamed into place: a command that
+fails or is interrupted leaves an existing file of that name as it was.
+
+Exit codes: 0 success; 1 bad input or a failure (the message is one line on
+stderr: ``gaussmix <command>: error: ...``); 2 bad usage (argparse's); 130
+interrupted (Ctrl-C: ``gaussmix <command>: interrupted``). Warnings are one
+line each: ``gaussmix <command>: warning: ...``.
 Model files are GaussianMixture.save's (gaussmix/_model_file.py).
 """
 from __future__ import annotations
@@ -25,179 +44,85 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import math
 import os
 import sys
 
 import numpy as np
 
+from ._data_files import InputError, delimiter_char, encoding_name, plural, read_data
 from ._validation import Cov_problem
 
-MISSING_TOKENS = {"", "nan", "na", "n/a", "null", "none", "?"}
+#: The ellipses of ``gaussmix plot``: the Mahalanobis radius of each, as its title says.
+PLOT_SD = 2.0
+
+#: Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 
-class InputError(Exception):
-    """Bad input: a one-line message, exit code 1."""
+# --------------------------------------------------------------------------- outputs
 
 
-# --------------------------------------------------------------------------- reading data
+def _to_stdout(path: str | None) -> bool:
+    return path is None or path == "-"
 
 
-def _number(field: str) -> float | None:
-    """The field's value, NaN for a missing token, None if it is not a number."""
-    text = field.strip()
-    if text.lower() in MISSING_TOKENS:
-        return math.nan
+def _check_output(path: str | None) -> None:
+    """Refuse an output that could not be written, before the work that produces it."""
+    if _to_stdout(path):
+        return
+    from ._atomic import check_writable
+
     try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _text_rows(path: str, ext: str) -> list[list[str]]:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        text = f.read()
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        raise InputError(f"{path} is empty")
-    if ext in (".tsv", ".tab"):
-        delimiter = "\t"
-    elif ext == ".csv" or "," in lines[0]:
-        delimiter = ","
-    elif "\t" in lines[0]:
-        delimiter = "\t"
-    else:
-        return [line.split() for line in lines]
-    return list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
-
-
-def _from_text(path: str, ext: str, header: bool | None):
-    rows = _text_rows(path, ext)
-    first = rows[0]
-    has_header = header if header is not None else any(_number(f) is None for f in first)
-    names = [f.strip() for f in first] if has_header else None
-    body = rows[1:] if has_header else rows
-    if not body:
-        raise InputError(f"{path} has a header but no data rows")
-    width = len(names) if names is not None else len(body[0])
-    data = np.empty((len(body), width))
-    for i, row in enumerate(body):
-        line = i + (2 if has_header else 1)
-        if len(row) != width:
-            raise InputError(f"{path}, line {line}: {len(row)} fields, but the {'header' if names else 'first line'} "
-                             f"has {width}")
-        for j, field in enumerate(row):
-            value = _number(field)
-            if value is None:
-                column = f"column {j}" + (f" ({names[j]!r})" if names else "")
-                raise InputError(f"{path}, line {line}, {column}: {field.strip()!r} is not a number")
-            data[i, j] = value
-    return data, names
-
-
-def _from_parquet(path: str):
-    try:
-        import pandas as pd
-
-        frame = pd.read_parquet(path)
-    except ImportError:
-        raise InputError("reading Parquet needs pandas and pyarrow: pip install pandas pyarrow") from None
-    except Exception as exc:  # pyarrow's errors have no common base worth naming
-        raise InputError(f"{path} is not a readable Parquet file ({type(exc).__name__}: {exc})") from None
-    numeric = [pd.api.types.is_numeric_dtype(frame[c].dtype) or pd.api.types.is_bool_dtype(frame[c].dtype)
-               for c in frame.columns]
-    data = np.full(frame.shape, np.nan)
-    for j, (column, ok) in enumerate(zip(frame.columns, numeric)):
-        if ok:
-            data[:, j] = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
-    not_numeric = {str(c): str(frame[c].dtype) for c, ok in zip(frame.columns, numeric) if not ok}
-    return data, [str(c) for c in frame.columns], not_numeric
-
-
-def _from_npy(path: str):
-    try:
-        data = np.load(path, allow_pickle=False)
+        check_writable(path)
     except (ValueError, OSError) as exc:
-        raise InputError(f"{path} is not a readable .npy file of numbers ({exc})") from None
-    if not isinstance(data, np.ndarray) or not (np.issubdtype(data.dtype, np.number) or data.dtype == bool):
-        raise InputError(f"{path} does not hold a numeric array")
-    if data.ndim == 1:
-        data = data[:, None]
-    if data.ndim != 2:
-        raise InputError(f"{path} holds a {data.ndim}-D array; the data must be 2-D (rows x columns)")
-    if data.dtype != np.float32:
-        data = data.astype(np.float64)
-    return data, None
+        raise InputError(str(exc)) from None
 
 
-def read_data(path: str, columns: str | None = None, header: bool | None = None) -> tuple[np.ndarray, list | None]:
-    """(data (N, D) float, column names or None) of a data file (see the module's formats)."""
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path} is a directory, not a data file")
-    ext = os.path.splitext(path)[1].lower()
-    not_numeric: dict = {}  # Parquet columns that are not numbers: an error if used
-    if ext == ".npy":
-        data, names = _from_npy(path)
-    elif ext in (".parquet", ".pq"):
-        data, names, not_numeric = _from_parquet(path)
-    else:
-        data, names = _from_text(path, ext, header)
-    if data.shape[0] == 0 or data.shape[1] == 0:
-        raise InputError(f"{path} has no data")
-    if columns is not None:
-        picked = []
-        for token in (t.strip() for t in columns.split(",")):
-            if names is not None and token in names:
-                picked.append(names.index(token))
-            elif token.lstrip("-").isdigit() and 0 <= int(token) < data.shape[1]:
-                picked.append(int(token))
-            else:
-                raise InputError(f"--columns: {token!r} is neither a column name of {path} nor an index in "
-                                 f"0..{data.shape[1] - 1}")
-        data = data[:, picked]
-        names = None if names is None else [names[j] for j in picked]
-    for name in names or []:
-        if name in not_numeric:
-            raise InputError(f"{path}: column {name!r} is not numeric ({not_numeric[name]}); leave it out with "
-                             "--columns")
-    if np.isinf(data).any():
-        i, j = np.argwhere(np.isinf(data))[0]
-        raise InputError(f"{path}: row {i} (0-based), column {j} is infinite")
-    return np.ascontiguousarray(data), names
+def write_output(path: str | None, content) -> None:
+    """The whole output (str or bytes) to path, or to stdout; an existing file
+    is replaced only once the new one is complete."""
+    if _to_stdout(path):
+        sys.stdout.write(content)
+        return
+    from ._atomic import atomic_write
 
-
-def _write_table(out, rows: np.ndarray, names: list[str], fmt: str) -> None:
-    out.write(",".join(names) + "\n")
-    np.savetxt(out, rows, delimiter=",", fmt=fmt)
-
-
-def _output(path: str | None):
-    if path is None or path == "-":
-        return sys.stdout, False
     try:
-        return open(path, "w"), True
+        with atomic_write(path, "wb" if isinstance(content, bytes) else "w",
+                          **({} if isinstance(content, bytes) else {"newline": ""})) as f:
+            f.write(content)
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-# --------------------------------------------------------------------------- commands
+def _table_text(rows: np.ndarray, names: list, fmt: str) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(names)
+    np.savetxt(out, rows, delimiter=",", fmt=fmt)
+    return out.getvalue()
 
 
-def parse_k(text: str) -> list[int]:
-    """'3', '1..10' or '2,3,5' as a list of K."""
+# --------------------------------------------------------------------------- arguments
+
+
+def parse_k(text: str):
+    """'3', '1..10' or '2,3,5' as a sequence of K (a range is not materialised)."""
     try:
         if ".." in text:
             lo, hi = (int(t) for t in text.split(".."))
-            values = list(range(lo, hi + 1))
+            values = range(lo, hi + 1)
         else:
             values = [int(t) for t in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not K, a range LO..HI or a list K1,K2,...") from None
-    if not values or min(values) < 1:
+    if ".." in text and lo > hi:
+        raise argparse.ArgumentTypeError(f"{text!r}: the range is reversed; write it from low to high ({hi}..{lo})")
+    if (values[0] if isinstance(values, range) else min(values)) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: every K must be at least 1")
     return values
+
+
+def _largest(ks) -> int:
+    return ks[-1] if isinstance(ks, range) else max(ks)  # max() would walk a range of 1e11
 
 
 def parse_models(text: str) -> list[str]:
@@ -210,6 +135,30 @@ def parse_models(text: str) -> list[str]:
     return values
 
 
+def parse_dims(text: str) -> tuple[int, int]:
+    """--dims I,J: two different 0-based column indices."""
+    parts = [t.strip() for t in text.split(",")]
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or parts[0] == parts[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}: give two different 0-based column indices, e.g. 0,1")
+    return int(parts[0]), int(parts[1])
+
+
+def count(minimum: int):
+    """An argparse type: an integer of at least minimum."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text}: must be at least {minimum}")
+        return value
+    return parse
+
+
+# --------------------------------------------------------------------------- models
+
+
 def _load_model(path: str):
     from .estimator import GaussianMixture
 
@@ -219,25 +168,45 @@ def _load_model(path: str):
         raise InputError(str(exc)) from None
 
 
-def _check_columns(data: np.ndarray, model, path: str) -> None:
-    if data.shape[1] != model.n_features_in_:
-        raise InputError(f"{path} has {data.shape[1]} column(s) but the model was fitted to {model.n_features_in_}; "
-                         "pick them with --columns")
+def _feature_names(model) -> list | None:
+    names = getattr(model, "feature_names_in_", None)
+    return None if names is None else [str(n) for n in names]
+
+
+def _read_for(model, args):
+    """The data file's Table, its columns those of the model (by name when both have names)."""
+    table = _read(args, wanted=_feature_names(model))
+    if table.data.shape[1] != model.n_features_in_:
+        raise InputError(f"{args.data} has {plural(table.data.shape[1], 'column')} but the model was fitted to "
+                         f"{model.n_features_in_}; pick them with --columns")
+    # The columns are matched above; the arrays passed on have no names, about which scikit-learn would warn.
+    if hasattr(model, "feature_names_in_"):
+        del model.feature_names_in_
+    return table
+
+
+def _read(args, wanted=None):
+    return read_data(args.data, args.columns, args.header, args.delimiter, args.encoding, wanted)
+
+
+# --------------------------------------------------------------------------- commands
 
 
 def cmd_fit(args) -> int:
+    _check_output(args.output)
     from ._progress import ProgressBar
     from .estimator import GaussianMixture
     from .selection import select_model
 
-    data, _ = read_data(args.data, args.columns, args.header)
+    table = _read(args)
+    data = table.data
     holes = np.isnan(data).any(axis=1)
     if holes.any() and not args.missing:
         raise InputError(f"{args.data} has missing values (empty fields, NaN or NA) in {int(holes.sum())} of "
-                         f"{len(data)} rows (the first: row {int(np.argmax(holes))}); pass --missing to fit them by "
-                         "EM on the observed entries, or remove them")
-    if len(data) < max(args.k):
-        raise InputError(f"{args.data} has {len(data)} rows, fewer than K = {max(args.k)}")
+                         f"{plural(len(data), 'row')} (the first: {table.where(int(np.argmax(holes)))}); pass "
+                         "--missing to fit them by EM on the observed entries, or remove them")
+    if len(data) < _largest(args.k):
+        raise InputError(f"{args.data} has {plural(len(data), 'row')}, fewer than K = {_largest(args.k)}")
     params = dict(max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar, init_params=args.init)
     bar = ProgressBar(enabled=False if args.quiet else None)
     try:
@@ -246,65 +215,93 @@ def cmd_fit(args) -> int:
                                     random_state=args.seed, **params)
             model.fit(data, progress=bar.fit_iteration)
             bar.close()
-            print(f"fitted K = {model.n_components}, {model.covariance_type}, to {len(data)} rows x {data.shape[1]} "
-                  f"columns: {'converged' if model.converged_ else 'NOT converged'} after {model.n_iter_} iterations, "
-                  f"log-likelihood per row {model.score(data):.6g}, BIC {model.bic(data):.6g}")
+            print(f"fitted K = {model.n_components}, {model.covariance_type}, to {plural(len(data), 'row')} x "
+                  f"{plural(data.shape[1], 'column')}: {'converged' if model.converged_ else 'NOT converged'} after "
+                  f"{plural(model.n_iter_, 'iteration')}, log-likelihood per row {model.score(data):.6g}, "
+                  f"BIC {model.bic(data):.3f}")
         else:
-            sweep = select_model(data, args.k, args.covariance, criterion=args.criterion, n_init=args.n_init,
+            sweep = select_model(data, list(args.k), args.covariance, criterion=args.criterion, n_init=args.n_init,
                                  random_state=args.seed, progress=bar.sweep_fit, **params)
             bar.close()
-            print(f"{'K':>3}  {'model':<9}  {'BIC':>14}  {'AIC':>14}  {'ICL':>14}  converged")
-            for c in sweep.candidates:
-                mark = "  <- best" if c is sweep.best_ else ""
-                print(f"{c.n_components:>3}  {c.covariance_type:<9}  {c.bic:>14.6g}  {c.aic:>14.6g}  {c.icl:>14.6g}  "
-                      f"{'yes' if c.converged else 'no':<9}{mark}")
+            print(sweep_table(sweep))
             model = sweep.best_estimator_
             print(f"best by {args.criterion.upper()}: K = {model.n_components}, {model.covariance_type}")
     finally:
         bar.close()
+    if table.names is not None:
+        model.feature_names_in_ = np.asarray(table.names, dtype=object)
     try:
         model.save(args.output)
     except OSError as exc:
-        raise InputError(f"cannot write {args.output}: {exc.strerror}") from None
+        raise InputError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(f"wrote {args.output}")
     return 0
 
 
+def sweep_table(sweep) -> str:
+    """The sweep's criteria with fixed decimals: values of 2e7 (a million rows)
+    that differ in their last units stay apart."""
+    rows = [(c, f"{c.bic:.3f}", f"{c.aic:.3f}", f"{c.icl:.3f}") for c in sweep.candidates]
+    width = max(12, *(len(v) for _, *values in rows for v in values))
+    lines = [f"{'K':>3}  {'model':<9}  {'BIC':>{width}}  {'AIC':>{width}}  {'ICL':>{width}}  converged"]
+    for c, bic, aic, icl in rows:
+        mark = "  <- best" if c is sweep.best_ else ""
+        lines.append(f"{c.n_components:>3}  {c.covariance_type:<9}  {bic:>{width}}  {aic:>{width}}  {icl:>{width}}  "
+                     f"{'yes' if c.converged else 'no':<9}{mark}".rstrip())
+    return "\n".join(lines)
+
+
 def cmd_predict(args) -> int:
+    _check_output(args.output)
     model = _load_model(args.model)
-    data, _ = read_data(args.data, args.columns, args.header)
-    _check_columns(data, model, args.data)
-    out, close = _output(args.output)
-    try:
-        if args.proba:
-            _write_table(out, model.predict_proba(data), [f"p{k}" for k in range(model.n_components)], "%.10g")
-        elif args.score:
-            _write_table(out, model.score_samples(data)[:, None], ["log_density"], "%.10g")
-        else:
-            _write_table(out, model.predict(data)[:, None], ["component"], "%d")
-    finally:
-        if close:
-            out.close()
+    data = _read_for(model, args).data
+    if args.proba:
+        text = _table_text(model.predict_proba(data), [f"p{k}" for k in range(model.n_components)], "%.10g")
+    elif args.score:
+        text = _table_text(model.score_samples(data)[:, None], ["log_density"], "%.10g")
+    else:
+        text = _table_text(model.predict(data)[:, None], ["component"], "%d")
+    write_output(args.output, text)
     return 0
 
 
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        return None
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n_bytes < 1000 or unit == "PB":
+            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    raise AssertionError("unreachable")
+
+
+def _check_sample_size(n: int, n_features: int) -> None:
+    """Refuse a draw that could not fit in memory: the rows, their draws and their text."""
+    memory = _physical_memory()
+    need = n * (n_features + 1) * (8 * 3 + 20)  # the draws, their stacked copy, labels; ~20 characters a value
+    if memory is not None and need > memory:
+        raise InputError(f"-n {n}: {n} rows x {plural(n_features, 'column')} need about {_size(need)}, more than "
+                         f"this machine's memory ({_size(memory)}); draw fewer rows (several runs with different "
+                         "--seed values give more)")
+
+
 def cmd_sample(args) -> int:
-    if args.n < 1:
-        raise InputError(f"-n must be at least 1, got {args.n}")
+    _check_output(args.output)
     model = _load_model(args.model)
+    _check_sample_size(args.n, model.n_features_in_)
     if args.seed is not None:
         model.set_params(random_state=args.seed)
     x, labels = model.sample(args.n)
-    names = [f"x{j}" for j in range(x.shape[1])]
+    names = _feature_names(model) or [f"x{j}" for j in range(x.shape[1])]
     rows = x
     if args.labels:
         rows, names = np.column_stack([x, labels]), names + ["component"]
-    out, close = _output(args.output)
-    try:
-        _write_table(out, rows, names, "%.10g")
-    finally:
-        if close:
-            out.close()
+    write_output(args.output, _table_text(rows, names, "%.10g"))
     return 0
 
 
@@ -313,11 +310,14 @@ def describe(model, path: str) -> str:
     with np.load(path, allow_pickle=False) as archive:
         version, written_by = int(archive["format_version"]), str(archive["gaussmix_version"])
     K, D = model.means_.shape
-    lines = [f"{path}: a Gaussian mixture of {K} components in {D} dimensions, {model.covariance_type} "
-             f"covariances, {model.means_.dtype}",
-             f"  fitted by EM: {'converged' if model.converged_ else 'NOT converged'} after {model.n_iter_} "
-             f"iterations, lower bound {model.lower_bound_:.6g} per row",
+    lines = [f"{path}: a Gaussian mixture of {plural(K, 'component')} in {plural(D, 'dimension')}, "
+             f"{model.covariance_type} covariances, {model.means_.dtype}",
+             f"  fitted by EM: {'converged' if model.converged_ else 'NOT converged'} after "
+             f"{plural(model.n_iter_, 'iteration')}, lower bound {model.lower_bound_:.6g} per row",
              f"  model file format {version}, written by gaussmix {written_by}"]
+    names = _feature_names(model)
+    if names is not None:
+        lines.append(f"  features (the order of the means and sds): {', '.join(names)}")
     dense = model.to_mixture().dense_covariances()
     order = np.argsort(-model.weights_)
     for k in order:
@@ -339,6 +339,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_plot(args) -> int:
+    _check_output(args.output)
     try:
         import matplotlib
     except ImportError:
@@ -349,47 +350,61 @@ def cmd_plot(args) -> int:
     from . import plot
 
     model = _load_model(args.model)
-    data, names = read_data(args.data, args.columns, args.header)
-    _check_columns(data, model, args.data)
-    dims = [int(t) for t in args.dims.split(",")] if args.dims else [0, 1]
-    if len(dims) != 2 or not all(0 <= d < data.shape[1] for d in dims) or dims[0] == dims[1] or data.shape[1] < 2:
-        raise InputError(f"--dims must name two different columns in 0..{data.shape[1] - 1}")
-    part = model.marginal(dims)
-    centroids, ccov, _ = part.to_pypr()
+    names = _feature_names(model)
+    table = _read_for(model, args)
+    data = table.data
+    dims = list(args.dims)
+    if max(dims) >= data.shape[1]:
+        raise InputError(f"--dims {args.dims[0]},{args.dims[1]}: the model has {plural(data.shape[1], 'column')}, "
+                         f"so the columns to draw are in 0..{data.shape[1] - 1}")
+    labels = names or table.names or [f"column {j}" for j in table.columns]
+    centroids, ccov, _ = model.marginal(dims).to_pypr()
     fig, ax = plt.subplots(figsize=(6, 5))
-    shown = data[:, dims]
-    shown = shown[~np.isnan(shown).any(axis=1)]
-    ax.plot(shown[:, 0], shown[:, 1], ".", color="0.6", markersize=3, label="data")
-    plot.ellipses(centroids, ccov, ax=ax)
-    labels = names if names is not None else [f"column {j}" for j in range(data.shape[1])]
-    ax.set_xlabel(labels[dims[0]])
-    ax.set_ylabel(labels[dims[1]])
-    ax.set_title(f"K = {model.n_components}, {model.covariance_type}: ellipses at 2 standard deviations")
-    ax.legend(loc="best")
     try:
-        fig.savefig(args.output, dpi=100)
-    except OSError as exc:
-        raise InputError(f"cannot write {args.output}: {exc.strerror}") from None
+        shown = data[:, dims]
+        shown = shown[~np.isnan(shown).any(axis=1)]
+        ax.plot(shown[:, 0], shown[:, 1], ".", color="0.6", markersize=3, label="data")
+        plot.ellipses(centroids, ccov, sdwidth=PLOT_SD, ax=ax)
+        ax.set_xlabel(labels[dims[0]])
+        ax.set_ylabel(labels[dims[1]])
+        ax.set_title(f"K = {model.n_components}, {model.covariance_type}: ellipses at {PLOT_SD:g} standard deviations")
+        ax.legend(loc="best")
+        # The image goes to exactly the name given, in the format its extension names (PNG otherwise).
+        ext = os.path.splitext(args.output)[1].lower().lstrip(".")
+        fmt = ext if ext in fig.canvas.get_supported_filetypes() else "png"
+        image = io.BytesIO()
+        fig.savefig(image, format=fmt, dpi=100)
     finally:
         plt.close(fig)
-    print(f"wrote {args.output}")
+    write_output(args.output, image.getvalue())
+    print(f"wrote {args.output} ({fmt.upper()})")
     return 0
 
 
 # --------------------------------------------------------------------------- the parser
 
+ROWS_HELP = ("rows in messages: a text file's line, counted from 1 (header and blank lines count); "
+             "a .npy or Parquet file's row, counted from 0")
+
+
 def _data_options(p, what="DATA"):
     p.add_argument("data", metavar=what, help="CSV, TSV, text, .npy or Parquet file")
-    p.add_argument("--columns", metavar="C1,C2,...", help="columns to use, by header name or 0-based index")
+    p.add_argument("--columns", metavar="C1,C2,...",
+                   help="columns to use, by header name or 0-based index (the others are not read)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--header", dest="header", action="store_true", default=None,
                        help="the first line is a header (default: when a field of it is not a number)")
     group.add_argument("--no-header", dest="header", action="store_false", help="the first line is data")
+    p.add_argument("--delimiter", type=delimiter_char, metavar="CHAR",
+                   help="field separator of a text file, e.g. ';' or tab (default: tab for .tsv/.tab, ',' for "
+                        ".csv, else ',' or tab or whitespace, whichever the first line has)")
+    p.add_argument("--encoding", type=encoding_name, default="utf-8-sig", metavar="NAME",
+                   help="text encoding of a text file, e.g. latin-1, cp1252, utf-16 (default utf-8)")
 
 
 def _subparser(sub, name, help_text, example):
     return sub.add_parser(name, help=help_text, description=f"{help_text}.\n\nexample:\n  {example}",
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+                          epilog=ROWS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def add_commands(sub) -> dict:
@@ -403,10 +418,10 @@ def add_commands(sub) -> dict:
                    help="full, tied, diag, spherical or a list of them (default full)")
     p.add_argument("--criterion", choices=["bic", "aic", "icl"], default="bic",
                    help="how a sweep chooses (lower is better; default bic)")
-    p.add_argument("--n-init", type=int, default=1, help="initialisations per fit (default 1)")
+    p.add_argument("--n-init", type=count(1), default=1, help="initialisations per fit (default 1)")
     p.add_argument("--init", choices=["kmeans", "k-means++", "random", "random_from_data"], default="kmeans",
                    help="initialisation (default kmeans)")
-    p.add_argument("--max-iter", type=int, default=100, help="EM iterations per initialisation (default 100)")
+    p.add_argument("--max-iter", type=count(0), default=100, help="EM iterations per initialisation (default 100)")
     p.add_argument("--tol", type=float, default=1e-3, help="convergence threshold (default 1e-3)")
     p.add_argument("--reg-covar", type=float, default=1e-6, help="added to covariance diagonals (default 1e-6)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the initialisation (default 0)")
@@ -428,7 +443,7 @@ def add_commands(sub) -> dict:
 
     p = _subparser(sub, "sample", "draw rows from a model", "gaussmix sample model.npz -n 1000 -o samples.csv")
     p.add_argument("model", metavar="MODEL")
-    p.add_argument("-n", type=int, default=1, help="rows to draw (default 1)")
+    p.add_argument("-n", type=count(1), default=1, help="rows to draw (default 1)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the model's random_state)")
     p.add_argument("--labels", action="store_true", help="add each row's component as a last column")
     p.add_argument("-o", "--output", metavar="FILE", help="CSV output (default stdout)")
@@ -438,29 +453,59 @@ def add_commands(sub) -> dict:
     p.add_argument("model", metavar="MODEL")
     handlers["info"] = cmd_info
 
-    p = _subparser(sub, "plot", "draw a model's ellipses over two columns of a data file (PNG)",
-                   "gaussmix plot model.npz data.csv --dims 0,1 -o fit.png")
+    p = _subparser(sub, "plot", f"draw a model's ellipses (at {PLOT_SD:g} standard deviations) over two columns "
+                                "of a data file", "gaussmix plot model.npz data.csv --dims 0,1 -o fit.png")
     p.add_argument("model", metavar="MODEL")
     _data_options(p)
-    p.add_argument("--dims", metavar="I,J", help="the two columns to draw (default 0,1)")
-    p.add_argument("-o", "--output", default="gaussmix.png", metavar="PNG", help="image file (default gaussmix.png)")
+    p.add_argument("--dims", type=parse_dims, default=(0, 1), metavar="I,J",
+                   help="the two columns to draw, 0-based among the model's (default 0,1)")
+    p.add_argument("-o", "--output", default="gaussmix.png", metavar="IMAGE",
+                   help="image file, written under exactly this name, in the format its extension names (png, "
+                        "pdf, svg, ...; PNG otherwise) (default gaussmix.png)")
     handlers["plot"] = cmd_plot
     return handlers
 
 
+# --------------------------------------------------------------------------- running a command
+
+
+def _one_line(text) -> str:
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def _say(line: str) -> None:
+    """One line on stderr, over a progress bar drawn there."""
+    erase = "\r\x1b[K" if getattr(sys.stderr, "isatty", lambda: False)() else ""
+    sys.stderr.write(f"{erase}{line}\n")
+    sys.stderr.flush()
+
+
 def run(handler, args, prog: str) -> int:
-    """handler(args) with bad input turned into a one-line message and exit code 1."""
-    try:
-        return handler(args)
-    except InputError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, TypeError, Cov_problem) as exc:  # the estimator's own messages name the problem
-        print(f"{prog}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
-    except ImportError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    """handler(args) as a command: every failure one line on stderr and an exit
+    code (1; 130 for Ctrl-C), every warning one line, never a traceback."""
+    import warnings
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        _say(f"{prog}: warning: {_one_line(message)}")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # a program's user sees each warning once, not an exception
+        warnings.showwarning = show_warning
+        try:
+            return handler(args)
+        except KeyboardInterrupt:
+            _say(f"{prog}: interrupted")
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        except MemoryError:
+            message = "out of memory: the request is too large for this machine (fewer rows, columns or components)"
+        except (InputError, ValueError, TypeError, Cov_problem, ImportError) as exc:  # messages that name the problem
+            message = _one_line(exc)
+        except OSError as exc:
+            message = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else _one_line(exc)
+        except Exception as exc:  # anything else is still one line, named by its kind
+            message = f"{type(exc).__name__}: {_one_line(exc)}"
+        _say(f"{prog}: error: {message}")
         return 1
