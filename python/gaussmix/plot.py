@@ -76,9 +76,13 @@ def ellipses(center_list, cov_list, X=None, sdwidth=1.0, ax=None, **style):
         Component covariances.
     X : array_like, shape (N, 2), optional
         Data drawn as a scatter beneath the ellipses.
-    sdwidth : float
-        Mahalanobis radius: each ellipse is the set of points x with
-        ``(x - mu_k)^T S_k^-1 (x - mu_k) = sdwidth**2``.
+    sdwidth : float, default 1
+        Mahalanobis radius, in standard deviations: each ellipse is the set
+        of points x with ``(x - mu_k)^T S_k^-1 (x - mu_k) = sdwidth**2``, so
+        its semi-axes are ``sdwidth`` times the square roots of the
+        eigenvalues of S_k. The default, 1, is that of
+        :func:`gaussmix.gmm.gauss_ellipse_2d` (PyPR's); ``gaussmix plot``
+        draws at 2.
     ax : matplotlib.axes.Axes, optional
         Where to draw; the current Axes by default.
     **style
@@ -223,8 +227,9 @@ def pair_plot(center_list, cov_list, p_k, X=None, sdwidth=1.0, fig=None):
     p_k : array_like, shape (K,)
     X : array_like, shape (N, D), optional
         Data.
-    sdwidth : float
-        Mahalanobis radius of the ellipses.
+    sdwidth : float, default 1
+        Mahalanobis radius of the ellipses, in standard deviations (as in
+        :func:`ellipses`).
     fig : matplotlib.figure.Figure, optional
         Figure to draw in; by default a new one of about 2.2 x 2.2 inches per panel.
 
