@@ -242,3 +242,30 @@ def test_plot_into_a_directory_is_refused_before_anything_is_read(tmp_path):
     err = assert_one_line(gaussmix("plot", "no-model.npz", "no-data.csv", "-o", "pictures", cwd=tmp_path,
                                    check_rc=None), "plot")
     assert "pictures is a directory; give a file name to write" in err
+
+
+def _truncated(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _member_left_out(path):
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    means = next(name for name in members if "means" in name)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            if name != means:
+                archive.writestr(name, data)
+
+
+def _garbage_zip(path):
+    path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+
+
+@pytest.mark.parametrize("spoil", [_truncated, _member_left_out, _garbage_zip])
+@pytest.mark.parametrize("command", ["info", "sample", "predict"])
+def test_a_spoilt_model_file_is_one_line(tmp_path, model_file, spoil, command):
+    spoil(model_file)
+    args = {"info": [], "sample": ["-n", "2"], "predict": ["data.csv"]}[command]
+    err = assert_one_line(gaussmix(command, "model.npz", *args, cwd=tmp_path, check_rc=None), command)
+    assert "model.npz" in err
