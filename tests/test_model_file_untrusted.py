@@ -235,6 +235,47 @@ def test_a_member_that_is_not_npy_is_refused(tmp_path, good):
     refused(tmp_path / "m.npz", "member mixture_weights is not a NumPy array")
 
 
+def raw_npy(header: str, data: bytes) -> bytes:
+    """A .npy member with this header text, written by hand."""
+    text = header.encode("latin1")
+    padding = 63 - (10 + len(text)) % 64
+    return b"\x93NUMPY\x01\x00" + (len(text) + padding + 1).to_bytes(2, "little") + text + b" " * padding + b"\n" + data
+
+
+@pytest.mark.parametrize("header, why", [
+    ("{'descr': '<f8'", "is not a NumPy array"),  # the tokenizer's TokenError
+    ("{'descr': '<f8', 'fortran_order': False, 'shape': " + "(" * 3000 + ")" * 3000 + "}", "is not a NumPy array"),
+    ("{'descr': 'bogus', 'fortran_order': False, 'shape': (2,), }", "is not a NumPy array"),
+    ("{'descr': '<f8', 'fortran_order': False, 'shape': (2.5,), }", "is not a NumPy array"),
+    ("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (2,), }", "has dtype"),
+    ("{'descr': '<M8[s]', 'fortran_order': False, 'shape': (2,), }", "has dtype datetime64"),
+    ("{'descr': '<U0', 'fortran_order': False, 'shape': (3,), }", "has dtype <U0"),
+    ("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }", r"has shape \(-1,\), not \(2,\)"),
+], ids=["unterminated", "nested", "bad descr", "float shape", "structured", "datetime", "empty text", "negative"])
+def test_a_crafted_npy_header_is_refused(tmp_path, good, header, why):
+    name = "feature_names_in" if "<U0" in header else "mixture_weights"
+    write_npz(tmp_path / "m.npz", {**good, name: raw_npy(header, bytes(16) if name == "mixture_weights" else b"")})
+    refused(tmp_path / "m.npz", f"{name} {why}")
+
+
+def test_a_big_endian_fortran_ordered_member_is_read(tmp_path, good, fitted):
+    """Another machine's byte order and column order are still the same arrays."""
+    covariances = np.asfortranarray(good["mixture_covariances"].astype(">f8"))
+    write_npz(tmp_path / "m.npz", {**good, "mixture_covariances": covariances,
+                                   "mixture_means": np.asfortranarray(good["mixture_means"].astype(">f8"))})
+    assert_same_model(GaussianMixture.load(tmp_path / "m.npz"), fitted)
+
+
+def test_a_zip_of_an_unsupported_version_is_refused(tmp_path, fitted):
+    fitted.save(tmp_path / "m.npz")
+    data = bytearray((tmp_path / "m.npz").read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    directory = int.from_bytes(data[end + 16:end + 20], "little")
+    data[directory + 6] = 210  # "version needed to extract" of the first member: 21.0
+    (tmp_path / "m.npz").write_bytes(bytes(data))
+    refused(tmp_path / "m.npz", "zip file version 21.0")
+
+
 # ----------------------------------------------------------------------------- parameters
 
 

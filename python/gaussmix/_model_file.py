@@ -70,6 +70,11 @@ _AGREEMENT_RTOL = {"float64": 1e-6, "float32": 1e-4}
 
 _WRITE_REMEDY = "write one with GaussianMixture.save or gaussmix fit -o"
 
+#: What zipfile raises on a damaged archive or member (bad offsets, headers,
+#: CRCs, names, unsupported versions, encryption).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, struct.error, OSError, OverflowError, ValueError,
+               NotImplementedError, RuntimeError)
+
 
 class _Defect(Exception):
     """Why a model file (or the file save would write) is not a valid one."""
@@ -155,7 +160,7 @@ def _check_member(name: str, dtype: np.dtype, shape: tuple, kind: str, want_shap
     max_chars characters, 'int', 'bool', 'float' for float32 or float64, or
     a float dtype's name) or whose shape is not want_shape (a tuple, or a
     function of the shape that says whether it is acceptable)."""
-    ok = {"text": dtype.kind == "U", "int": dtype.kind in "iu", "bool": dtype.kind == "b",
+    ok = {"text": dtype.kind == "U" and dtype.itemsize > 0, "int": dtype.kind in "iu", "bool": dtype.kind == "b",
           "float": dtype.kind == "f" and dtype.itemsize in (4, 8)}.get(kind)
     if ok is None:
         ok = dtype.kind == "f" and dtype.itemsize == np.dtype(kind).itemsize
@@ -195,7 +200,7 @@ class _ZipMembers:
         try:
             self._zip = zipfile.ZipFile(file)
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, struct.error) as exc:
+        except _ZIP_ERRORS as exc:
             raise _Defect(f"it is not an .npz (zip) archive, or a truncated one ({exc}); {_WRITE_REMEDY}") from None
         self._infos = {}
         for info in infos:
@@ -220,8 +225,7 @@ class _ZipMembers:
         try:
             with self._zip.open(info) as f:
                 data, shape_read, fortran_order, dtype = self._read(f, info, name, kind, shape, max_chars)
-        except (zipfile.BadZipFile, EOFError, struct.error, OSError, RuntimeError) as exc:
-            # what zipfile raises on a damaged (or encrypted) member
+        except _ZIP_ERRORS as exc:
             raise _Defect(f"its member {name} is damaged ({type(exc).__name__}: {exc})") from None
         a = np.frombuffer(data, dtype=dtype).reshape(shape_read, order="F" if fortran_order else "C")
         return a.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
@@ -236,7 +240,8 @@ class _ZipMembers:
                 header = np.lib.format.read_array_header_2_0(f)
             else:
                 raise ValueError(version)
-        except (ValueError, TypeError, SyntaxError, KeyError):
+        except Exception:  # noqa: BLE001 - NumPy parses the header's text with the tokenizer and
+            # ast.literal_eval; whatever they raise on crafted text means the same thing
             raise _Defect(f"its member {name} is not a NumPy array (.npy)") from None
         shape_read, fortran_order, dtype = header
         _check_member(name, dtype, shape_read, kind, shape, max_chars)
