@@ -160,3 +160,12 @@ def test_the_sweep_table_tells_criteria_apart_at_a_million_rows(tmp_path):
         sk = SkGaussianMixture(1, covariance_type=model).fit(big)  # one component: no random start
         assert abs(bic - sk.bic(big)) < 1e-3, (model, bic, sk.bic(big))
         assert abs(aic - sk.aic(big)) < 1e-3, (model, aic, sk.aic(big))
+
+
+def test_an_empty_row_or_column_is_named_as_the_file_counts_it(tmp_path):
+    (tmp_path / "gaps.csv").write_text("id,a,b\n0,1,2\n1,3,4\n\n2,,\n3,5,6\n4,2,2\n")
+    result = gaussmix("fit", "gaps.csv", "-k", "1", "--missing", "--columns", "a,b", cwd=tmp_path, check_rc=1)
+    assert "gaps.csv, line 5: every value is missing" in result.stderr
+    (tmp_path / "gaps.csv").write_text("id,a,b\n0,1,\n1,3,\n2,5,\n")
+    result = gaussmix("fit", "gaps.csv", "-k", "1", "--missing", "--columns", "a,b", cwd=tmp_path, check_rc=1)
+    assert "gaps.csv, column 2 ('b'): every value is missing; leave it out with --columns" in result.stderr

@@ -205,6 +205,15 @@ def cmd_fit(args) -> int:
         raise InputError(f"{args.data} has missing values (empty fields, NaN or NA) in {int(holes.sum())} of "
                          f"{plural(len(data), 'row')} (the first: {table.where(int(np.argmax(holes)))}); pass "
                          "--missing to fit them by EM on the observed entries, or remove them")
+    if args.missing:  # said here, where rows and columns are known as the file counts them
+        empty = np.isnan(data).all(axis=1)
+        if empty.any():
+            raise InputError(f"{args.data}, {table.where(int(np.argmax(empty)))}: every value is missing; a row with "
+                             "no observed value carries no information about the mixture: remove it")
+        empty = np.isnan(data).all(axis=0)
+        if empty.any():
+            raise InputError(f"{args.data}, {table.column(int(np.argmax(empty)))}: every value is missing; leave "
+                             "it out with --columns")
     if len(data) < _largest(args.k):
         raise InputError(f"{args.data} has {plural(len(data), 'row')}, fewer than K = {_largest(args.k)}")
     params = dict(max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar, init_params=args.init)
@@ -492,7 +501,9 @@ def run(handler, args, prog: str) -> int:
         warnings.simplefilter("default")  # a program's user sees each warning once, not an exception
         warnings.showwarning = show_warning
         try:
-            return handler(args)
+            code = handler(args)
+            sys.stdout.flush()  # a reader gone (`| head`) is found here, not at exit
+            return code
         except KeyboardInterrupt:
             _say(f"{prog}: interrupted")
             return EXIT_INTERRUPTED
