@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -107,3 +108,30 @@ def test_a_successful_write_replaces_the_old_output(workdir, capsys, name):
         proba = np.loadtxt(workdir / "out.file", delimiter=",", skiprows=1)
         np.testing.assert_allclose(proba, GaussianMixture(2, random_state=0).fit(X).predict_proba(X), rtol=1e-9,
                                    atol=1e-300)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_as_output_is_written_in_place(workdir, capsys):
+    # As /dev/null or /dev/stdout would be: a rename over it would replace the pipe (or device) itself.
+    import stat
+    import threading
+
+    os.mkfifo(workdir / "pipe")
+    received = []
+    reader = threading.Thread(target=lambda: received.append((workdir / "pipe").read_bytes()), daemon=True)
+    reader.start()
+    assert main(command("predict", "pipe")) == 0
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(os.stat(workdir / "pipe").st_mode)
+    proba = np.loadtxt(received[0].decode().splitlines()[1:], delimiter=",")
+    np.testing.assert_allclose(proba, GaussianMixture(2, random_state=0).fit(X).predict_proba(X), rtol=1e-9,
+                               atol=1e-300)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")
+def test_a_symbolic_link_as_output_keeps_the_link(workdir):
+    (workdir / "real.csv").write_bytes(OLD)
+    os.symlink("real.csv", workdir / "link.csv")
+    assert main(command("sample", "link.csv")) == 0
+    assert os.path.islink(workdir / "link.csv") and os.readlink(workdir / "link.csv") == "real.csv"
+    assert (workdir / "real.csv").read_text().startswith("x0,x1,x2\n")

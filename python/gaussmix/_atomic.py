@@ -10,11 +10,17 @@ truncated mix, and no temporary file behind.
 
 ``check_writable(path)`` refuses an output whose directory is missing or
 not writable, or that names a directory, before any work is done.
+
+A symbolic link is followed: the file it points to is replaced and the
+link kept. A target that exists and is not a regular file (``/dev/null``,
+``/dev/stdout``, a named pipe) is written in place: there is nothing to
+keep, and a rename would replace the device or pipe itself with a file.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 
 # The permission bits a plain open() would give a new file (0o666 less the
@@ -25,6 +31,15 @@ os.umask(_umask)
 _NEW_FILE_MODE = 0o666 & ~_umask
 
 
+def _is_special(path: str) -> bool:
+    """path exists and is neither a regular file nor a directory (a device, a pipe, a socket)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def check_writable(path) -> None:
     """Raise ValueError (or PermissionError) if a file cannot be written at path.
 
@@ -33,9 +48,13 @@ def check_writable(path) -> None:
     ``path`` itself is not a directory.
     """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise ValueError(f"{path} is a directory; give a file name to write")
+    if _is_special(path):
+        if not os.access(path, os.W_OK):
+            raise PermissionError(f"cannot write {path}: no permission")
+        return
+    directory = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(directory):
         raise ValueError(f"cannot write {path}: the directory {directory} does not exist; create it first")
     if not os.access(directory, os.W_OK | os.X_OK):
@@ -53,7 +72,12 @@ def atomic_write(path, mode: str = "wb", **open_args):
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write(): mode must be 'w' or 'wb', not {mode!r}")
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    if _is_special(path):
+        with open(path, mode, **open_args) as f:
+            yield f
+        return
+    path = os.path.realpath(path)  # through a symbolic link: its file is replaced, the link kept
+    directory = os.path.dirname(path)
     try:
         file_mode = os.stat(path).st_mode & 0o7777
     except OSError:
