@@ -46,6 +46,15 @@ def test_a_file_without_header_and_a_text_column_is_data_from_its_first_line(tmp
     assert not hasattr(model, "feature_names_in_")
 
 
+@pytest.mark.parametrize("name, write", [("numbers.csv", lambda p: np.savetxt(p, XY, delimiter=",")),
+                                         ("numbers.npy", lambda p: np.save(p, XY))])
+def test_a_name_in_columns_of_a_file_without_names_says_so(tmp_path, name, write):
+    write(tmp_path / name)
+    result = gaussmix("fit", name, "-k", "1", "--columns", "width", cwd=tmp_path, check_rc=1)
+    assert f"--columns: 'width' is not an index of {name}, which has no column names: give 0-based indices in 0..1" \
+        in result.stderr
+
+
 def test_a_sweep_keeps_the_names_in_the_best_model(tmp_path):
     write_people(tmp_path / "people.csv")
     gaussmix("fit", "people.csv", "-k", "1..2", "--columns", "depth,width", "-o", "m.npz", cwd=tmp_path)

@@ -181,12 +181,12 @@ def _pick(tokens: list | None, names: list | None, width: int, path: str, wanted
             picked.append(names.index(token))
         elif _is_index(token) and int(token) < width:
             picked.append(int(token))
+        elif names is not None:
+            raise InputError(f"--columns: {token!r} is neither a column name of {path} nor an index in "
+                             f"0..{width - 1}")
         else:
-            kind = "a column name of " if names is not None else "an index of "
-            raise InputError(f"--columns: {token!r} is neither {kind}{path} nor an index in 0..{width - 1}"
-                             if names is not None else
-                             f"--columns: {token!r} is not {kind}{path} (no header, so no names): give 0-based "
-                             f"indices in 0..{width - 1}")
+            raise InputError(f"--columns: {token!r} is not an index of {path}, which has no column names: give "
+                             f"0-based indices in 0..{width - 1}")
     if len(set(picked)) != len(picked):
         raise InputError(f"--columns names a column of {path} twice")
     return picked
@@ -227,13 +227,11 @@ def _from_text(path: str, ext: str, tokens, header, delimiter, encoding, wanted)
             raise InputError(f"{path} is empty") from None
         width = len(first)
         if header is None:
-            # A name in --columns can only be a header's; else the header is a first line with a
-            # field that is not a number, among the picked columns when they are given by index.
-            if tokens is not None and not all(_is_index(t) for t in tokens):
-                header = True
-            else:
-                looked_at = [int(t) for t in tokens if int(t) < width] if tokens is not None else range(width)
-                header = any(_number(first[j]) is None for j in looked_at)
+            # A header is a first line with a field that is not a number: among the picked columns
+            # when --columns gives indices (a text column left out may be text on every line).
+            by_index = tokens is not None and all(_is_index(t) for t in tokens)
+            looked_at = [int(t) for t in tokens if int(t) < width] if by_index else range(width)
+            header = any(_number(first[j]) is None for j in looked_at)
         names = [f.strip() for f in first] if header else None
         picked = _pick(tokens, names, width, path, wanted)
         body = records if header else _chain(first_line, first, records)
@@ -311,10 +309,6 @@ def _from_npy(path: str, tokens) -> Table:
         array = array[:, None]
     if array.ndim != 2:
         raise InputError(f"{path} holds a {array.ndim}-D array; the data must be 2-D (rows x columns)")
-    if tokens is not None and not all(_is_index(t) for t in tokens):
-        bad = next(t for t in tokens if not _is_index(t))
-        raise InputError(f"--columns: {bad!r} is not an index of {path} (a .npy file has no column names): give "
-                         f"0-based indices in 0..{array.shape[1] - 1}")
     picked = _pick(tokens, None, array.shape[1], path, None)
     chosen = array if picked == list(range(array.shape[1])) else array[:, picked]
     data = np.array(chosen, dtype=np.float32 if array.dtype == np.float32 else np.float64)
