@@ -411,9 +411,10 @@ def _data_options(p, what="DATA"):
                    help="text encoding of a text file, e.g. latin-1, cp1252, utf-16 (default utf-8)")
 
 
-def _subparser(sub, name, help_text, example):
+def _subparser(sub, name, help_text, example, reads_data=True):
     return sub.add_parser(name, help=help_text, description=f"{help_text}.\n\nexample:\n  {example}",
-                          epilog=ROWS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                          epilog=ROWS_HELP if reads_data else None,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def add_commands(sub) -> dict:
@@ -450,7 +451,8 @@ def add_commands(sub) -> dict:
     p.add_argument("-o", "--output", metavar="FILE", help="CSV output (default stdout)")
     handlers["predict"] = cmd_predict
 
-    p = _subparser(sub, "sample", "draw rows from a model", "gaussmix sample model.npz -n 1000 -o samples.csv")
+    p = _subparser(sub, "sample", "draw rows from a model", "gaussmix sample model.npz -n 1000 -o samples.csv",
+                   reads_data=False)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("-n", type=count(1), default=1, help="rows to draw (default 1)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the model's random_state)")
@@ -458,7 +460,7 @@ def add_commands(sub) -> dict:
     p.add_argument("-o", "--output", metavar="FILE", help="CSV output (default stdout)")
     handlers["sample"] = cmd_sample
 
-    p = _subparser(sub, "info", "describe a model file", "gaussmix info model.npz")
+    p = _subparser(sub, "info", "describe a model file", "gaussmix info model.npz", reads_data=False)
     p.add_argument("model", metavar="MODEL")
     handlers["info"] = cmd_info
 
