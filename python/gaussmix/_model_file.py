@@ -291,8 +291,8 @@ def _params(cls, members, K: int, D: int):
     return model
 
 
-def _model_from(cls, members):
-    """The fitted estimator that members describe; _Defect says what is wrong with them."""
+def _format_version(members) -> int:
+    """The file's format version, after its marker and its set of members are checked."""
     marker = _text(members, "format", _MAX_SHORT_TEXT) if "format" in members.names() else None
     if marker != FORMAT:
         raise _Defect(f"it has no '{FORMAT}' marker; {_WRITE_REMEDY}")
@@ -307,7 +307,12 @@ def _model_from(cls, members):
         raise _Defect(f"format {version} has " + "; ".join(
             [f"no {', '.join(missing)}"] * bool(missing) + [f"unknown members {', '.join(unknown)}"] * bool(unknown)))
     _text(members, "gaussmix_version", _MAX_SHORT_TEXT)
+    return version
 
+
+def _model_from(cls, members):
+    """The fitted estimator that members describe; _Defect says what is wrong with them."""
+    version = _format_version(members)
     means = members.array("mixture_means", "float64", lambda s: len(s) == 2 and s[0] >= 1 and s[1] >= 1)
     K, D = means.shape
     model = _params(cls, members, K, D)
@@ -337,11 +342,19 @@ def _model_from(cls, members):
             raise _Defect(f"its mixture gives non-finite {name} in {dtype_name}")
     if version == 1:
         _check_agreement(stored, model, dtype_name)
+    _set_history(model, members)
+    model.n_features_in_ = D
+    if "feature_names_in" in members.names():
+        model.feature_names_in_ = members.array("feature_names_in", "text", (D,), _MAX_NAME_LENGTH).astype(object)
+    return model
 
+
+def _set_history(model, members) -> None:
+    """converged_, n_iter_, lower_bound_ and lower_bounds_ (one per iteration, at most max_iter)."""
     n_iter = _int(members, "n_iter")
     if not 0 <= n_iter <= model.max_iter:
         raise _Defect(f"n_iter is {n_iter}, not in [0, max_iter={model.max_iter}]")
-    lower_bounds = members.array("lower_bounds", "float64", (n_iter,))  # one per iteration: bounded before reading
+    lower_bounds = members.array("lower_bounds", "float64", (n_iter,))  # bounded before it is read
     lower_bound = float(members.array("lower_bound", "float64", ()))
     if not np.isfinite(lower_bounds).all():
         raise _Defect("lower_bounds has non-finite values")
@@ -351,10 +364,6 @@ def _model_from(cls, members):
     model.n_iter_ = n_iter
     model.lower_bound_ = lower_bound
     model.lower_bounds_ = lower_bounds.tolist()
-    model.n_features_in_ = D
-    if "feature_names_in" in names:
-        model.feature_names_in_ = members.array("feature_names_in", "text", (D,), _MAX_NAME_LENGTH).astype(object)
-    return model
 
 
 def _attribute_shapes(covariance_type: str, K: int, D: int) -> dict:
