@@ -211,6 +211,33 @@ def test_a_spread_the_column_extremes_cannot_place_is_measured_exactly(client):
     assert relative(got.covariances_[:, 1], expected.covariances_[:, 1]) < 1e-10
 
 
+def test_chunks_of_zero_weight_fit_as_in_memory(client):
+    # Weights as a mask: whole chunks of zeros add nothing (the core refuses a chunk whose
+    # weights sum to zero, so such a chunk gets no statistics).
+    weights = W * KEEP
+    for ctype in ("full", "diag"):
+        expected = fit(X, ctype, weights)
+        got = fit(da.from_array(X, chunks=(CHUNK, D)), ctype, da.from_array(weights, chunks=CHUNK))
+        for name in ("weights_", "means_", "covariances_"):
+            assert relative(getattr(got, name), getattr(expected, name)) < 1e-10, (ctype, name)
+        np.testing.assert_allclose(got.lower_bounds_, expected.lower_bounds_, rtol=1e-12)
+
+
+def test_the_start_is_drawn_among_the_rows_of_positive_weight(client):
+    big = np.concatenate([X, X + 0.01, X - 0.01])  # 27,000 rows: a uniform sample is 10,000 of them
+    weights = np.zeros(len(big))
+    positive = np.random.default_rng(1).choice(len(big), size=50, replace=False)
+    weights[positive] = W[:50]
+    got = GaussianMixture(K, random_state=7, max_iter=0).fit(da.from_array(big, chunks=(CHUNK, D)),
+                                                              sample_weight=da.from_array(weights, chunks=CHUNK))
+    # The sample is every row of positive weight (50 < 10,000), in order; the start then draws from the stream.
+    stream = np.random.RandomState(7)
+    stream.choice(50, size=50, replace=False)
+    keep = weights > 0
+    expected = GaussianMixture(K, random_state=stream, max_iter=0).fit(big[keep], sample_weight=weights[keep])
+    assert bits(got) == bits(expected)[:3] + [np.float64(-np.inf).tobytes()]
+
+
 def test_weights_of_another_length_are_refused(client):
     with pytest.raises(ValueError, match=r"sample_weight must have shape \(9000,\)"):
         fit(da.from_array(X, chunks=(CHUNK, D)), "diag", da.from_array(np.ones(N - 1), chunks=CHUNK))

@@ -17,8 +17,10 @@ Choices, where the in-memory fit decides otherwise:
   missing, comes from a uniform sample of rows (``initial_sample_size``:
   min(N, max(10,000, 1,000 K)) rows, drawn without replacement from
   random_state, read in one pass): the in-memory initialisation
-  (init_params, every one of n_init) runs on that sample. A start given in
-  full reads nothing before EM.
+  (init_params, every one of n_init) runs on that sample. When some sample
+  weights are zero, the sample is drawn among the N rows of positive weight
+  (the others carry nothing into a start; a sample of them only would have
+  none). A start given in full reads nothing before EM.
 * float32 chunks whose scale the float32 kernels do not handle exactly are
   refused (the in-memory fit switches to float64 there): cast X to float64.
 * NaN or infinity in a chunk is found by the task that reads it and raised
@@ -203,7 +205,8 @@ def _chunk_stats(x, w, params, first_row, func, check):
     E-step of a fit: the data does not change between iterations, the checks
     cost a tenth of the E-step at D = 8, and the in-memory fit checks the
     float32 range against its start only. The weights were checked when
-    their sum was taken."""
+    their sum was taken. A chunk whose weights are all zero adds nothing:
+    its statistics are None (the core refuses weights that sum to zero)."""
     weights, means, covariances, ctype, variances = params
     x = np.ascontiguousarray(x)
     w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
@@ -216,21 +219,22 @@ def _chunk_stats(x, w, params, first_row, func, check):
             raise ValueError(f"{func}(): rows {first_row} to {first_row + len(x) - 1} lie outside the range the "
                              "float32 kernels handle exactly (|x| up to 2**40, variances in [2**-80, 2**80]); pass X "
                              "as float64")
-        return _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1), extremes
-    return _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1)
+    stats = _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1) if w is None or w.any() else None
+    return (stats, extremes) if check else stats
 
 
 def _chunk_weight_sum(w, first_row, func):
-    """A chunk's weights, checked as in memory (runs on a worker), summed."""
+    """A chunk's weights, checked as in memory (runs on a worker): (their sum,
+    how many are positive)."""
     w = np.asarray(w, dtype=np.float64)
     check_weight_values(w, func, f", which it is not in rows {first_row} to {first_row + len(w) - 1} (a chunk of "
                                  "the Dask array)")
     with np.errstate(over="ignore"):  # an overflowing sum is refused by weight_total
-        return float(w.sum())
+        return float(w.sum()), int(np.count_nonzero(w))
 
 
 def weight_sums(w, func: str) -> list:
-    """One lazy checked sum per chunk of the weights w."""
+    """One lazy checked (sum, positive count) per chunk of the weights w."""
     dask, _ = _dask()
     return [dask.delayed(_chunk_weight_sum)(block, first, func) for block, first in row_blocks(w)]
 
@@ -238,11 +242,16 @@ def weight_sums(w, func: str) -> list:
 def weight_total(sums, func: str) -> float:
     """The total of the computed weight_sums, checked as the in-memory total is."""
     try:
-        total = math.fsum(sums)
+        total = math.fsum(s for s, _ in sums)
     except OverflowError:  # finite sums whose total overflows
         total = math.inf
     check_weight_total(total, func)
     return total
+
+
+def _positive_rows(w, ranks, first_row):
+    """The rows of a chunk of weights w that hold its ranks-th positive weights."""
+    return np.flatnonzero(np.asarray(w) > 0)[ranks] + first_row
 
 
 def mean(values, sample_weight, func: str) -> float:
@@ -270,8 +279,13 @@ class DaskData:
         self.checked = False  # the first E-step checks X's values (the weights: below)
         if self.w is None:
             self.weight_total = float(self.n_samples)
+            self.positive_counts = list(self.X.chunks[0])
         else:
-            self.weight_total = weight_total(dask.compute(weight_sums(self.w, func))[0], func)
+            sums = dask.compute(weight_sums(self.w, func))[0]
+            self.weight_total = weight_total(sums, func)
+            # Rows of zero weight add nothing: a chunk of them gets no task after the first E-step's
+            # checks, and the start's sample is drawn among the others.
+            self.positive_counts = [n for _, n in sums]
 
     def stats(self, mixture: Mixture) -> tuple:
         """The E-step statistics of all rows under mixture, merged in chunk order."""
@@ -280,14 +294,16 @@ class DaskData:
         params = (weights, means, covariances, ctype, mixture.variances())
         check = not self.checked
         tasks = [dask.delayed(_chunk_stats, pure=False)(x, w, params, r, self.func, check)
-                 for x, w, r in zip(self.blocks, self.weight_blocks, self.first_rows)]
+                 for x, w, r, positive in zip(self.blocks, self.weight_blocks, self.first_rows, self.positive_counts)
+                 if check or positive]
         parts = list(dask.compute(*tasks))
         if check:
             parts, extremes = zip(*parts)
             self._check_scale(np.min([lo for lo, _ in extremes], axis=0),
                               np.max([hi for _, hi in extremes], axis=0))
             self.checked = True
-        return parts[0] if len(parts) == 1 else _core.merge_stats(list(parts))
+        parts = [part for part in parts if part is not None]
+        return parts[0] if len(parts) == 1 else _core.merge_stats(parts)
 
     def _check_scale(self, lo: np.ndarray, hi: np.ndarray) -> None:
         """The in-memory fit's scale check (every non-constant column's spread
@@ -304,10 +320,19 @@ class DaskData:
         check_fit_scale(scaled_column_stats(mean_y, var_y, max_dev_y, exponent, lo == hi), self.func,
                         require_varying=False)
 
-    def sample(self, size: int, random_state):
-        """(rows, their weights or None): a uniform sample without replacement, in row order."""
+    def sample(self, n_components: int, random_state):
+        """(rows, their weights or None): a uniform sample without replacement
+        of initial_sample_size rows (of positive weight), in row order."""
         dask, _ = _dask()
-        index = np.sort(random_state.choice(self.n_samples, size=size, replace=False))
+        n_rows = sum(self.positive_counts)
+        index = np.sort(random_state.choice(n_rows, size=initial_sample_size(n_rows, n_components), replace=False))
+        if n_rows < self.n_samples:  # index holds ranks among the rows of positive weight
+            bounds = np.searchsorted(index, np.cumsum([0] + self.positive_counts))
+            index = np.concatenate(dask.compute(*[
+                dask.delayed(_positive_rows)(block, index[lo:hi] - index.dtype.type(start), first)
+                for (block, first), lo, hi, start in zip(row_blocks(self.w), bounds[:-1], bounds[1:],
+                                                         np.cumsum([0] + self.positive_counts))
+                if hi > lo]))
         x = self.X[index]
         w = None if self.w is None else self.w[index]
         x, w = dask.compute(x, w)

@@ -617,7 +617,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 start, previous = Mixture(*inits, self.covariance_type), math.nan
             else:
                 if sample is None:  # one read of the sampled rows serves every initialisation
-                    sample = data.sample(_dask.initial_sample_size(n_samples, self.n_components), random_state)
+                    sample = data.sample(self.n_components, random_state)
                 xs, ws = sample
                 sample_offset = _resp_offset(data.dtype, len(xs) if ws is None else float(ws.sum()), len(xs))
                 start = self._initial_mixture(xs, ws, random_state, inits, sample_offset, column_extremes(xs))
