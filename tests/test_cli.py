@@ -132,7 +132,8 @@ def test_missing_values_need_the_flag_and_then_fit_by_missing_data_em(tmp_path):
     ({"empty.csv": ""}, ["fit", "empty.csv", "-k", "2"], "empty.csv is empty"),
     ({"text.csv": "a,b\n1,2\n3,oops\n"}, ["fit", "text.csv", "-k", "1"],
      "text.csv, line 3, column 1 ('b'): 'oops' is not a number"),
-    ({"ragged.csv": "1,2\n3\n"}, ["fit", "ragged.csv", "-k", "1"], "ragged.csv, line 2: 1 field, but the first line has 2"),
+    ({"ragged.csv": "1,2\n3\n"}, ["fit", "ragged.csv", "-k", "1"],
+     "ragged.csv, line 2: 1 field, but the first line has 2"),
     ({"model.npz": "not a model"}, ["info", "model.npz"], "gaussmix model file"),
     ({}, ["info", "none.npz"], "none.npz: no such model file"),
 ])
