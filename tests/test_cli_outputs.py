@@ -65,6 +65,14 @@ def test_a_directory_as_output_is_refused_before_the_work(workdir, monkeypatch, 
     assert capsys.readouterr().err == f"gaussmix {name}: error: folder is a directory; give a file name to write\n"
 
 
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_an_empty_output_name_is_refused_before_the_work(workdir, monkeypatch, capsys, name):
+    monkeypatch.setattr(GaussianMixture, "_fit", _no_work)
+    monkeypatch.setattr(GaussianMixture, "load", classmethod(_no_work))
+    assert main(command(name, "")) == 1
+    assert capsys.readouterr().err == f"gaussmix {name}: error: the file name to write is empty\n"
+
+
 def _fail_predict(*args, **kwargs):
     raise ValueError("predict_proba(): the model's precisions are not finite")
 

@@ -48,6 +48,8 @@ def check_writable(path) -> None:
     ``path`` itself is not a directory.
     """
     path = os.fspath(path)
+    if not path:
+        raise ValueError("the file name to write is empty")
     if os.path.isdir(path):
         raise ValueError(f"{path} is a directory; give a file name to write")
     if _is_special(path):
