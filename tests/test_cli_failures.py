@@ -216,11 +216,12 @@ def test_text_that_is_not_utf8_names_the_problem_and_reads_with_encoding(tmp_pat
 
 
 @pytest.mark.parametrize("array, message", [
-    (X + 1j, "holds complex numbers (complex128)"),
+    (X + 1j, "holds complex numbers (complex128); gaussmix fits real numbers: store the real and imaginary"),
     (np.arange(12, dtype="m8[s]").reshape(6, 2), "holds time differences (timedelta64) (timedelta64[s])"),
     (np.arange(12).astype("M8[D]").reshape(6, 2), "holds dates (datetime64) (datetime64[D])"),
     (np.array([["1", "2"], ["3", "4"]]), "holds text (<U1)"),
-    (np.array([[1, None], [2, 3]], dtype=object), "holds Python objects"),
+    (np.zeros(3, dtype=[("a", "f8"), ("b", "f8")]), "holds structured records"),
+    (np.array([[1, None], [2, 3]], dtype=object), "holds Python objects (an object array)"),
 ])
 def test_npy_files_of_values_that_are_not_real_numbers_are_refused(tmp_path, array, message):
     np.save(tmp_path / "data.npy", array, allow_pickle=True)

@@ -28,9 +28,19 @@ MISSING_TOKENS = {"", "nan", "na", "n/a", "null", "none", "?"}
 #: left out may be any length, and one that is used gets a "not a number" message.
 _FIELD_LIMIT = 2**31 - 1
 
-#: What a field of one of these kinds holds, for the message that refuses it.
-_NOT_REAL = {"c": "complex numbers", "m": "time differences (timedelta64)", "M": "dates (datetime64)",
-             "U": "text", "S": "bytes", "V": "structured records", "O": "Python objects"}
+#: What an array of one of these dtype kinds holds, and what to do, for the message that refuses it.
+_NOT_REAL = {"c": ("complex numbers", "store the real and imaginary parts as columns of their own"),
+             "m": ("time differences (timedelta64)",
+                   "convert them to numbers, e.g. seconds: a / np.timedelta64(1, 's')"),
+             "M": ("dates (datetime64)", "convert them to numbers, e.g. seconds since a start"),
+             "U": ("text", "convert it to numbers"), "S": ("bytes", "convert them to numbers"),
+             "V": ("structured records", "save a plain 2-D array of numbers, a column for each field"),
+             "O": ("Python objects", "save an array of numbers")}
+
+
+def _not_real(path: str, kind: str, dtype) -> InputError:
+    what, remedy = _NOT_REAL.get(kind, ("values that are not numbers", "convert them to numbers"))
+    return InputError(f"{path} holds {what} ({dtype}); gaussmix fits real numbers: {remedy}")
 
 
 class InputError(Exception):
@@ -277,8 +287,7 @@ def _from_parquet(path: str, tokens, wanted) -> Table:
         column = frame.iloc[:, j]
         kind = getattr(column.dtype, "kind", "O")
         if kind not in "biuf":
-            what = _NOT_REAL.get(kind, "values that are not numbers")
-            what = "text or other objects" if kind == "O" else what
+            what = "text or other objects" if kind == "O" else _NOT_REAL.get(kind, ("not numbers",))[0]
             raise InputError(f"{path}: column {names[j]!r} is not numeric ({column.dtype}: {what}); leave it out "
                              "with --columns")
         data[:, out] = column.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -290,8 +299,8 @@ def _from_npy(path: str, tokens) -> Table:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
         if "Object arrays" in str(exc) or "Python objects" in str(exc):
-            reason = f"it holds Python objects ({_NOT_REAL['O']}), not numbers; save a numeric array"
-        elif "pickle" in str(exc):
+            raise _not_real(path, "O", "an object array") from None
+        if "pickle" in str(exc):
             reason = "it does not start with NumPy's .npy header"
         else:
             reason = str(exc)
@@ -302,9 +311,7 @@ def _from_npy(path: str, tokens) -> Table:
         raise InputError(f"{path} is a .npz archive, not a .npy array; save one array with np.save")
     kind = array.dtype.kind
     if kind not in "biuf":
-        raise InputError(f"{path} holds {_NOT_REAL.get(kind, 'values that are not numbers')} ({array.dtype}); "
-                         "gaussmix fits real numbers: convert them (e.g. the real and imaginary parts, or seconds, "
-                         "as columns of their own) and save a float array")
+        raise _not_real(path, kind, array.dtype)
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:
