@@ -136,6 +136,8 @@ def test_missing_values_need_the_flag_and_then_fit_by_missing_data_em(tmp_path):
      "ragged.csv, line 2: 1 field, but the first line has 2"),
     ({"model.npz": "not a model"}, ["info", "model.npz"], "gaussmix model file"),
     ({}, ["info", "none.npz"], "none.npz: no such model file"),
+    ({"data.csv": "a,b\n1,2\n3,4\n"}, ["fit", "data.csv", "-k", "1", "--columns", "\u00b2"],
+     "--columns: '\u00b2' is neither a column name of data.csv nor an index in 0..1"),
 ])
 def test_bad_input_is_one_line_and_exit_code_1(tmp_path, files, args, message):
     for name, text in files.items():

@@ -168,7 +168,7 @@ def _tokens(columns: str | None) -> list[str] | None:
 
 
 def _is_index(token: str) -> bool:
-    return token.isdigit()
+    return token.isascii() and token.isdigit()  # not '²', which isdigit() accepts and int() refuses
 
 
 def _pick(tokens: list | None, names: list | None, width: int, path: str, wanted: list | None) -> list[int]:

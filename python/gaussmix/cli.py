@@ -138,7 +138,7 @@ def parse_models(text: str) -> list[str]:
 def parse_dims(text: str) -> tuple[int, int]:
     """--dims I,J: two different 0-based column indices."""
     parts = [t.strip() for t in text.split(",")]
-    if len(parts) != 2 or not all(p.isdigit() for p in parts) or parts[0] == parts[1]:
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts) or int(parts[0]) == int(parts[1]):
         raise argparse.ArgumentTypeError(f"{text!r}: give two different 0-based column indices, e.g. 0,1")
     return int(parts[0]), int(parts[1])
 
