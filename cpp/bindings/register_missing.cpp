@@ -20,20 +20,38 @@ void register_for(py::module_& m) {
       "missing_stats",
       [](const DataRef<Scalar>& x, const MissingPatterns& patterns, const DoubleArray& weights, const MeansRef& means,
          const DoubleArray& covariances, const std::string& covariance_type, const MeansRef& shifts,
-         const py::object& sample_weight, int n_threads) {
+         const py::object& sample_weight, int n_threads, double reg_covar) {
         const SampleWeights w(sample_weight, x.rows());
         const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         const RowMatrix<double> s(shifts);
         SufficientStats stats = [&] {
           py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
-          return missing_stats<Scalar>(x, patterns, mix, s, python_execution(n_threads), w.ref());
+          return missing_stats<Scalar>(x, patterns, mix, s, python_execution(n_threads), w.ref(), reg_covar);
         }();
         return stats_to_tuple(stats);
       },
       py::arg("X").noconvert(), py::arg("patterns"), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("covariance_type"), py::arg("shifts"), py::arg("sample_weight"), py::arg("n_threads"),
+      py::arg("reg_covar"),
       "E-step statistics of the rows of X with a NaN (patterns), around shifts (K, D): the missing entries "
-      "completed by their conditional means, their conditional covariances added.");
+      "completed by their conditional means, their conditional covariances added; with reg_covar > 0 those of "
+      "the penalised objective (missing.hpp).");
+  m.def(
+      "complete_row_stats",
+      [](const DataRef<Scalar>& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+         const std::string& covariance_type, double reg_covar, const py::object& sample_weight, int n_threads) {
+        const SampleWeights w(sample_weight, x.rows());
+        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
+        SufficientStats stats = [&] {
+          py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
+          return complete_row_stats<Scalar>(x, mix, reg_covar, python_execution(n_threads), w.ref());
+        }();
+        return stats_to_tuple(stats);
+      },
+      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
+      py::arg("covariance_type"), py::arg("reg_covar"), py::arg("sample_weight"), py::arg("n_threads"),
+      "E-step statistics of the complete rows of a fit with missing values, for the penalised objective of "
+      "reg_covar (missing.hpp); they merge with missing_stats' of the other rows.");
   m.def(
       "missing_log_prob",
       [](const DataRef<Scalar>& x, const MissingPatterns& patterns, const DoubleArray& weights, const MeansRef& means,

@@ -1,7 +1,10 @@
 // EM statistics and scores of rows with missing entries (missing.hpp) against
 // a per-row transcription: each row's observed and missing index sets, its
 // marginal density from reference::log_normal, the conditional mean and
-// covariance of its missing block by explicit inverses.
+// covariance of its missing block by explicit inverses; with reg_covar r, the
+// penalised objective's: each component term times exp(-(r/2) sum over the
+// observed j of (S_k^{-1})_jj), and each conditional covariance less r I
+// (m_step adds r I back).
 #include <cmath>
 #include <limits>
 #include <random>
@@ -56,16 +59,18 @@ gaussmix::Mixture<double> two_components(gaussmix::CovarianceType type) {
   return gaussmix::Mixture<double>(w, means, {s0, s1});
 }
 
-/** The statistics of rows with NaN by their definition, one row at a time. */
+/** The statistics of rows with NaN (or, with complete_rows, of the rows
+ *  without), by their definition, one row at a time. */
 gaussmix::SufficientStats reference_stats(const RowMatrix& x, const gaussmix::Mixture<double>& mix,
-                                          const RowMatrix& shifts, const Eigen::VectorXd& w) {
+                                          const RowMatrix& shifts, const Eigen::VectorXd& w, double reg_covar = 0.0,
+                                          bool complete_rows = false) {
   const Index d = x.cols(), k_count = mix.n_components();
   gaussmix::SufficientStats s(mix.covariance_type(), shifts);
   std::vector<Eigen::MatrixXd> full(static_cast<std::size_t>(k_count), Eigen::MatrixXd::Zero(d, d));
   for (Index i = 0; i < x.rows(); ++i) {
     std::vector<Index> o, m;
     for (Index j = 0; j < d; ++j) (std::isnan(x(i, j)) ? m : o).push_back(j);
-    if (m.empty()) continue;
+    if (m.empty() != complete_rows) continue;
     Eigen::VectorXd log_p(k_count);
     std::vector<Eigen::VectorXd> completed;
     std::vector<Eigen::MatrixXd> conditional;
@@ -82,13 +87,17 @@ gaussmix::SufficientStats reference_stats(const RowMatrix& x, const gaussmix::Mi
       }
       for (std::size_t a = 0; a < m.size(); ++a)
         for (std::size_t b = 0; b < m.size(); ++b) s_mm(a, b) = cov(m[a], m[b]);
-      log_p[k] = std::log(mix.weights()[k]) + reference::log_normal(x_o, mu_o, s_oo);
+      const Eigen::MatrixXd precision = cov.inverse();
+      double penalty = 0.0;
+      for (Index j : o) penalty += 0.5 * reg_covar * precision(j, j);
+      log_p[k] = std::log(mix.weights()[k]) + reference::log_normal(x_o, mu_o, s_oo) - penalty;
       const Eigen::MatrixXd inv = s_oo.inverse();
       Eigen::VectorXd row(d);
       for (std::size_t a = 0; a < o.size(); ++a) row[o[a]] = x_o[a];
       const Eigen::VectorXd cond_mean = s_mo * inv * (x_o - mu_o);
       Eigen::MatrixXd c = Eigen::MatrixXd::Zero(d, d);
-      const Eigen::MatrixXd cond_cov = s_mm - s_mo * inv * s_mo.transpose();
+      const Eigen::MatrixXd cond_cov = s_mm - s_mo * inv * s_mo.transpose() -
+                                       reg_covar * Eigen::MatrixXd::Identity(m.size(), m.size());
       for (std::size_t a = 0; a < m.size(); ++a) {
         row[m[a]] = mu[m[a]] + cond_mean[a];
         for (std::size_t b = 0; b < m.size(); ++b) c(m[a], m[b]) = cond_cov(a, b);
@@ -112,13 +121,47 @@ gaussmix::SufficientStats reference_stats(const RowMatrix& x, const gaussmix::Mi
   }
   for (Index k = 0; k < k_count; ++k) {
     const Eigen::MatrixXd& f = full[static_cast<std::size_t>(k)];
-    if (mix.covariance_type() == gaussmix::CovarianceType::full)
-      s.second[static_cast<std::size_t>(k)] = f.triangularView<Eigen::Lower>();
-    else
-      s.second.front().row(k) = f.diagonal().transpose();
+    switch (mix.covariance_type()) {
+      case gaussmix::CovarianceType::full: s.second[static_cast<std::size_t>(k)] = f.triangularView<Eigen::Lower>(); break;
+      case gaussmix::CovarianceType::tied: s.second.front() += Eigen::MatrixXd(f.triangularView<Eigen::Lower>()); break;
+      case gaussmix::CovarianceType::diag: s.second.front().row(k) = f.diagonal().transpose(); break;
+      case gaussmix::CovarianceType::spherical: s.second.front()(k, 0) = f.trace(); break;
+    }
   }
   return s;
 }
+
+/** The rows of x without NaN. */
+RowMatrix complete_rows_of(const RowMatrix& x) {
+  std::vector<Index> keep;
+  for (Index i = 0; i < x.rows(); ++i)
+    if (!x.row(i).hasNaN()) keep.push_back(i);
+  RowMatrix out(static_cast<Index>(keep.size()), x.cols());
+  for (std::size_t r = 0; r < keep.size(); ++r) out.row(static_cast<Index>(r)) = x.row(keep[r]);
+  return out;
+}
+
+/** mix under another covariance model: tied keeps component 0's covariance,
+ *  diag the diagonals, spherical their means. */
+gaussmix::Mixture<double> as_model(const gaussmix::Mixture<double>& mix, gaussmix::CovarianceType type) {
+  const Index k_count = mix.n_components(), d = mix.dim();
+  switch (type) {
+    case gaussmix::CovarianceType::full: return mix;
+    case gaussmix::CovarianceType::tied: return gaussmix::Mixture<double>::tied(mix.weights(), mix.means(), mix.covariance(0));
+    case gaussmix::CovarianceType::diag: {
+      RowMatrix v(k_count, d);
+      for (Index k = 0; k < k_count; ++k) v.row(k) = mix.covariance(k).diagonal().transpose();
+      return gaussmix::Mixture<double>::diag(mix.weights(), mix.means(), v);
+    }
+    case gaussmix::CovarianceType::spherical: break;
+  }
+  Eigen::VectorXd v(k_count);
+  for (Index k = 0; k < k_count; ++k) v[k] = mix.covariance(k).diagonal().mean();
+  return gaussmix::Mixture<double>::spherical(mix.weights(), mix.means(), v);
+}
+
+const gaussmix::CovarianceType kModels[] = {gaussmix::CovarianceType::full, gaussmix::CovarianceType::tied,
+                                             gaussmix::CovarianceType::diag, gaussmix::CovarianceType::spherical};
 
 void check_stats(const gaussmix::SufficientStats& got, const gaussmix::SufficientStats& want) {
   CHECK(got.n_rows == want.n_rows);
@@ -126,7 +169,18 @@ void check_stats(const gaussmix::SufficientStats& got, const gaussmix::Sufficien
   CHECK_NEAR(got.log_likelihood, want.log_likelihood, 1e-9 * std::abs(want.log_likelihood));
   CHECK_ALL_NEAR(got.resp_sum, want.resp_sum, 1e-10);
   CHECK_ALL_NEAR(got.first, want.first, 1e-9);
-  for (std::size_t k = 0; k < want.second.size(); ++k) CHECK_ALL_NEAR(got.second[k], want.second[k], 1e-9);
+  const bool triangles = want.covariance_type == gaussmix::CovarianceType::full ||
+                         want.covariance_type == gaussmix::CovarianceType::tied;
+  for (std::size_t k = 0; k < want.second.size(); ++k) {
+    if (!triangles) {
+      CHECK_ALL_NEAR(got.second[k], want.second[k], 1e-9);
+      continue;
+    }
+    // D x D moments are defined by their lower triangle (some paths fill the upper one too).
+    const Eigen::MatrixXd lower_got = got.second[k].triangularView<Eigen::Lower>();
+    const Eigen::MatrixXd lower_want = want.second[k].triangularView<Eigen::Lower>();
+    CHECK_ALL_NEAR(lower_got, lower_want, 1e-9);
+  }
 }
 
 }  // namespace
@@ -152,6 +206,63 @@ TEST_CASE("missing_stats are the expected complete-data statistics, full and dia
     const RowMatrix shifts = reference::rows({{0.5, 0.0, 0.0, 0.5}, {2.0, -1.0, 1.0, 3.0}});
     check_stats(gaussmix::missing_stats(x, patterns, mix, shifts), reference_stats(x, mix, shifts, Eigen::VectorXd()));
     check_stats(gaussmix::missing_stats(x, patterns, mix, shifts, {}, w), reference_stats(x, mix, shifts, w));
+  }
+}
+
+TEST_CASE("with reg_covar, missing_stats and complete_row_stats are the penalised objective's, every model") {
+  const RowMatrix x = data_with_holes();
+  const RowMatrix complete = complete_rows_of(x);
+  const gaussmix::MissingPatterns patterns = gaussmix::missing_patterns<double>(x);
+  Eigen::VectorXd w(x.rows());
+  for (Index i = 0; i < x.rows(); ++i) w[i] = 0.5 + static_cast<double>(i % 5) * 0.3;
+  const double reg = 0.05;
+  for (auto type : kModels) {
+    const auto mix = as_model(two_components(gaussmix::CovarianceType::full), type);
+    const RowMatrix shifts = reference::rows({{0.5, 0.0, 0.0, 0.5}, {2.0, -1.0, 1.0, 3.0}});
+    check_stats(gaussmix::missing_stats(x, patterns, mix, shifts, {}, Eigen::VectorXd(), reg),
+                reference_stats(x, mix, shifts, Eigen::VectorXd(), reg));
+    check_stats(gaussmix::missing_stats(x, patterns, mix, shifts, {}, w, reg), reference_stats(x, mix, shifts, w, reg));
+    const auto got = gaussmix::complete_row_stats(complete, mix, reg);
+    check_stats(got, reference_stats(x, mix, got.shift, Eigen::VectorXd(), reg, true));
+  }
+}
+
+TEST_CASE("penalised statistics merge only with statistics of the same reg_covar") {
+  const RowMatrix x = data_with_holes();
+  const auto patterns = gaussmix::missing_patterns<double>(x);
+  const auto mix = two_components(gaussmix::CovarianceType::full);
+  auto complete = gaussmix::complete_row_stats(complete_rows_of(x), mix, 0.01);
+  CHECK_THROWS(complete.merge(gaussmix::missing_stats(x, patterns, mix, complete.shift)), std::invalid_argument);
+  CHECK_THROWS(complete.merge(gaussmix::missing_stats(x, patterns, mix, complete.shift, {}, Eigen::VectorXd(), 0.02)),
+               std::invalid_argument);
+  complete.merge(gaussmix::missing_stats(x, patterns, mix, complete.shift, {}, Eigen::VectorXd(), 0.01));
+  CHECK(complete.n_rows == x.rows());
+  CHECK_THROWS(gaussmix::complete_row_stats(x, mix, -1.0), std::invalid_argument);
+  CHECK_THROWS(gaussmix::missing_stats(x, patterns, mix, mix.means(), {}, Eigen::VectorXd(), kNaN), std::invalid_argument);
+}
+
+TEST_CASE("EM with missing values never lowers the penalised objective, where a column is observed in one row") {
+  // scikit-learn's rule (reg_covar added to every variance, on top of the
+  // conditional covariances) raised column 1's variance by reg_covar in every
+  // iteration and lowered the log-likelihood in nearly every one.
+  RowMatrix x = reference::clustered_data(500, reference::rows({{0, 0, 0}, {3, 3, 3}}), 1.0, 5);
+  for (Index i = 1; i < x.rows(); ++i) x(i, 1) = kNaN;
+  const RowMatrix complete = complete_rows_of(x);
+  const auto patterns = gaussmix::missing_patterns<double>(x);
+  const double reg = 0.01;
+  for (auto type : kModels) {
+    std::mt19937_64 rng(4);
+    auto mix = as_model(gaussmix::Mixture<double>(Eigen::Vector2d(0.5, 0.5), reference::rows({{0.3, 0, 0}, {2.5, 3, 3}}),
+                                                  {spd(rng, 3), spd(rng, 3)}),
+                        type);
+    double previous = -std::numeric_limits<double>::infinity();
+    for (int iter = 0; iter < 200; ++iter) {
+      gaussmix::SufficientStats stats = gaussmix::complete_row_stats(complete, mix, reg);
+      stats.merge(gaussmix::missing_stats(x, patterns, mix, stats.shift, {}, Eigen::VectorXd(), reg));
+      CHECK(stats.log_likelihood >= previous - 1e-12 * std::abs(stats.log_likelihood));
+      previous = stats.log_likelihood;
+      mix = gaussmix::m_step<double>(stats, Eigen::VectorXd(), reg);
+    }
   }
 }
 

@@ -118,7 +118,11 @@ class MissingPatterns:
 def missing_patterns(X: FloatArray) -> MissingPatterns: ...
 def missing_stats(
     X: FloatArray, patterns: MissingPatterns, weights: F64, means: F64, covariances: F64, covariance_type: str,
-    shifts: F64, sample_weight: Optional[F64], n_threads: int,
+    shifts: F64, sample_weight: Optional[F64], n_threads: int, reg_covar: float,
+) -> StatsTuple: ...
+def complete_row_stats(
+    X: FloatArray, weights: F64, means: F64, covariances: F64, covariance_type: str, reg_covar: float,
+    sample_weight: Optional[F64], n_threads: int,
 ) -> StatsTuple: ...
 def missing_log_prob(
     X: FloatArray, patterns: MissingPatterns, weights: F64, means: F64, covariances: F64, covariance_type: str,

@@ -1,14 +1,35 @@
 """GaussianMixture on data with missing values (NaN): exact EM on the
 observed entries (Ghahramani & Jordan, 1994), missing at random.
 
-The rows without NaN go through the core's complete-data statistics, as in
-any fit; the rows with NaN through ``missing_stats`` (cpp/include/gaussmix/
-missing.hpp): scored on their observed coordinates, their missing ones
-completed per component by the conditional mean, the conditional covariance
-added to the scatter. The two sets of statistics are taken around the same
-shifts and merged in that order, and the core's M-step makes the next
-mixture, so the loop is gaussmix/_em_loop.py's, as for Dask arrays.
-lower_bound_ is the (weighted) mean observed-data log-likelihood.
+The rows without NaN go through the core's fused complete-data kernels
+(``complete_row_stats``), the rows with NaN through ``missing_stats``
+(cpp/include/gaussmix/missing.hpp): scored on their observed coordinates,
+their missing ones completed per component by the conditional mean, the
+conditional covariance added to the scatter. The two sets of statistics are
+taken around the same shifts and merged in that order, and the core's M-step
+makes the next mixture, so the loop is gaussmix/_em_loop.py's, as for Dask
+arrays.
+
+reg_covar (r) is a penalty on the observed entries, and EM is exact for the
+penalised observed-data log-likelihood
+
+    F(theta) = sum_i w_i log sum_k w_k N(x_iO | mu_kO, S_kOO) exp(-(r/2) sum_{j in O_i} (S_k^{-1})_jj)
+
+(O_i the observed columns of row i; a complete row's penalty is
+(r/2) tr S_k^{-1}). Its M-step is S_k = (scatter_k + C_k + r D_k) / N_k, C_k
+the summed conditional covariances of the missing entries, D_k the diagonal
+of the responsibility with which each column is observed: scikit-learn's
+M-step (scatter / N_k + r I) on complete rows, and on a missing entry no r
+on top of a conditional covariance that already carries last iteration's r.
+(scikit-learn's rule counted r once per iteration for every row, so a column
+missing in all rows of a component gained r per iteration without end, one
+observed in m of n rows settled r n / m too high, and the plain observed-data
+log-likelihood often decreased.) Each iteration is an EM step of F, so F never
+decreases (missing.hpp gives the argument), and lower_bound_ / lower_bounds_
+of a fit with NaN are F / sum_i w_i. The E-step's responsibilities include
+the penalty factor; the fitted mixture, and every score of it, do not.
+Data without NaN are fit by the in-memory EM, scikit-learn's rule unchanged,
+and keep its lower bound, the mean log-likelihood.
 
 Choices:
 
@@ -54,12 +75,12 @@ class MissingData:
     """X with NaN entries as one EM fit reads it: the complete rows (the
     complete-data kernels), the rows with a NaN grouped by missing pattern."""
 
-    def __init__(self, x: np.ndarray, w, func: str):
+    def __init__(self, x: np.ndarray, w, func: str, reg_covar: float):
         empty = _first_empty_row(x)
         if empty is not None:
             raise ValueError(f"{func}(): row {empty} of X has no observed value (every entry is NaN); it carries no "
                              "information about the mixture: drop it")
-        self.x, self.w, self.dtype = x, w, x.dtype
+        self.x, self.w, self.dtype, self.reg_covar = x, w, x.dtype, reg_covar
         self.patterns = _core.missing_patterns(x)
         complete = np.ones(len(x), dtype=bool)
         complete[self.patterns.rows] = False
@@ -71,14 +92,15 @@ class MissingData:
         return self.patterns.n_patterns
 
     def stats(self, mixture: Mixture) -> tuple:
-        """The E-step statistics of all rows under mixture: the complete rows'
-        and the incomplete rows' around the same shifts, merged in that order."""
+        """The E-step statistics of all rows under mixture, for the penalised
+        objective of reg_covar: the complete rows' and the incomplete rows'
+        around the same shifts, merged in that order."""
         weights, means, covariances, ctype = mixture.core_args()
         threads = threads_for_core()
-        complete = _core.accumulate_stats(self.complete_x, weights, means, covariances, ctype, self.complete_w,
-                                          threads)
+        complete = _core.complete_row_stats(self.complete_x, weights, means, covariances, ctype, self.reg_covar,
+                                            self.complete_w, threads)
         missing = _core.missing_stats(self.x, self.patterns, weights, means, covariances, ctype, complete[1], self.w,
-                                      threads)
+                                      threads, self.reg_covar)
         return _core.merge_stats([complete, missing])
 
 

@@ -367,7 +367,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         EM stops when the lower bound (the mean log-likelihood per unit of
         sample weight) changed by less than tol.
     reg_covar : float, default=1e-6
-        Added to every covariance's diagonal, so that they stay positive definite.
+        Added to every covariance's diagonal, so that they stay positive definite
+        (with NaN in X: a penalty on the observed entries, counted once, see
+        lower_bound_).
     max_iter : int, default=100
         EM iterations per initialisation (0: keep the initial parameters).
     n_init : int, default=1
@@ -406,7 +408,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n_iter_ : int
     lower_bound_ : float
         Mean log-likelihood (per unit of sample weight) of the parameters the
-        best run's last iteration started from.
+        best run's last iteration started from. With NaN in X, the mean
+        penalised observed-data log-likelihood that missing-data EM
+        maximises (each observed entry x_ij charged reg_covar / 2 times
+        component k's (S_k^{-1})_jj, see gaussmix/_missing.py), which no
+        iteration lowers.
     lower_bounds_ : list of float
         The best run's lower bound at every iteration.
     n_features_in_ : int
@@ -544,7 +550,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         inits = self._check_inits(n_features)
         # NaN marks a missing value (gaussmix/_missing.py): EM on the observed entries, from a
         # start on the mean-filled data. Without NaN, x itself and the in-memory EM.
-        missing = _missing.MissingData(x, w, func) if np.isnan(x).any() else None
+        missing = _missing.MissingData(x, w, func, float(self.reg_covar)) if np.isnan(x).any() else None
         x_start = x if missing is None else _missing.column_means_filled(x, w)
         extremes = column_extremes(x_start)  # for every start's data checks: one pass over X
         weight_total = float(n_samples if w is None else w.sum())
@@ -570,7 +576,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             else:
                 checked = fit_data(x_start, func, means=start.means, variances=start.variances(), extremes=extremes)
                 if checked.dtype != missing.dtype:  # the float32 kernels' range: as in memory
-                    missing = _missing.MissingData(x.astype(np.float64), w, func)
+                    missing = _missing.MissingData(x.astype(np.float64), w, func, float(self.reg_covar))
                 run = self._run_seam_em(missing, start, previous, resp_offset, hook)
             self._print_init_end(run.lower_bound, run.converged)
             best = _better_run(best, run)

@@ -29,7 +29,8 @@
  *    nearest_centres.
  *  - Conditioning (condition.hpp): marginal, condition, predict_missing, and the
  *    grouping of rows by missing pattern (missing_patterns).
- *  - Missing values (missing.hpp): missing_stats, missing_log_prob.
+ *  - Missing values (missing.hpp): missing_stats and complete_row_stats (EM's
+ *    statistics, reg_covar as a penalty on the observed entries), missing_log_prob.
  *  - Divergences (divergence.hpp): hellinger_affinity, kl_divergence, pairwise.
  *
  *  Bad arguments throw std::invalid_argument; a covariance that is not

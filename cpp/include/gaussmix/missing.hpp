@@ -8,10 +8,40 @@
  *  coordinates are completed per component by their conditional mean
  *  mu_kM + S_kMO S_kOO^{-1} (x_O - mu_kO), and the M-step's second moments
  *  add the conditional covariance S_kMM - S_kMO S_kOO^{-1} S_kOM of the
- *  missing block: the expected complete-data statistics, so that EM
- *  increases the observed-data likelihood. The statistics are an ordinary
- *  SufficientStats around the shifts given, so they merge with those of the
- *  complete rows (em.hpp's fast path) and go through the same m_step.
+ *  missing block: the expected complete-data statistics. The statistics are
+ *  an ordinary SufficientStats around the shifts given, so they merge with
+ *  those of the complete rows (complete_row_stats) and go through the same
+ *  m_step.
+ *
+ *  The regulariser reg_covar = r, as a penalised objective. m_step adds r to
+ *  every variance; added to second moments that already hold a conditional
+ *  covariance computed from last iteration's regularised covariance, r
+ *  compounds (a column missing in every row of a component gains r per
+ *  iteration without end; one observed in m of n rows settles r n / m too
+ *  high), and the observed-data log-likelihood fell in most iterations.
+ *  Instead, each observed entry carries the penalty, and EM is exact for
+ *
+ *    F(theta) = sum_i w_i log sum_k w_k N(x_iO | mu_kO, S_kOO)
+ *                                   exp(-(r/2) sum_{j in O_i} (S_k^{-1})_jj),
+ *
+ *  the penalised observed-data log-likelihood (a complete row's penalty is
+ *  (r/2) tr S_k^{-1}). Its EM: the E-step's responsibilities are proportional
+ *  to the terms of the inner sum (the penalty is part of each row's
+ *  component weight), and the M-step maximises
+ *    sum_ik w_i r_ik [log w_k + E log N(x_i | mu_k, S_k) - (r/2) sum_{j in O_i} (S_k^{-1})_jj],
+ *  linear in S_k^{-1} apart from log det: S_k = (Scatter_k + C_k + r D_k) / N_k
+ *  with C_k the summed conditional covariances and D_k the diagonal of the
+ *  responsibility each column is observed with (diag and spherical: the
+ *  same maximiser within their constraint; tied: the sums over k divided by
+ *  sum_k N_k). That is m_step's (it adds r I) when each missing block's
+ *  conditional covariance enters the second moments less r I. On complete
+ *  rows D_k = N_k I: scikit-learn's M-step. F never decreases (EM's
+ *  argument: with q the responsibilities and conditionals of the current
+ *  theta_t, F(theta) = G(theta) + H(theta), G the expected penalised
+ *  complete-data log-likelihood the M-step maximises, H(theta) >= H(theta_t)
+ *  by Gibbs' inequality, so F(theta_t+1) >= F(theta_t)). A column observed
+ *  in m of n rows (independent of the others) now settles at its observed
+ *  variance + r; one a component never observes keeps its variance.
  *
  *  Rows are grouped by missing pattern (missing_patterns and
  *  pattern_conditionals of condition.hpp, which predict_missing uses too):
@@ -22,6 +52,8 @@
  */
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -107,10 +139,13 @@ void score_pattern_block(const DataRef<Scalar>& x, const MissingPatterns& patter
 }
 
 /** Adds one PatternBlock's statistics to stats: ws.log_w holds the block's
- *  log-weights (score_pattern_block), turned here into responsibilities. */
+ *  log-weights (score_pattern_block), turned here into responsibilities.
+ *  Each missing block's conditional covariance enters less reg_covar I, which
+ *  m_step adds back: r counts only where a column is observed (file comment). */
 inline void accumulate_pattern_block(const MissingPatterns& patterns, const PatternBlock& block,
                                      const std::vector<ComponentConditional>& factors, const double* w,
-                                     CovarianceType type, PatternWorkspace& ws, SufficientStats& stats) {
+                                     CovarianceType type, double reg_covar, PatternWorkspace& ws,
+                                     SufficientStats& stats) {
   const auto& observed = patterns.observed[static_cast<std::size_t>(block.pattern)];
   const auto& missing = patterns.missing[static_cast<std::size_t>(block.pattern)];
   const Index b = block.count, d = stats.first.cols(), k_count = ws.log_w.cols();
@@ -156,22 +191,80 @@ inline void accumulate_pattern_block(const MissingPatterns& patterns, const Patt
         auto& second = stats.second[type == CovarianceType::full ? static_cast<std::size_t>(k) : 0];
         ws.scaled = ws.completed.array().colwise() * r.array();
         second.triangularView<Eigen::Lower>() += ws.scaled.transpose() * ws.completed;
-        for (Index s = 0; s < nm; ++s)  // missing is increasing: (s, t) with t <= s is in the lower triangle
+        for (Index s = 0; s < nm; ++s) {  // missing is increasing: (s, t) with t <= s is in the lower triangle
           for (Index t = 0; t <= s; ++t)
             second(missing[static_cast<std::size_t>(s)], missing[static_cast<std::size_t>(t)]) += r_sum * schur(s, t);
+          second(missing[static_cast<std::size_t>(s)], missing[static_cast<std::size_t>(s)]) -= r_sum * reg_covar;
+        }
         break;
       }
       case CovarianceType::diag: {
         auto second = stats.second.front().row(k);
         second.noalias() += r.transpose() * ws.completed.cwiseAbs2();
-        for (Index s = 0; s < nm; ++s) second[missing[static_cast<std::size_t>(s)]] += r_sum * schur(s, s);
+        for (Index s = 0; s < nm; ++s)
+          second[missing[static_cast<std::size_t>(s)]] += r_sum * (schur(s, s) - reg_covar);
         break;
       }
       case CovarianceType::spherical:
-        stats.second.front()(k, 0) += r.dot(ws.completed.rowwise().squaredNorm()) + r_sum * schur.trace();
+        stats.second.front()(k, 0) += r.dot(ws.completed.rowwise().squaredNorm()) +
+                                      r_sum * (schur.trace() - static_cast<double>(nm) * reg_covar);
         break;
     }
   }
+}
+
+/** K x D: entry (k, j) = (S_k^{-1})_jj, the diagonal of each component's
+ *  precision, in double (full and tied: the squared rows of the whitening,
+ *  S^{-1} = W W^T, from the same equilibrated factorisation as Mixture's). */
+template <typename Scalar>
+RowMatrix<double> precision_diagonals(const Mixture<Scalar>& mix) {
+  const Index k_count = mix.n_components(), d = mix.dim();
+  RowMatrix<double> out(k_count, d);
+  switch (mix.covariance_type()) {
+    case CovarianceType::full:
+    case CovarianceType::tied: {
+      const Eigen::VectorXd origin = Eigen::VectorXd::Zero(d);
+      const auto& covs = mix.covariances();
+      for (std::size_t c = 0; c < covs.size(); ++c) {
+        const FactorisedGaussian<double> g(origin, covs[c]);
+        out.row(static_cast<Index>(c)) = g.whitening().rowwise().squaredNorm().transpose();
+      }
+      if (mix.covariance_type() == CovarianceType::tied) out.rowwise() = Eigen::RowVectorXd(out.row(0));
+      break;
+    }
+    case CovarianceType::diag: out = mix.variances().cwiseInverse(); break;
+    case CovarianceType::spherical: out = mix.variances().cwiseInverse().replicate(1, d); break;
+  }
+  return out;
+}
+
+/** Statistics of the penalised objective carry the mixture's fingerprint with
+ *  reg_covar's bits folded in (FNV-1a, as Mixture::fingerprint), so that they
+ *  refuse to merge with statistics under another penalty or none. */
+inline std::uint64_t penalised_fingerprint(std::uint64_t fingerprint, double reg_covar) {
+  if (reg_covar == 0.0) return fingerprint;
+  unsigned char bytes[sizeof(double)];
+  std::memcpy(bytes, &reg_covar, sizeof bytes);
+  for (unsigned char b : bytes) fingerprint = (fingerprint ^ b) * 1099511628211ull;
+  return fingerprint;
+}
+
+inline void check_reg_covar(const char* func, double reg_covar) {
+  if (!std::isfinite(reg_covar) || reg_covar < 0.0)
+    invalid_argument(std::string(func) + ": reg_covar must be finite and >= 0, got " + format_number(reg_covar));
+}
+
+/** mix with other weights (K, summing to 1), the rest unchanged. */
+template <typename Scalar>
+Mixture<Scalar> with_weights(const Mixture<Scalar>& mix, Eigen::VectorXd weights) {
+  RowMatrix<double> means = mix.means();
+  switch (mix.covariance_type()) {
+    case CovarianceType::full: return Mixture<Scalar>(std::move(weights), std::move(means), mix.covariances());
+    case CovarianceType::tied: return Mixture<Scalar>::tied(std::move(weights), std::move(means), mix.covariances().front());
+    case CovarianceType::diag: return Mixture<Scalar>::diag(std::move(weights), std::move(means), mix.variances());
+    case CovarianceType::spherical: break;
+  }
+  return Mixture<Scalar>::spherical(std::move(weights), std::move(means), mix.variances().col(0));
 }
 
 inline void check_patterns(const char* func, const MissingPatterns& patterns, Index n, Index d, Index mix_dim) {
@@ -194,17 +287,25 @@ inline void check_patterns(const char* func, const MissingPatterns& patterns, In
  * per component, and the conditional covariance added to the second moments.
  * log_likelihood is the weighted sum of the rows' observed-data log
  * densities.
+ * With reg_covar r > 0, the statistics of the penalised objective F (file
+ * comment), for m_step with the same reg_covar: each row's component weight
+ * carries exp(-(r/2) sum_{j in O} (S_k^{-1})_jj) (responsibilities and
+ * log_likelihood, F's terms), each missing block's conditional covariance
+ * enters less r I. They merge with complete_row_stats' of the same r only.
  * @param sample_weight  x.rows() weights (finite, >= 0) or empty.
  * @throws std::invalid_argument on a shape mismatch, a row with no observed
- *         value, or an observed block that is not positive definite.
+ *         value, an observed block that is not positive definite, or a
+ *         reg_covar that is negative or not finite.
  * @throws Cancelled when execution.should_stop asked to stop.
  */
 template <typename Scalar>
 SufficientStats missing_stats(const DataArg<Scalar>& x, const MissingPatterns& patterns, const Mixture<Scalar>& mix,
                               const RowMatrix<double>& shifts, const Execution& execution = {},
-                              const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+                              const SampleWeightRef& sample_weight = detail::no_sample_weight(),
+                              double reg_covar = 0.0) {
   const Index k_count = mix.n_components(), d = mix.dim();
   detail::check_patterns("missing_stats", patterns, x.rows(), x.cols(), d);
+  detail::check_reg_covar("missing_stats", reg_covar);
   if (shifts.rows() != k_count || shifts.cols() != d || !shifts.allFinite())
     detail::invalid_argument("missing_stats: shifts must be finite, K x D");
   if (sample_weight.size() != 0) detail::check_sample_weight("missing_stats", sample_weight, x.rows());
@@ -214,7 +315,16 @@ SufficientStats missing_stats(const DataArg<Scalar>& x, const MissingPatterns& p
                                std::to_string(patterns.rows[static_cast<std::size_t>(patterns.starts[static_cast<std::size_t>(p)])]) +
                                " has no observed value");
   detail::StopCheck stop(execution);
-  const auto factors = detail::pattern_conditionals(patterns, mix, execution.n_threads, stop, 0.0);
+  auto factors = detail::pattern_conditionals(patterns, mix, execution.n_threads, stop, 0.0);
+  if (reg_covar > 0.0) {  // the penalty of a pattern's observed entries joins its component weights
+    const RowMatrix<double> precision = detail::precision_diagonals(mix);
+    for (Index p = 0; p < patterns.n_patterns(); ++p)
+      for (Index k = 0; k < k_count; ++k) {
+        double penalty = 0.0;
+        for (Index j : patterns.observed[static_cast<std::size_t>(p)]) penalty += precision(k, j);
+        factors[static_cast<std::size_t>(p)][static_cast<std::size_t>(k)].log_weight_norm -= 0.5 * reg_covar * penalty;
+      }
+  }
   const auto blocks = detail::pattern_blocks(patterns);
   const CovarianceType type = mix.covariance_type();
   // Chunks of consecutive blocks, reduced in chunk order: as many as the
@@ -223,7 +333,7 @@ SufficientStats missing_stats(const DataArg<Scalar>& x, const MissingPatterns& p
   const Index n_chunks =
       std::min(n_blocks, detail::chunks_for_stats(8.0 * detail::stats_size(type, k_count, d)));
   SufficientStats total(type, shifts);
-  total.mixture_fingerprint = mix.fingerprint();
+  total.mixture_fingerprint = detail::penalised_fingerprint(mix.fingerprint(), reg_covar);
   if (n_blocks == 0) return total;
   std::vector<SufficientStats> chunk_stats(static_cast<std::size_t>(n_chunks), total);
   const double work = static_cast<double>(patterns.rows.size()) * static_cast<double>(k_count * d * d);
@@ -236,11 +346,42 @@ SufficientStats missing_stats(const DataArg<Scalar>& x, const MissingPatterns& p
       const detail::PatternBlock& block = blocks[static_cast<std::size_t>(i)];
       const auto& f = factors[static_cast<std::size_t>(block.pattern)];
       detail::score_pattern_block(x, patterns, block, f, true, ws);
-      detail::accumulate_pattern_block(patterns, block, f, w, type, ws, chunk_stats[static_cast<std::size_t>(chunk)]);
+      detail::accumulate_pattern_block(patterns, block, f, w, type, reg_covar, ws,
+                                       chunk_stats[static_cast<std::size_t>(chunk)]);
     }
   });
   for (const auto& s : chunk_stats) total.merge(s);
   return total;
+}
+
+/**
+ * The statistics of the complete rows x (no NaN) of a fit with missing
+ * values, under mix, to merge with missing_stats' of its other rows (around
+ * the shifts these carry): accumulate_stats' for the same penalised
+ * objective, each component's weight times exp(-(r/2) tr S_k^{-1}), r =
+ * reg_covar (the complete rows' penalty in F, see the file comment; r = 0:
+ * accumulate_stats' own). The fused kernels run under the mixture with those
+ * weights, renormalised (log Z), and log_likelihood adds back weight_sum *
+ * log Z. (Data without NaN fit by fit_em, scikit-learn's rule, untouched.)
+ * @param sample_weight  x.rows() weights (finite, >= 0) or empty.
+ * @throws std::invalid_argument on bad weights or a bad reg_covar.
+ * @throws Cancelled when execution.should_stop asked to stop.
+ */
+template <typename Scalar>
+SufficientStats complete_row_stats(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, double reg_covar,
+                                   const Execution& execution = {},
+                                   const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+  detail::check_reg_covar("complete_row_stats", reg_covar);
+  if (reg_covar == 0.0) return accumulate_stats(x, mix, execution, sample_weight);
+  // log w_k - (r/2) tr S_k^{-1}, normalised in log space (an empty component stays empty).
+  Eigen::VectorXd log_w = mix.log_weights() - 0.5 * reg_covar * detail::precision_diagonals(mix).rowwise().sum();
+  const double top = log_w.maxCoeff();
+  const double log_z = top + std::log((log_w.array() - top).exp().sum());
+  SufficientStats stats =
+      accumulate_stats(x, detail::with_weights(mix, (log_w.array() - log_z).exp().matrix()), execution, sample_weight);
+  stats.log_likelihood += stats.weight_sum * log_z;
+  stats.mixture_fingerprint = detail::penalised_fingerprint(mix.fingerprint(), reg_covar);
+  return stats;
 }
 
 /**
