@@ -136,8 +136,9 @@ def weight_array(sample_weight, X, func: str):
     return w
 
 
-def _chunk_stats(x, w, params, first_row, func, check):
-    """One chunk's E-step statistics under params (runs on a worker); check:
+def _chunk_stats(x, w, params, shifts, first_row, func, check):
+    """One chunk's E-step statistics under params, around shifts (None: the
+    mixture's; runs on a worker); check:
     look for NaN, and for float32 data outside the float32 kernels' range
     under these parameters, first, and return the chunk's column extremes
     (min, max) with the statistics, for the scale check. That is the first
@@ -157,8 +158,8 @@ def _chunk_stats(x, w, params, first_row, func, check):
             raise ValueError(f"{func}(): rows {first_row} to {first_row + len(x) - 1} lie outside the range the "
                              "float32 kernels handle exactly (|x| up to 2**40, variances in [2**-80, 2**80]); pass X "
                              "as float64")
-        return _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1), extremes
-    return _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1)
+        return _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1, shifts), extremes
+    return _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1, shifts)
 
 
 def _chunk_weight_sum(w, first_row, func):
@@ -191,13 +192,14 @@ class DaskData:
             if not self.weight_total > 0:
                 raise ValueError(f"{func}(): sample_weight must have a positive sum")
 
-    def stats(self, mixture: Mixture) -> tuple:
-        """The E-step statistics of all rows under mixture, merged in chunk order."""
+    def stats(self, mixture: Mixture, shifts=None) -> tuple:
+        """The E-step statistics of all rows under mixture, around the
+        mixture's shifts or those given, merged in chunk order."""
         dask, _ = _dask()
         weights, means, covariances, ctype = mixture.core_args()
         params = (weights, means, covariances, ctype, mixture.variances())
         check = not self.checked
-        tasks = [dask.delayed(_chunk_stats, pure=False)(x, w, params, r, self.func, check)
+        tasks = [dask.delayed(_chunk_stats, pure=False)(x, w, params, shifts, r, self.func, check)
                  for x, w, r in zip(self.blocks, self.weight_blocks, self.first_rows)]
         parts = list(dask.compute(*tasks))
         if check:
