@@ -106,14 +106,15 @@ TEST_CASE("an iteration from a start 1e9 away is the textbook update (the statis
   // means cancel to a negative variance.
   const RowMatrix x = reference::clustered_data(600, kCentres, 0.8, 13);
   const double far = 1e9;
+  const RowMatrix means = reference::rows({{2.0 - far, 2.5 + far}, {2.0 + far, 2.5 + far}});
+  const gaussmix::Mixture<double> full_start(Eigen::Vector2d(0.5, 0.5), means,
+                                             {Eigen::MatrixXd::Identity(2, 2), Eigen::MatrixXd::Identity(2, 2)});
+  const TextbookUpdate expected = textbook_em_step(x, full_start);
   for (const auto type : {gaussmix::CovarianceType::full, gaussmix::CovarianceType::diag}) {
-    const RowMatrix means = reference::rows({{2.0 - far, 2.5 + far}, {2.0 + far, 2.5 + far}});
     const gaussmix::Mixture<double> start =
         type == gaussmix::CovarianceType::full
-            ? gaussmix::Mixture<double>(Eigen::Vector2d(0.5, 0.5), means,
-                                        {Eigen::MatrixXd::Identity(2, 2), Eigen::MatrixXd::Identity(2, 2)})
+            ? full_start
             : gaussmix::Mixture<double>::diag(Eigen::Vector2d(0.5, 0.5), means, RowMatrix::Ones(2, 2));
-    const TextbookUpdate expected = textbook_em_step(x, start);
     RowMatrix shifts;
     CHECK(gaussmix::recentred_shifts<double>(gaussmix::accumulate_stats<double>(x, start), 0.0, shifts));
     gaussmix::EmOptions<double> options;
