@@ -491,7 +491,6 @@ except ImportError as exc:
     ("tol", np.nan, "a float in the range"),
     ("reg_covar", "1e-6", "a float in the range"),
     ("max_iter", -1, "an int in the range \\[0, inf\\)"),
-    ("max_iter", 2**40, "at most 2147483647"),
     ("n_init", 0, "an int in the range \\[1, inf\\)"),
     ("init_params", "k-means", "a str among"),
     ("random_state", -1, "an int in the range \\[0, 4294967295\\]"),

@@ -104,18 +104,23 @@ void register_for(py::module_& m) {
   m.def(
       "accumulate_stats",
       [](const DataRef<Scalar>& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         const std::string& covariance_type, const py::object& sample_weight, int n_threads) {
+         const std::string& covariance_type, const py::object& sample_weight, int n_threads,
+         const py::object& shifts) {
         const SampleWeights w(sample_weight, x.rows());
+        const bool around = !shifts.is_none();
+        const RowMatrix<double> s = around ? shifts.cast<RowMatrix<double>>() : RowMatrix<double>();
         const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         SufficientStats stats = [&] {
           py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
+          if (around) return accumulate_stats_around<Scalar>(x, mix, s, python_execution(n_threads), w.ref());
           return accumulate_stats<Scalar>(x, mix, python_execution(n_threads), w.ref());
         }();
         return stats_to_tuple(stats);
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("covariance_type"), py::arg("sample_weight"), py::arg("n_threads"),
-      "E-step statistics of the rows of X (see stats_to_tuple for the tuple's layout).");
+      py::arg("covariance_type"), py::arg("sample_weight"), py::arg("n_threads"), py::arg("shifts") = py::none(),
+      "E-step statistics of the rows of X (see stats_to_tuple for the tuple's layout); shifts (K, D): every "
+      "component's around its row (a retake that recentred_shifts asked for), None: around the mixture's.");
   m.def(
       "responsibility_stats",
       [](const DataRef<Scalar>& x, const Eigen::Ref<const RowMatrix<double>>& resp, const std::string& covariance_type,
@@ -154,6 +159,7 @@ void register_for(py::module_& m) {
 
 void register_em(py::module_& m) {
   register_for<double>(m);
+  m.attr("MAX_RECENTRING") = detail::kMaxRecentring;
   // Statistics are double whatever the data's precision: one merge, one M-step
   // (whose mixture is returned as parameters, also double).
   m.def(
@@ -175,6 +181,21 @@ void register_em(py::module_& m) {
         return py::make_tuple(weights, means);
       },
       py::arg("stats"), py::arg("resp_offset") = 0.0, "The M-step's (weights, means) of the statistics, without covariances.");
+  m.def(
+      "recentred_shifts",
+      [](const py::tuple& stats, double resp_offset, bool float_kernels) -> py::object {
+        const SufficientStats s = stats_from_tuple(stats);
+        RowMatrix<double> shifts;
+        const bool retake = float_kernels ? recentred_shifts<float>(s, resp_offset, shifts)
+                                          : recentred_shifts<double>(s, resp_offset, shifts);
+        if (!retake) return py::none();
+        DoubleArray out({shifts.rows(), shifts.cols()});
+        view(out) = shifts;
+        return std::move(out);
+      },
+      py::arg("stats"), py::arg("resp_offset"), py::arg("float_kernels"),
+      "None, or the shifts (K, D) to retake the statistics around because their M-step would cancel (the "
+      "components' new means where it would); float_kernels: the statistics came from float32 data.");
   m.def(
       "merge_stats",
       [](const py::list& stats) {

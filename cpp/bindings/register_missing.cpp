@@ -39,19 +39,25 @@ void register_for(py::module_& m) {
   m.def(
       "complete_row_stats",
       [](const DataRef<Scalar>& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         const std::string& covariance_type, double reg_covar, const py::object& sample_weight, int n_threads) {
+         const std::string& covariance_type, double reg_covar, const py::object& sample_weight, int n_threads,
+         const py::object& shifts) {
         const SampleWeights w(sample_weight, x.rows());
+        const bool around = !shifts.is_none();
+        const RowMatrix<double> s = around ? shifts.cast<RowMatrix<double>>() : RowMatrix<double>();
         const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         SufficientStats stats = [&] {
           py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
-          return complete_row_stats<Scalar>(x, mix, reg_covar, python_execution(n_threads), w.ref());
+          return complete_row_stats<Scalar>(x, mix, reg_covar, python_execution(n_threads), w.ref(),
+                                            around ? &s : nullptr);
         }();
         return stats_to_tuple(stats);
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("covariance_type"), py::arg("reg_covar"), py::arg("sample_weight"), py::arg("n_threads"),
+      py::arg("shifts") = py::none(),
       "E-step statistics of the complete rows of a fit with missing values, for the penalised objective of "
-      "reg_covar (missing.hpp); they merge with missing_stats' of the other rows.");
+      "reg_covar (missing.hpp); they merge with missing_stats' of the other rows. shifts (K, D): every "
+      "component's around its row (a retake recentred_shifts asked for), None: around the mixture's.");
   m.def(
       "missing_log_prob",
       [](const DataRef<Scalar>& x, const MissingPatterns& patterns, const DoubleArray& weights, const MeansRef& means,

@@ -65,6 +65,26 @@ TEST_CASE("log_density far from every component stays finite (log-sum-exp)") {
   CHECK(label[0] == 1);
 }
 
+TEST_CASE("rows whose Mahalanobis distances overflow get the limit posterior, not zeros") {
+  // Tied unit covariance, means (0, 1) and (0, -1), weights 0.3 and 0.7: on
+  // the line y = 0 the two log-densities are equal however far, so the
+  // posterior is the weights; at (1, 1e200) the linear term puts it all on
+  // the first component. Distances of 1e400 and 1e600 overflow double.
+  const auto mix = gaussmix::Mixture<double>::tied(Eigen::Vector2d(0.3, 0.7), reference::rows({{0.0, 1.0}, {0.0, -1.0}}),
+                                                   Eigen::MatrixXd::Identity(2, 2));
+  const RowMatrix x = reference::rows({{1e200, 0.0}, {-1e300, 0.0}, {1.0, 1e200}, {1e100, 0.0}});
+  RowMatrix resp(4, 2);
+  gaussmix::responsibilities<double>(x, mix, resp);
+  CHECK_ALL_NEAR(resp, reference::rows({{0.3, 0.7}, {0.3, 0.7}, {1.0, 0.0}, {0.3, 0.7}}), 1e-15);
+  Eigen::VectorXd log_density(4);
+  gaussmix::log_density<double>(x, mix, log_density);
+  CHECK(std::isinf(log_density[0]) && log_density[0] < 0);  // -5e399: beyond double
+  CHECK_NEAR(log_density[3], -0.5e200 - std::log(2.0 * reference::kPi) - 0.5, 1e186);  // finite, from the far path
+  Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1> labels(4);
+  gaussmix::assign_to_component<double>(x, mix, labels);
+  CHECK(labels[0] == 1 && labels[1] == 1 && labels[2] == 0 && labels[3] == 1);
+}
+
 TEST_CASE("scoring many rows agrees with the textbook formulas") {
   const auto mix = two_by_two();
   // More rows than one block (512), so several blocks and chunks are involved.

@@ -99,6 +99,45 @@ TEST_CASE("one EM iteration (accumulate_stats + m_step) matches the update formu
   CHECK(bit_identical(fit.mixture, updated));
 }
 
+TEST_CASE("an iteration from a start 1e9 away is the textbook update (the statistics are retaken)") {
+  // Two unit-variance components 1e9 away from the data, on either side of
+  // the line x = 2: the responsibilities are a clean split, and the means
+  // move 1e9 standard deviations, where statistics taken around the old
+  // means cancel to a negative variance.
+  const RowMatrix x = reference::clustered_data(600, kCentres, 0.8, 13);
+  const double far = 1e9;
+  const RowMatrix means = reference::rows({{2.0 - far, 2.5 + far}, {2.0 + far, 2.5 + far}});
+  const gaussmix::Mixture<double> full_start(Eigen::Vector2d(0.5, 0.5), means,
+                                             {Eigen::MatrixXd::Identity(2, 2), Eigen::MatrixXd::Identity(2, 2)});
+  const TextbookUpdate expected = textbook_em_step(x, full_start);
+  for (const auto type : {gaussmix::CovarianceType::full, gaussmix::CovarianceType::diag}) {
+    const gaussmix::Mixture<double> start =
+        type == gaussmix::CovarianceType::full
+            ? full_start
+            : gaussmix::Mixture<double>::diag(Eigen::Vector2d(0.5, 0.5), means, RowMatrix::Ones(2, 2));
+    RowMatrix shifts;
+    CHECK(gaussmix::recentred_shifts<double>(gaussmix::accumulate_stats<double>(x, start), 0.0, shifts));
+    gaussmix::EmOptions<double> options;
+    options.max_iter = 1;
+    const auto fit = gaussmix::fit_em<double>(x, start, options);
+    CHECK_ALL_NEAR(fit.mixture.weights(), expected.weights, 1e-12);
+    CHECK_ALL_NEAR(fit.mixture.means(), expected.means, 1e-6);
+    for (Index k = 0; k < 2; ++k)
+      CHECK_ALL_NEAR(fit.mixture.covariance(k),
+                     type == gaussmix::CovarianceType::full
+                         ? expected.covs[static_cast<std::size_t>(k)]
+                         : Eigen::MatrixXd(expected.covs[static_cast<std::size_t>(k)].diagonal().asDiagonal()),
+                     1e-8);
+  }
+}
+
+TEST_CASE("statistics around the mixture's own shifts are not retaken") {
+  const RowMatrix x = reference::clustered_data(600, kCentres, 0.8, 17);
+  RowMatrix shifts;
+  CHECK(!gaussmix::recentred_shifts<double>(gaussmix::accumulate_stats<double>(x, poor_start()), 0.0, shifts));
+  CHECK(!gaussmix::recentred_shifts<float>(gaussmix::accumulate_stats<double>(x, poor_start()), 0.0, shifts));
+}
+
 TEST_CASE("statistics of disjoint row sets merge by addition") {
   const RowMatrix x = reference::clustered_data(900, kCentres, 0.8, 5);
   const auto mix = poor_start();

@@ -70,7 +70,7 @@ StatsTuple = tuple[str, F64, F64, F64, F64, float, float, int, int]
 def check_mixture(weights: F64, means: F64, covariances: F64, covariance_type: str) -> None: ...
 def accumulate_stats(
     X: FloatArray, weights: F64, means: F64, covariances: F64, covariance_type: str,
-    sample_weight: Optional[F64], n_threads: int,
+    sample_weight: Optional[F64], n_threads: int, shifts: Optional[F64] = None,
 ) -> StatsTuple: ...
 def responsibility_stats(
     X: FloatArray, resp: F64, covariance_type: str, shifts: F64, sample_weight: Optional[F64], n_threads: int
@@ -81,6 +81,9 @@ def label_stats(
 def merge_stats(stats: list[StatsTuple]) -> StatsTuple: ...
 def m_step(stats: StatsTuple, diag_add: F64, reg_covar: float, resp_offset: float = 0.0) -> tuple[F64, F64, F64]: ...
 def m_step_means(stats: StatsTuple, resp_offset: float = 0.0) -> tuple[F64, F64]: ...
+def recentred_shifts(stats: StatsTuple, resp_offset: float, float_kernels: bool) -> Optional[F64]: ...
+
+MAX_RECENTRING: int
 def kmeans_lloyd(
     X: FloatArray,
     centres: F64,
@@ -122,7 +125,7 @@ def missing_stats(
 ) -> StatsTuple: ...
 def complete_row_stats(
     X: FloatArray, weights: F64, means: F64, covariances: F64, covariance_type: str, reg_covar: float,
-    sample_weight: Optional[F64], n_threads: int,
+    sample_weight: Optional[F64], n_threads: int, shifts: Optional[F64] = None,
 ) -> StatsTuple: ...
 def missing_log_prob(
     X: FloatArray, patterns: MissingPatterns, weights: F64, means: F64, covariances: F64, covariance_type: str,

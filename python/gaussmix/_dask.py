@@ -197,8 +197,9 @@ def weight_array(sample_weight, X, func: str):
     return w
 
 
-def _chunk_stats(x, w, params, first_row, func, check):
-    """One chunk's E-step statistics under params (runs on a worker); check:
+def _chunk_stats(x, w, params, shifts, first_row, func, check):
+    """One chunk's E-step statistics under params, around shifts (None: the
+    mixture's; runs on a worker); check:
     look for NaN, and for float32 data outside the float32 kernels' range
     under these parameters, first, and return the chunk's column extremes
     (min, max) with the statistics, for the scale check. That is the first
@@ -219,7 +220,8 @@ def _chunk_stats(x, w, params, first_row, func, check):
             raise ValueError(f"{func}(): rows {first_row} to {first_row + len(x) - 1} lie outside the range the "
                              "float32 kernels handle exactly (|x| up to 2**40, variances in [2**-80, 2**80]); pass X "
                              "as float64")
-    stats = _core.accumulate_stats(x, weights, means, covariances, ctype, w, 1) if w is None or w.any() else None
+    stats = (_core.accumulate_stats(x, weights, means, covariances, ctype, w, 1, shifts)
+             if w is None or w.any() else None)
     return (stats, extremes) if check else stats
 
 
@@ -287,13 +289,14 @@ class DaskData:
             # checks, and the start's sample is drawn among the others.
             self.positive_counts = [n for _, n in sums]
 
-    def stats(self, mixture: Mixture) -> tuple:
-        """The E-step statistics of all rows under mixture, merged in chunk order."""
+    def stats(self, mixture: Mixture, shifts=None) -> tuple:
+        """The E-step statistics of all rows under mixture, around the
+        mixture's shifts or those given, merged in chunk order."""
         dask, _ = _dask()
         weights, means, covariances, ctype = mixture.core_args()
         params = (weights, means, covariances, ctype, mixture.variances())
         check = not self.checked
-        tasks = [dask.delayed(_chunk_stats, pure=False)(x, w, params, r, self.func, check)
+        tasks = [dask.delayed(_chunk_stats, pure=False)(x, w, params, shifts, r, self.func, check)
                  for x, w, r, positive in zip(self.blocks, self.weight_blocks, self.first_rows, self.positive_counts)
                  if check or positive]
         parts = list(dask.compute(*tasks))

@@ -91,14 +91,15 @@ class MissingData:
     def n_patterns(self) -> int:
         return self.patterns.n_patterns
 
-    def stats(self, mixture: Mixture) -> tuple:
+    def stats(self, mixture: Mixture, shifts=None) -> tuple:
         """The E-step statistics of all rows under mixture, for the penalised
         objective of reg_covar: the complete rows' and the incomplete rows'
-        around the same shifts, merged in that order."""
+        around the same shifts (the mixture's, or those given), merged in
+        that order."""
         weights, means, covariances, ctype = mixture.core_args()
         threads = threads_for_core()
         complete = _core.complete_row_stats(self.complete_x, weights, means, covariances, ctype, self.reg_covar,
-                                            self.complete_w, threads)
+                                            self.complete_w, threads, shifts)
         missing = _core.missing_stats(self.x, self.patterns, weights, means, covariances, ctype, complete[1], self.w,
                                       threads, self.reg_covar)
         return _core.merge_stats([complete, missing])

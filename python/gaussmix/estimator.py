@@ -35,7 +35,7 @@ from scipy.special import logsumexp, softmax
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _core, _dask, _em_loop, _missing, _model_file
 from ._config import threads_for_core
@@ -78,16 +78,15 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def _int_at_least(low):
-    return lambda v: _is_int(v) and v >= low
+def _integral_at_least(low):
+    """scikit-learn's Interval(Integral, low, None): a bool is an Integral
+    (max_iter=True is 1), as in Python and scikit-learn."""
+    return lambda v: isinstance(v, numbers.Integral) and v >= low
 
 
 def _finite_real_at_least(low):
-    return lambda v: _is_real(v) and low <= v < math.inf
+    """scikit-learn's Interval(Real, low, None) (tol=True is 1.0); NaN and inf are outside."""
+    return lambda v: isinstance(v, numbers.Real) and low <= v < math.inf
 
 
 def _array_like_or_none(v) -> bool:
@@ -102,26 +101,31 @@ def _options(values) -> str:
     return "a str among {" + ", ".join(map(repr, values)) + "}"
 
 
-#: Each constructor parameter: what it must be (scikit-learn's wording) and the test.
+#: Each constructor parameter: what it must be (scikit-learn's wording) and the
+#: test, which accepts what scikit-learn's fit accepts (tests/
+#: test_estimator_sklearn_parity.py runs both on the same values). The one
+#: exception: n_components=True passes scikit-learn's check and then fails its
+#: fit with a TypeError ("an integer is required"); here it is refused at once,
+#: with an InvalidParameterError, which is a TypeError too.
 _PARAMETER_RULES = {
-    "n_components": ("an int in the range [1, inf)", _int_at_least(1)),
+    "n_components": ("an int in the range [1, inf)", lambda v: _is_int(v) and v >= 1),
     "covariance_type": (_options(COVARIANCE_TYPES), lambda v: isinstance(v, str) and v in COVARIANCE_TYPES),
     "tol": ("a float in the range [0.0, inf)", _finite_real_at_least(0.0)),
     "reg_covar": ("a float in the range [0.0, inf)", _finite_real_at_least(0.0)),
-    "max_iter": ("an int in the range [0, inf)", _int_at_least(0)),
-    "n_init": ("an int in the range [1, inf)", _int_at_least(1)),
+    "max_iter": ("an int in the range [0, inf)", _integral_at_least(0)),
+    "n_init": ("an int in the range [1, inf)", _integral_at_least(1)),
     "init_params": (_options(INIT_PARAMS), lambda v: isinstance(v, str) and v in INIT_PARAMS),
     "weights_init": ("an array-like or None", _array_like_or_none),
     "means_init": ("an array-like or None", _array_like_or_none),
     "precisions_init": ("an array-like or None", _array_like_or_none),
     "random_state": ("an int in the range [0, 4294967295], an instance of 'numpy.random.mtrand.RandomState' "
                      "or None", lambda v: v is None or isinstance(v, np.random.RandomState)
-                     or (_is_int(v) and 0 <= v <= 2**32 - 1)),
+                     or (isinstance(v, numbers.Integral) and 0 <= v <= 2**32 - 1)),
     "warm_start": ("an instance of 'bool' or an instance of 'numpy.bool'",
                    lambda v: isinstance(v, (bool, np.bool_))),
     "verbose": ("an int in the range [0, inf), an instance of 'bool' or an instance of 'numpy.bool'",
                 lambda v: isinstance(v, (bool, np.bool_)) or (_is_int(v) and v >= 0)),
-    "verbose_interval": ("an int in the range [1, inf)", _int_at_least(1)),
+    "verbose_interval": ("an int in the range [1, inf)", _integral_at_least(1)),
 }
 
 
@@ -134,10 +138,13 @@ def _check_shape(value: np.ndarray, shape: tuple, name: str) -> None:
 
 
 def _init_array(value, name: str, owner: str) -> np.ndarray:
-    """A user-given *_init as a finite float array (float32 kept, as scikit-learn's check_array does)."""
-    arr = real_array(value, f"{owner}.fit", name)
-    if np.asarray(value).dtype == np.float32:
-        arr = arr.astype(np.float32)
+    """A user-given *_init as a finite float array, converted by scikit-learn's
+    check_array as scikit-learn converts it (float32 kept, numeric text
+    accepted), so that the same values raise the same exceptions: a complex
+    array or text that is not a number a ValueError, a list holding a complex
+    number a TypeError."""
+    arr = check_array(value, dtype=[np.float64, np.float32], ensure_2d=False, allow_nd=True,
+                      ensure_all_finite=False, input_name=name)
     if not np.isfinite(arr).all():
         raise ValueError(f"{owner}.fit(): {name} contains NaN or infinity; give finite initial parameters")
     return arr
@@ -207,6 +214,19 @@ def _kmeans_labels(x: np.ndarray, sample_weight, n_components: int, random_state
     return labels
 
 
+def _warn_if_fewer_clusters(labels: np.ndarray, n_components: int) -> None:
+    """scikit-learn's KMeans warning when its labels use fewer than K clusters
+    (fewer distinct rows than K): its GaussianMixture shows it from the kmeans
+    start, and so does this one, from the same labels. The other starts warn
+    in neither: k-means++ and random_from_data then start some components on
+    the same point (which stay together), 'random' from random
+    responsibilities, and scikit-learn says nothing about either."""
+    distinct = int(np.unique(labels).size)
+    if distinct < n_components:
+        warnings.warn(f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({n_components}). "
+                      "Possibly due to duplicate points in X.", ConvergenceWarning, stacklevel=6)
+
+
 def _column_variances(x: np.ndarray) -> np.ndarray:
     """(D,) each column's (unweighted) variance in one parallel pass of the
     core: every row in one component, diagonal statistics around the first
@@ -272,6 +292,24 @@ def _covariances_from_precisions_cholesky(precisions_cholesky: np.ndarray, covar
         covariances = np.swapaxes(inverse, -1, -2) @ inverse
         return (covariances + np.swapaxes(covariances, -1, -2)) / 2
     return 1.0 / precisions_cholesky**2
+
+
+def _check_fitted_finite(fitted: dict, dtype: np.dtype, owner: str) -> None:
+    """ValueError unless every fitted attribute is finite in the model's
+    dtype: the end of every fit (and of every model made from parameters)
+    goes through here, so no model is left with an infinite or NaN
+    attribute (float32 data whose covariances exceed float32's 3.4e38, or
+    whose precisions do, at variances below 3e-39; scikit-learn raises or
+    leaves NaN there)."""
+    for name, value in fitted.items():
+        if np.isfinite(value).all():
+            continue
+        if dtype == np.float32:
+            remedy = ("float32 holds magnitudes up to 3.4e38, and the fitted model needs more; pass X as float64 "
+                      "(X.astype(np.float64)), or rescale X")
+        else:
+            remedy = "rescale X, or increase reg_covar"
+        raise ValueError(f"{owner}.fit(): the fitted {name} are not finite in {dtype.name}: {remedy}")
 
 
 class _Fitted(NamedTuple):
@@ -435,6 +473,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
       scikit-learn, up to where that mean lies).
     * Bad fitted attributes set by hand (weights that do not sum to 1) are a
       ValueError when scoring.
+    * A fit whose attributes would not be finite in the data's dtype (float32
+      data whose covariances exceed float32's range) raises ValueError;
+      scikit-learn raises or leaves NaN.
+    * Fewer distinct rows than components: the kmeans start warns with
+      scikit-learn's KMeans warning, from the same labels; k-means++,
+      random_from_data and random warn in neither.
+    * Rows far from every component (beyond about 1e154 standard deviations
+      scikit-learn's squared distances overflow) get their posterior and
+      log-density from the distances' differences: predict_proba sums to 1,
+      score_samples is -inf only below double's range; scikit-learn gives NaN.
     """
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
@@ -508,9 +556,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if not accepts(value):
                 raise InvalidParameterError(
                     f"The {name!r} parameter of {type(self).__name__} must be {rule}. Got {value!r} instead.")
-        if self.max_iter > INT_MAX:
-            raise InvalidParameterError(f"The 'max_iter' parameter of {type(self).__name__} must be at most "
-                                        f"{INT_MAX}. Got {self.max_iter!r} instead.")
 
     def _check_inits(self, n_features: int) -> _Inits:
         owner, K = type(self).__name__, self.n_components
@@ -675,7 +720,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         responsibilities (dense) or hard labels, drawn from random_state."""
         K = self.n_components
         if self.init_params == "kmeans":
-            return None, _kmeans_labels(xk, w, K, random_state)
+            labels = _kmeans_labels(xk, w, K, random_state)
+            _warn_if_fewer_clusters(labels, K)
+            return None, labels
         if self.init_params == "k-means++":
             return None, _one_hot_labels(len(xk), _kmeans_plus_plus(xk, w, K, random_state)[1])
         if self.init_params == "random_from_data":
@@ -719,7 +766,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 hook.iteration(iteration, log_likelihood / weight_total)
         with _covariances_must_be_defined(x.dtype):
             weights, means, covs, _, n_iter, converged, weight_sum, history = _core.fit_em(
-                xk, *start.core_args()[:3], int(self.max_iter), float(self.tol), 1, np.empty(0), threads_for_core(),
+                # The core counts iterations in a C int: 2**31 - 1 iterations are as unending as more.
+                xk, *start.core_args()[:3], min(int(self.max_iter), INT_MAX), float(self.tol), 1, np.empty(0),
+                threads_for_core(),
                 callback, self.covariance_type, w, float(self.reg_covar), True,
                 previous if math.isfinite(previous) else math.nan, resp_offset)
             mixture = Mixture(weights, means, covs, self.covariance_type)
@@ -736,11 +785,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 precisions_cholesky = _precisions_cholesky(mixture.covariances, ctype)
             except np.linalg.LinAlgError as exc:
                 raise Cov_problem(f"a covariance has no Cholesky factor ({exc})") from None
-        self.weights_ = mixture.weights.astype(dtype)
-        self.means_ = mixture.means.astype(dtype)
-        self.covariances_ = mixture.covariances.astype(dtype)
-        self.precisions_cholesky_ = precisions_cholesky.astype(dtype)
-        self.precisions_ = _precisions(precisions_cholesky, ctype).astype(dtype)
+        with np.errstate(over="ignore"):  # an overflow is the error _check_fitted_finite reports
+            fitted = {"weights_": mixture.weights.astype(dtype), "means_": mixture.means.astype(dtype),
+                      "covariances_": mixture.covariances.astype(dtype),
+                      "precisions_cholesky_": precisions_cholesky.astype(dtype),
+                      "precisions_": _precisions(precisions_cholesky, ctype).astype(dtype)}
+        _check_fitted_finite(fitted, np.dtype(dtype), type(self).__name__)
+        for name, value in fitted.items():
+            setattr(self, name, value)
         self._fitted = _Fitted(mixture, self.weights_.copy(), self.means_.copy(), self.precisions_cholesky_.copy())
 
     def _scoring_mixture(self) -> Mixture:

@@ -10,8 +10,11 @@
  *  the textbook two: the mixture's mean for every component whose mean is
  *  close enough to it (Mixture::needs_own_shift), which turns their M-step
  *  into a few large products shared by all of them, and its own mean for
- *  each component further away.
+ *  each component further away. When a mean moves so far in one iteration
+ *  that its variance would cancel (a start far from the data), the
+ *  statistics are retaken around the new means (recentred_shifts).
  */
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -375,15 +378,22 @@ void add_moments(const Eigen::MatrixXd& moments, const Mixture<Scalar>& mix, Suf
 
 /** The one-pass E-step + statistics over all rows (weights w: N entries or
  *  empty), into ws.total. Chunks are reduced in chunk order, so the result
- *  does not depend on which thread ran which chunk. */
+ *  does not depend on which thread ran which chunk. around: nullptr, the
+ *  shifts the mixture chooses (the common shift, or a component's own mean);
+ *  else every component's statistics around its row of *around (K x D, in
+ *  the kernels' precision), on the per-component path. */
 template <typename Scalar>
 const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWeightRef& w, const Mixture<Scalar>& mix,
-                                        int n_threads, StopCheck& stop, EmWorkspace<Scalar>& ws) {
+                                        int n_threads, StopCheck& stop, EmWorkspace<Scalar>& ws,
+                                        const RowMatrix<Scalar>* around = nullptr) {
   const Index k = mix.n_components(), d = mix.dim();
   const CovarianceType type = mix.covariance_type();
-  const bool common = mix.common_shift_ok();
+  const bool given = around != nullptr;
+  const bool common = !given && mix.common_shift_ok();
   const bool tied = type == CovarianceType::tied;
-  const bool own = mix.any_own_shift();
+  const bool own = given || mix.any_own_shift();
+  const auto own_shift = [&mix, given](Index j) { return given || mix.needs_own_shift(j); };
+  const RowMatrix<Scalar>& own_shifts = given ? *around : mix.kernel_means();
   const bool per_chunk_stats = own || (tied && common);
   const Index width = moment_width(type, d);
   // Each chunk's accumulators: K moment rows (common path) and a SufficientStats
@@ -397,7 +407,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
   RowMatrix<double>& shifts = ws.shifts;
   shifts.resize(k, d);
   for (Index c = 0; c < k; ++c)
-    if (mix.needs_own_shift(c)) shifts.row(c) = mix.kernel_means().row(c).template cast<double>();
+    if (own_shift(c)) shifts.row(c) = own_shifts.row(c).template cast<double>();
     else shifts.row(c) = mix.shift().template cast<double>();
   ws.total.reset(type, shifts);
   ws.total.mixture_fingerprint = mix.fingerprint();
@@ -429,9 +439,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
                           if (common)
                             accumulate_block_common_shift(b, mix, bw, ws.common_scratch[t], ws.chunk_moments[c],
                                                           per_chunk_stats ? &ws.chunk_stats[c].second.front() : nullptr);
-                          if (own)
-                            accumulate_block(xb, wb, mix.covariance_type(), mix.kernel_means(),
-                                             [&mix](Index j) { return mix.needs_own_shift(j); }, bw, ws.chunk_stats[c]);
+                          if (own) accumulate_block(xb, wb, type, own_shifts, own_shift, bw, ws.chunk_stats[c]);
                         },
                         max_chunks);
   // Chunks reduce in chunk order.
@@ -467,6 +475,32 @@ SufficientStats accumulate_stats(const DataArg<Scalar>& x, const Mixture<Scalar>
   detail::EmWorkspace<Scalar> ws;
   detail::StopCheck stop(execution);
   return detail::accumulate_stats(x, sample_weight, mix, execution.n_threads, stop, ws);
+}
+
+/**
+ * accumulate_stats with every component's statistics taken around the given
+ * shift (its row of shifts, K x D, rounded to the data's precision; the
+ * statistics' shift says which values were used): the retake of statistics
+ * that recentred_shifts asks for. The E-step is mix's, as in accumulate_stats.
+ * @throws std::invalid_argument on a shape mismatch, bad weights, or shifts
+ *         that are not finite in the data's precision.
+ * @throws Cancelled when execution.should_stop asked to stop.
+ */
+template <typename Scalar>
+SufficientStats accumulate_stats_around(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
+                                        const RowMatrix<double>& shifts, const Execution& execution = {},
+                                        const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+  detail::check_sample_weight("accumulate_stats_around", sample_weight, x.rows());
+  if (shifts.rows() != mix.n_components() || shifts.cols() != mix.dim())
+    detail::invalid_argument("accumulate_stats_around: shifts must be K x D (" + std::to_string(mix.n_components()) +
+                             " x " + std::to_string(mix.dim()) + "), got " + std::to_string(shifts.rows()) + " x " +
+                             std::to_string(shifts.cols()));
+  const RowMatrix<Scalar> around = shifts.cast<Scalar>();
+  if (!around.allFinite())
+    detail::invalid_argument("accumulate_stats_around: shifts must be finite in the data's precision");
+  detail::EmWorkspace<Scalar> ws;
+  detail::StopCheck stop(execution);
+  return detail::accumulate_stats(x, sample_weight, mix, execution.n_threads, stop, ws, &around);
 }
 
 namespace detail {
@@ -585,6 +619,81 @@ struct WeightsAndMeans {
 inline WeightsAndMeans m_step_means(const SufficientStats& stats, double resp_offset = 0.0) {
   const detail::ComponentMoments m = detail::component_moments("m_step_means", stats, resp_offset);
   return {m.resp_sum / m.total, stats.shift + m.offsets};
+}
+
+namespace detail {
+
+/** How much more than shift_tolerance a variance may lose before its
+ *  statistics are retaken: the choice of shifts (Mixture::needs_own_shift)
+ *  keeps every component within shift_tolerance of its current mean, and a
+ *  mean that moves a little further in one iteration is not worth a pass. */
+constexpr double kRecentringSlack = 10.0;
+
+/** Statistics retaken at most this many times per E-step: the first retake
+ *  leaves offsets of about eps x the distance moved, which a second retake
+ *  removes even when that distance was beyond float's precision. */
+constexpr int kMaxRecentring = 2;
+
+}  // namespace detail
+
+/**
+ * Whether the M-step of stats would lose more than kRecentringSlack x
+ * shift_tolerance<Scalar>() of a variance's relative precision to
+ * cancellation, and if so the shifts to retake the statistics around (under
+ * the same mixture, with accumulate_stats_around or its equivalent on other
+ * data sources): each affected component's M-step mean, the others' shifts
+ * unchanged. A variance taken around a shift s is the mean square around s
+ * minus (mean - s)^2; when the mean moved many standard deviations away from
+ * s in one iteration (a start far from the data), the two terms nearly cancel
+ * and the rounding of the first, eps times it, swamps the variance (a
+ * negative variance, or a covariance problem, where the data are fine).
+ * Around the M-step's mean the retaken statistics are exact. Every model:
+ * full and diag per variance, spherical per component, tied per pooled
+ * variance (then every component is retaken: the pooled sums do not say
+ * which component cancelled). Scalar: the precision of the kernels that
+ * took the statistics.
+ * @param shifts  set to the retake's K x D shifts when the result is true.
+ * @throws CovProblem / std::invalid_argument as m_step_means.
+ */
+template <typename Scalar>
+bool recentred_shifts(const SufficientStats& stats, double resp_offset, RowMatrix<double>& shifts) {
+  const detail::ComponentMoments m = detail::component_moments("recentred_shifts", stats, resp_offset);
+  const Index k_count = stats.first.rows(), d = stats.first.cols();
+  const double eps = static_cast<double>(std::numeric_limits<Scalar>::epsilon());
+  // term: the mean square around the shift (a sum of non-negative values, so
+  // accurate to a few eps of itself); term - offset2: the variance it gives.
+  const double ratio = detail::kRecentringSlack * detail::shift_tolerance<Scalar>() / eps;
+  const auto cancels = [ratio](double term, double offset2) { return term > 0.0 && !((term - offset2) * ratio >= term); };
+  std::vector<char> retake(static_cast<std::size_t>(k_count), 0);
+  const auto& second = stats.second;
+  switch (stats.covariance_type) {
+    case CovarianceType::full:
+    case CovarianceType::diag:
+      for (Index k = 0; k < k_count; ++k)
+        for (Index j = 0; j < d; ++j) {
+          const double sum = stats.covariance_type == CovarianceType::full ? second[static_cast<std::size_t>(k)](j, j)
+                                                                          : second.front()(k, j);
+          if (cancels(sum / m.resp_sum[k], m.offsets(k, j) * m.offsets(k, j))) retake[static_cast<std::size_t>(k)] = 1;
+        }
+      break;
+    case CovarianceType::spherical:
+      for (Index k = 0; k < k_count; ++k)
+        if (cancels(second.front()(k, 0) / m.resp_sum[k], m.offsets.row(k).squaredNorm()))
+          retake[static_cast<std::size_t>(k)] = 1;
+      break;
+    case CovarianceType::tied: {
+      const Eigen::VectorXd pooled_offset2 = m.offsets.cwiseAbs2().transpose() * m.resp_sum;
+      bool any = false;
+      for (Index j = 0; j < d; ++j) any = any || cancels(second.front()(j, j) / m.total, pooled_offset2[j] / m.total);
+      if (any) std::fill(retake.begin(), retake.end(), 1);
+      break;
+    }
+  }
+  if (std::none_of(retake.begin(), retake.end(), [](char c) { return c != 0; })) return false;
+  shifts = stats.shift;
+  for (Index k = 0; k < k_count; ++k)
+    if (retake[static_cast<std::size_t>(k)] != 0) shifts.row(k) += m.offsets.row(k);
+  return true;
 }
 
 /**
@@ -795,10 +904,18 @@ EmResult<Scalar> fit_em(const DataArg<Scalar>& x, Mixture<Scalar> init, const Em
   int still_count = 0;
   int iter = 0;
   bool converged = false;
+  RowMatrix<double> around;  // shifts of a retake (recentred_shifts)
+  RowMatrix<Scalar> around_kernel;
   while (iter < options.max_iter) {
     stop.throw_if_requested();
-    const SufficientStats& stats =
-        detail::accumulate_stats(x, sample_weight, current, options.execution.n_threads, stop, ws);
+    const SufficientStats* taken =
+        &detail::accumulate_stats(x, sample_weight, current, options.execution.n_threads, stop, ws);
+    for (int retake = 0; retake < detail::kMaxRecentring && recentred_shifts<Scalar>(*taken, options.resp_offset, around);
+         ++retake) {
+      around_kernel = around.cast<Scalar>();
+      taken = &detail::accumulate_stats(x, sample_weight, current, options.execution.n_threads, stop, ws, &around_kernel);
+    }
+    const SufficientStats& stats = *taken;
     loglik = stats.log_likelihood;
     if (!std::isfinite(loglik))
       throw CovProblem("the log-likelihood is not finite: some covariance is too small for the data");

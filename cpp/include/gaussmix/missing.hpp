@@ -364,21 +364,28 @@ SufficientStats missing_stats(const DataArg<Scalar>& x, const MissingPatterns& p
  * weights, renormalised (log Z), and log_likelihood adds back weight_sum *
  * log Z. (Data without NaN fit by fit_em, scikit-learn's rule, untouched.)
  * @param sample_weight  x.rows() weights (finite, >= 0) or empty.
+ * @param shifts  nullptr: around the shifts the mixture chooses; else every
+ *        component's statistics around its row (a retake recentred_shifts
+ *        asked for, as accumulate_stats_around).
  * @throws std::invalid_argument on bad weights or a bad reg_covar.
  * @throws Cancelled when execution.should_stop asked to stop.
  */
 template <typename Scalar>
 SufficientStats complete_row_stats(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, double reg_covar,
                                    const Execution& execution = {},
-                                   const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+                                   const SampleWeightRef& sample_weight = detail::no_sample_weight(),
+                                   const RowMatrix<double>* shifts = nullptr) {
   detail::check_reg_covar("complete_row_stats", reg_covar);
-  if (reg_covar == 0.0) return accumulate_stats(x, mix, execution, sample_weight);
+  const auto stats_under = [&](const Mixture<Scalar>& m) {
+    return shifts != nullptr ? accumulate_stats_around(x, m, *shifts, execution, sample_weight)
+                             : accumulate_stats(x, m, execution, sample_weight);
+  };
+  if (reg_covar == 0.0) return stats_under(mix);
   // log w_k - (r/2) tr S_k^{-1}, normalised in log space (an empty component stays empty).
   Eigen::VectorXd log_w = mix.log_weights() - 0.5 * reg_covar * detail::precision_diagonals(mix).rowwise().sum();
   const double top = log_w.maxCoeff();
   const double log_z = top + std::log((log_w.array() - top).exp().sum());
-  SufficientStats stats =
-      accumulate_stats(x, detail::with_weights(mix, (log_w.array() - log_z).exp().matrix()), execution, sample_weight);
+  SufficientStats stats = stats_under(detail::with_weights(mix, (log_w.array() - log_z).exp().matrix()));
   stats.log_likelihood += stats.weight_sum * log_z;
   stats.mixture_fingerprint = detail::penalised_fingerprint(mix.fingerprint(), reg_covar);
   return stats;

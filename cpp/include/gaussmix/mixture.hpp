@@ -67,6 +67,14 @@ constexpr Index kWhiteningPanel = 8;
 /** D rounded up to whole panels. */
 constexpr Index padded_dim(Index d) { return (d + kWhiteningPanel - 1) / kWhiteningPanel * kWhiteningPanel; }
 
+/** The relative precision of a variance that statistics taken around a shift
+ *  must keep: they lose about eps * |mean - shift|^2 / variance of it to
+ *  cancellation (Mixture::needs_own_shift, recentred_shifts). */
+template <typename Scalar>
+constexpr double shift_tolerance() {
+  return std::is_same_v<Scalar, double> ? 1e-11 : 1e-4;
+}
+
 }  // namespace detail
 
 /**
@@ -367,12 +375,12 @@ class Mixture {
     for (Index c = 0; c < k; ++c)
       log_peaks_[c] = static_cast<Scalar>(log_weights_[c] - 0.5 * (static_cast<double>(d) * kLog2Pi + log_det_[c]));
     const double eps = static_cast<double>(std::numeric_limits<Scalar>::epsilon());
-    const double tolerance = std::is_same_v<Scalar, double> ? 1e-11 : 1e-4;
     const Eigen::VectorXd offset2 = offsets.rowwise().squaredNorm();  // the zero padding adds nothing
     common_shift_ok_ = eps * std::sqrt(offset2.maxCoeff()) <= 1e-5;
     own_shift_.assign(static_cast<std::size_t>(k), 1);
     if (common_shift_ok_)
-      for (Index c = 0; c < k; ++c) own_shift_[static_cast<std::size_t>(c)] = eps * offset2[c] > tolerance ? 1 : 0;
+      for (Index c = 0; c < k; ++c)
+        own_shift_[static_cast<std::size_t>(c)] = eps * offset2[c] > detail::shift_tolerance<Scalar>() ? 1 : 0;
   }
 
   CovarianceType type_;

@@ -7,10 +7,12 @@
  *  takes an Execution (threads, cancellation; an int is a thread count).
  */
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "detail/config.hpp"
+#include "detail/far_rows.hpp"
 #include "detail/parallel.hpp"
 #include "detail/score_blocks.hpp"
 #include "errors.hpp"
@@ -112,7 +114,8 @@ double log_likelihood(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, cons
 }
 
 /** out(i) = argmax_k of w_k N(x_i | k): the most responsible component, 0-based;
- *  ties go to the lowest index. */
+ *  ties go to the lowest index. A row far from every component gets
+ *  far_row_posterior's most probable component (see normalise_rows). */
 template <typename Scalar>
 void assign_to_component(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
                          Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out, const Execution& execution = {}) {
@@ -120,9 +123,12 @@ void assign_to_component(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
   std::vector<detail::BlockWorkspace<Scalar>> ws;
   detail::StopCheck stop(execution);
   detail::for_each_scored_block(x, mix, execution.n_threads, stop, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+    Eigen::VectorXd delta;
+    double log_density = 0.0;
     for (Index i = 0; i < xb.rows(); ++i) {
       Index best = 0;
-      w.log_prob.row(i).maxCoeff(&best);
+      if (!(w.log_prob.row(i).maxCoeff(&best) >= -detail::far_row_log_density<Scalar>()))
+        best = detail::far_row_posterior(xb.row(i), mix, delta, log_density);
       out[begin + i] = static_cast<std::int64_t>(best);
     }
   });

@@ -14,6 +14,7 @@
 
 #include "../mixture.hpp"
 #include "config.hpp"
+#include "far_rows.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
 
@@ -404,10 +405,12 @@ void weighted_log_prob(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, B
   }
 }
 
-/** Replaces the first b rows of ws.log_prob by responsibilities (rows sum to 1)
- *  and stores each row's log-density (log-sum-exp) in ws.row_log_density.
- *  A row whose every weighted density underflows to zero gets log-density
- *  -inf and zero responsibilities instead of NaN.
+/** Replaces the rows of ws.log_prob of the block xb by responsibilities (rows
+ *  sum to 1) and stores each row's log-density (log-sum-exp) in
+ *  ws.row_log_density. A row far from every component (log-density below
+ *  -far_row_log_density, or -inf where its Mahalanobis distances overflow)
+ *  gets its posterior and log-density from far_row_posterior instead (the
+ *  log-density -inf only below double's range).
  *
  *  One packet of rows at a time, all K columns in L1: the row maximum, then
  *  exp of each entry minus it and the row sum, then one reciprocal per row
@@ -416,8 +419,9 @@ void weighted_log_prob(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, B
  *  hand a far-away component a responsibility of 1e-308 where 0 is right:
  *  such arguments give exactly 0 (a compare and a blend, no branch). */
 template <typename Scalar>
-void normalise_rows(Index b, BlockWorkspace<Scalar>& ws) {
+void normalise_rows(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, BlockWorkspace<Scalar>& ws) {
   namespace ei = Eigen::internal;
+  const Index b = xb.rows();
   using P = Packet<Scalar>;
   constexpr Index width = kPacketSize<Scalar>;
   const Index k_count = ws.log_prob.cols(), ld = ws.log_prob.outerStride();
@@ -441,10 +445,13 @@ void normalise_rows(Index b, BlockWorkspace<Scalar>& ws) {
     for (Index k = 0; k < k_count; ++k) ei::pstoreu(lp + k * ld + r, ei::pmul(ei::ploadu<P>(lp + k * ld + r), inverse));
     ei::pstoreu(lse + r, ei::padd(top, ei::plog(sum)));
   }
+  Eigen::VectorXd delta;
   for (Index i = 0; i < b; ++i)
-    if (!std::isfinite(lse[i])) {
-      lse[i] = -std::numeric_limits<Scalar>::infinity();
-      ws.log_prob.row(i).setZero();
+    if (!(lse[i] >= -far_row_log_density<Scalar>())) {
+      double log_density = 0.0;
+      far_row_posterior(xb.row(i), mix, delta, log_density);
+      lse[i] = static_cast<Scalar>(log_density);
+      ws.log_prob.row(i) = (delta.array().exp() / delta.array().exp().sum()).template cast<Scalar>().transpose();
     }
 }
 
@@ -476,7 +483,7 @@ void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
       const Index begin = part.block_begin(blk);
       const BlockRef<Scalar> xb = x.middleRows(begin, part.block_size(blk));
       weighted_log_prob(xb, mix, ws);
-      if (normalise) normalise_rows(xb.rows(), ws);
+      if (normalise) normalise_rows(xb, mix, ws);
       visit(thread, chunk, begin, xb, ws);
     }
   });
