@@ -15,12 +15,16 @@ import select
 import signal
 import subprocess
 import sys
+import warnings
 import zipfile
 
 import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
+
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.mixture import GaussianMixture as SkGaussianMixture  # noqa: E402
 
 from gaussmix import GaussianMixture  # noqa: E402
 from gaussmix.__main__ import main  # noqa: E402
@@ -160,6 +164,19 @@ def test_a_warning_is_one_line_on_stderr(tmp_path):
     assert result.stderr == ("gaussmix fit: warning: Best performing initialization did not converge. Try different "
                              "init parameters, or increase max_iter, tol, or check for degenerate data.\n")
     assert "NOT converged after 1 iteration," in result.stdout
+
+
+def test_duplicate_points_warn_as_scikit_learn_does_in_one_line(tmp_path):
+    duplicated = np.repeat([[1.0, 2.0], [3.0, 5.0]], 20, axis=0)
+    write_csv(tmp_path / "dup.csv", duplicated, header=("x", "y"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SkGaussianMixture(3, random_state=0).fit(duplicated)
+    expected = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert expected == ["Number of distinct clusters (2) found smaller than n_clusters (3). Possibly due to "
+                        "duplicate points in X."]
+    result = gaussmix("fit", "dup.csv", "-k", "3", "-o", "m.npz", cwd=tmp_path)
+    assert result.stderr == f"gaussmix fit: warning: {expected[0]}\n"
 
 
 # ----------------------------------------------------------------- inputs that used to escape
