@@ -45,6 +45,12 @@ def test_scipy_and_scikit_learn_are_plain_dependencies():
         assert plain[name].specifier.contains(importlib.metadata.version(name))
 
 
+def test_the_dask_extra_brings_what_the_readmes_dask_example_imports():
+    requirements = [Requirement(r) for r in importlib.metadata.requires("gaussmix")]
+    dask_extra = {r.name.lower() for r in requirements if r.marker is not None and r.marker.evaluate({"extra": "dask"})}
+    assert {"dask", "zarr"} <= dask_extra, dask_extra
+
+
 def test_the_estimator_and_the_command_line_work_without_the_extras(tmp_path):
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 1, (150, 2)), rng.normal(6, 1, (150, 2))])
