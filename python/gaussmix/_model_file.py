@@ -332,14 +332,15 @@ def _model_from(cls, members):
         dtype_name = _text(members, "dtype", _MAX_SHORT_TEXT)
         if dtype_name not in _DTYPES:
             raise _Defect(f"its dtype is {dtype_name!r}, not one of {', '.join(_DTYPES)}")
-    with np.errstate(all="ignore"):  # a float32 overflow is refused below
+    from .estimator import NonFiniteFit
+
+    with np.errstate(all="ignore"):  # a float32 overflow is NonFiniteFit
         try:
             model._set_fitted(mixture, np.dtype(dtype_name))
+        except NonFiniteFit as exc:
+            raise _Defect(f"its mixture gives non-finite {exc.name} in {dtype_name}") from None
         except ValueError as exc:
             raise _Defect(f"its mixture is invalid ({exc})") from None
-    for name in _ATTRIBUTES:
-        if not np.isfinite(getattr(model, name)).all():
-            raise _Defect(f"its mixture gives non-finite {name} in {dtype_name}")
     if version == 1:
         _check_agreement(stored, model, dtype_name)
     _set_history(model, members)

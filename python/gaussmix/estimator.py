@@ -294,13 +294,23 @@ def _covariances_from_precisions_cholesky(precisions_cholesky: np.ndarray, covar
     return 1.0 / precisions_cholesky**2
 
 
+class NonFiniteFit(ValueError):
+    """A fitted attribute (``name``) is not finite in the model's ``dtype``:
+    a ValueError, with the attribute and dtype named for callers (a model
+    file being loaded) that report it in their own terms."""
+
+    def __init__(self, message: str, name: str, dtype: np.dtype):
+        super().__init__(message)
+        self.name, self.dtype = name, dtype
+
+
 def _check_fitted_finite(fitted: dict, dtype: np.dtype, owner: str) -> None:
-    """ValueError unless every fitted attribute is finite in the model's
-    dtype: the end of every fit (and of every model made from parameters)
-    goes through here, so no model is left with an infinite or NaN
-    attribute (float32 data whose covariances exceed float32's 3.4e38, or
-    whose precisions do, at variances below 3e-39; scikit-learn raises or
-    leaves NaN there)."""
+    """NonFiniteFit unless every fitted attribute is finite in the model's
+    dtype: the end of every fit (and of every model made from parameters or
+    read from a model file) goes through here, so no model is left with an
+    infinite or NaN attribute (float32 data whose covariances exceed
+    float32's 3.4e38, or whose precisions do, at variances below 3e-39;
+    scikit-learn raises or leaves NaN there)."""
     for name, value in fitted.items():
         if np.isfinite(value).all():
             continue
@@ -309,7 +319,7 @@ def _check_fitted_finite(fitted: dict, dtype: np.dtype, owner: str) -> None:
                       "(X.astype(np.float64)), or rescale X")
         else:
             remedy = "rescale X, or increase reg_covar"
-        raise ValueError(f"{owner}.fit(): the fitted {name} are not finite in {dtype.name}: {remedy}")
+        raise NonFiniteFit(f"{owner}.fit(): the fitted {name} are not finite in {dtype.name}: {remedy}", name, dtype)
 
 
 class _Fitted(NamedTuple):
