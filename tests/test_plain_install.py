@@ -22,7 +22,7 @@ BLOCK_EXTRAS = textwrap.dedent(f"""
     class Block:
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in {EXTRAS_ONLY!r}:
-                raise ImportError("not installed: " + name, name=name)
+                raise ModuleNotFoundError("No module named " + repr(name), name=name)
     sys.meta_path.insert(0, Block())
     for name in list(sys.modules):
         if name.split(".")[0] in {EXTRAS_ONLY!r}:
