@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -155,6 +156,14 @@ inline py::tuple params_to_arrays(const Eigen::VectorXd& w, const RowMatrix<doub
 }
 
 /** A new (rows, cols) float64 array and an Eigen view of its buffer. */
+/** The statistics calls' optional shifts (K, D): None, the mixture's own
+ *  choice; else every component's statistics around its row (a retake that
+ *  recentred_shifts asked for). Converted with the GIL held. */
+inline std::optional<RowMatrix<double>> optional_shifts(const py::object& shifts) {
+  if (shifts.is_none()) return std::nullopt;
+  return shifts.cast<RowMatrix<double>>();
+}
+
 inline DoubleArray new_matrix(Index rows, Index cols) { return DoubleArray({rows, cols}); }
 inline Eigen::Map<RowMatrix<double>> view(DoubleArray& a) {
   return Eigen::Map<RowMatrix<double>>(a.mutable_data(), a.shape(0), a.ndim() > 1 ? a.shape(1) : 1);

@@ -107,12 +107,11 @@ void register_for(py::module_& m) {
          const std::string& covariance_type, const py::object& sample_weight, int n_threads,
          const py::object& shifts) {
         const SampleWeights w(sample_weight, x.rows());
-        const bool around = !shifts.is_none();
-        const RowMatrix<double> s = around ? shifts.cast<RowMatrix<double>>() : RowMatrix<double>();
+        const auto around = optional_shifts(shifts);
         const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         SufficientStats stats = [&] {
           py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
-          if (around) return accumulate_stats_around<Scalar>(x, mix, s, python_execution(n_threads), w.ref());
+          if (around) return accumulate_stats_around<Scalar>(x, mix, *around, python_execution(n_threads), w.ref());
           return accumulate_stats<Scalar>(x, mix, python_execution(n_threads), w.ref());
         }();
         return stats_to_tuple(stats);

@@ -42,13 +42,12 @@ void register_for(py::module_& m) {
          const std::string& covariance_type, double reg_covar, const py::object& sample_weight, int n_threads,
          const py::object& shifts) {
         const SampleWeights w(sample_weight, x.rows());
-        const bool around = !shifts.is_none();
-        const RowMatrix<double> s = around ? shifts.cast<RowMatrix<double>>() : RowMatrix<double>();
+        const auto around = optional_shifts(shifts);
         const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         SufficientStats stats = [&] {
           py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
           return complete_row_stats<Scalar>(x, mix, reg_covar, python_execution(n_threads), w.ref(),
-                                            around ? &s : nullptr);
+                                            around ? &*around : nullptr);
         }();
         return stats_to_tuple(stats);
       },
