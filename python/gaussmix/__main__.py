@@ -120,16 +120,6 @@ def _thread_count(text: str) -> int:
     return value
 
 
-def _sample_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 3:
-        raise argparse.ArgumentTypeError(f"{text}: must be at least 3")
-    return value
-
-
 def _cmd_demo(args) -> int:
     set_num_threads(args.threads)
     demo(args.samples, args.seed, args.out)
@@ -148,13 +138,13 @@ def main(argv=None) -> int:
         from . import cli
     except KeyboardInterrupt:  # Ctrl-C while the commands load
         print("gaussmix: interrupted", file=sys.stderr)
-        return 130
+        return 130  # cli.EXIT_INTERRUPTED, before cli could load
     parser = argparse.ArgumentParser(
         prog="gaussmix", description="Gaussian mixture models from the shell; 'gaussmix COMMAND --help' for each.",
         epilog="exit codes: 0 success, 1 bad input or failure (one line on stderr), 2 bad usage, 130 interrupted")
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="fit the PyPR documentation's example mixture and compare")
-    p_demo.add_argument("--samples", type=_sample_count, default=1000, help="number of samples (default 1000)")
+    p_demo.add_argument("--samples", type=cli.count(3), default=1000, help="number of samples (default 1000)")
     p_demo.add_argument("--seed", type=int, default=1, help="seed for np.random (default 1)")
     p_demo.add_argument("--threads", type=_thread_count, default=0, help="threads for the core (default: all cores)")
     p_demo.add_argument("--out", metavar="DIR", default=None,
