@@ -202,6 +202,21 @@ def test_every_command_has_help_with_an_example(tmp_path, command):
     assert "example:" in out and f"gaussmix {command} " in out
 
 
+def read_until_closed(master: int) -> bytes:
+    """What a child writes to the pseudo-terminal whose master side is
+    master, until the child closes its side."""
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
 def test_the_progress_bar_draws_on_a_terminal_and_not_with_quiet(tmp_path):
     import pty
@@ -213,18 +228,10 @@ def test_the_progress_bar_draws_on_a_terminal_and_not_with_quiet(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "gaussmix", "fit", "data.csv", "-k", "1..3", *flags],
                                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=slave, text=True)
         os.close(slave)
-        chunks = []
-        while True:
-            try:
-                data = os.read(master, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
+        written = read_until_closed(master)
         proc.communicate(timeout=300)
         os.close(master)
         assert proc.returncode == 0
-        outputs[bool(flags)] = b"".join(chunks).decode()
+        outputs[bool(flags)] = written.decode()
     assert "fit 3/3" in outputs[False] and "[####" in outputs[False] and "elapsed" in outputs[False]
     assert outputs[True] == ""

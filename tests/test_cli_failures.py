@@ -28,7 +28,7 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture  # noqa: E402
 
 from gaussmix import GaussianMixture  # noqa: E402
 from gaussmix.__main__ import main  # noqa: E402
-from test_cli import X, gaussmix, write_csv  # noqa: E402
+from test_cli import X, gaussmix, read_until_closed, write_csv  # noqa: E402
 
 
 def assert_one_line(result, command, code=1):
@@ -133,14 +133,7 @@ def test_ctrl_c_during_a_fit_stops_it_with_one_line_and_keeps_the_old_output(tmp
             assert ready, f"no progress within 120 s: {seen!r}"
             seen += os.read(master, 4096)
         proc.send_signal(signal.SIGINT)
-        while True:
-            try:
-                data = os.read(master, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not data:
-                break
-            seen += data
+        seen += read_until_closed(master)
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:

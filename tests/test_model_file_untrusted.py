@@ -405,20 +405,26 @@ def peak_memory_of_load(path, why: str) -> int:
 BIG = 50_000_000  # 400 MB of float64, 5e7 feature names
 
 
+def write_with_a_big_compressed_member(path, members, name, descr, chunk: bytes):
+    """members stored as np.savez stores them, but name deflated: a .npy
+    header declaring BIG entries of descr, then chunk repeated to fill them
+    (a file of a few hundred kilobytes that would load into gigabytes)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for other, value in members.items():
+            if other != name:
+                archive.writestr(f"{other}.npy", npy_bytes(value))
+        info = zipfile.ZipInfo(f"{name}.npy")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, {"descr": descr, "fortran_order": False, "shape": (BIG,)})
+            for _ in range(BIG // 1_000_000):
+                member.write(chunk)
+
+
 def test_a_small_compressed_file_declaring_5e7_lower_bounds_is_refused_without_allocating_them(tmp_path, good):
     params = {**json.loads(str(good["params"])), "max_iter": 10**9}
     members = {**good, "params": np.array(json.dumps(params)), "n_iter": np.array(BIG)}
-    with zipfile.ZipFile(tmp_path / "m.npz", "w") as archive:
-        for name, value in members.items():
-            if name != "lower_bounds":
-                archive.writestr(f"{name}.npy", npy_bytes(value))
-        info = zipfile.ZipInfo("lower_bounds.npy")
-        info.compress_type = zipfile.ZIP_DEFLATED
-        with archive.open(info, "w", force_zip64=True) as member:
-            np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False, "shape": (BIG,)})
-            chunk = bytes(8 * 1_000_000)
-            for _ in range(BIG // 1_000_000):
-                member.write(chunk)
+    write_with_a_big_compressed_member(tmp_path / "m.npz", members, "lower_bounds", "<f8", bytes(8 * 1_000_000))
     assert os.path.getsize(tmp_path / "m.npz") < 1_000_000
     assert peak_memory_of_load(tmp_path / "m.npz", "its member lower_bounds is compressed") < 20_000_000
 
@@ -447,16 +453,8 @@ def test_a_member_declaring_more_than_the_file_holds_is_refused_before_reading(t
 
 
 def test_a_compressed_file_of_5e7_feature_names_is_refused_without_allocating_them(tmp_path, good):
-    with zipfile.ZipFile(tmp_path / "m.npz", "w") as archive:
-        for name, value in good.items():
-            archive.writestr(f"{name}.npy", npy_bytes(value))
-        info = zipfile.ZipInfo("feature_names_in.npy")
-        info.compress_type = zipfile.ZIP_DEFLATED
-        with archive.open(info, "w", force_zip64=True) as member:
-            np.lib.format.write_array_header_1_0(member, {"descr": "<U1", "fortran_order": False, "shape": (BIG,)})
-            chunk = np.full(1_000_000, "x").tobytes()
-            for _ in range(BIG // 1_000_000):
-                member.write(chunk)
+    write_with_a_big_compressed_member(tmp_path / "m.npz", good, "feature_names_in", "<U1",
+                                       np.full(1_000_000, "x").tobytes())
     assert os.path.getsize(tmp_path / "m.npz") < 1_000_000
     assert peak_memory_of_load(tmp_path / "m.npz", "its member feature_names_in is compressed") < 20_000_000
 
