@@ -26,25 +26,30 @@ from . import gmm, kmeans, stattest
 __version__ = "0.1.0"
 
 
+#: The names that need scikit-learn, and their modules: imported on first use,
+#: so that `import gaussmix` and the PyPR face stay light.
+_SCIKIT_LEARN_NAMES = {"GaussianMixture": "estimator", "StartCache": "_starts"}
+
+
 def __getattr__(name):
-    # The scikit-learn face needs scikit-learn; the PyPR face does not, so it is
-    # imported on first use and `import gaussmix` stays light.
-    if name == "GaussianMixture":
+    if name in _SCIKIT_LEARN_NAMES:
+        from importlib import import_module
+
         try:
-            from .estimator import GaussianMixture
+            module = import_module(f".{_SCIKIT_LEARN_NAMES[name]}", __name__)
         except ImportError as exc:
             if exc.name is None or not exc.name.startswith("sklearn"):
                 raise
-            raise ImportError("gaussmix.GaussianMixture needs scikit-learn (>= 1.7), a dependency of gaussmix that "
+            raise ImportError(f"gaussmix.{name} needs scikit-learn (>= 1.7), a dependency of gaussmix that "
                               "is missing here: pip install 'scikit-learn>=1.7' (or reinstall gaussmix)") from exc
-        return GaussianMixture
+        return getattr(module, name)
     raise AttributeError(f"module 'gaussmix' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + ["GaussianMixture"])
+    return sorted(list(globals()) + list(_SCIKIT_LEARN_NAMES))
 
 __all__ = ["gmm", "kmeans", "stattest", "set_num_threads", "get_num_threads", "max_num_threads", "__version__",
            "show_config", "config_info",
            "Mixture", "COVARIANCE_TYPES", "SufficientStats", "EmResult", "block_stats", "merge_stats", "m_step",
-           "fit_em", "dask_array_from_npy", "select_model"]  # GaussianMixture is left out: `import *` must work without scikit-learn
+           "fit_em", "dask_array_from_npy", "select_model"]  # GaussianMixture and StartCache are left out: `import *` must work without scikit-learn

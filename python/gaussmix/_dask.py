@@ -42,6 +42,7 @@ import os
 import numpy as np
 
 from . import _core
+from ._engine import DataSource
 from ._mixture import Mixture
 from ._validation import (check_fit_scale, check_weight_total, check_weight_values, column_extremes, float32_is_safe,
                           range_bounds, scaled_column_stats, spreads_surely_in_band)
@@ -267,18 +268,20 @@ def mean(values, sample_weight, func: str) -> float:
     return float(weighted) / weight_total(sums, func)
 
 
-class DaskData:
-    """X (and the weights) as one EM fit reads them: row chunks in order."""
+class DaskData(DataSource):
+    """X (and the weights) as one EM fit reads them (a data source of
+    gaussmix/_engine.py): row chunks in order; the start from a sample."""
 
     def __init__(self, X, w, func: str):
         dask, _ = _dask()
-        self.func = func
+        self.func, self.data = func, X
         self.X, self.w = _persisted_if_it_fits(without_empty_chunks(X), without_empty_chunks(w))
         self.n_samples, self.n_features = (int(s) for s in self.X.shape)
         self.dtype = np.dtype(self.X.dtype)
         self.blocks, self.first_rows = (list(v) for v in zip(*row_blocks(self.X)))
         self.weight_blocks = [None] * len(self.blocks) if self.w is None else [b for b, _ in row_blocks(self.w)]
         self.checked = False  # the first E-step checks X's values (the weights: below)
+        self._sample = None
         if self.w is None:
             self.weight_total = float(self.n_samples)
             self.positive_counts = list(self.X.chunks[0])
@@ -322,6 +325,15 @@ class DaskData:
         var_y, max_dev_y = _dask()[0].compute((deviation**2).mean(axis=0), deviation.max(axis=0))
         check_fit_scale(scaled_column_stats(mean_y, var_y, max_dev_y, exponent, lo == hi), self.func,
                         require_varying=False)
+
+    def start_rows(self, n_components: int, random_state):
+        """(rows, their weights or None, their column extremes): the sample of
+        :meth:`sample`, drawn from random_state by the first start that needs
+        it; one read of the sampled rows serves every initialisation."""
+        if self._sample is None:
+            xs, ws = self.sample(n_components, random_state)
+            self._sample = xs, ws, column_extremes(xs)
+        return self._sample
 
     def sample(self, n_components: int, random_state):
         """(rows, their weights or None): a uniform sample without replacement

@@ -7,7 +7,7 @@ The rows without NaN go through the core's fused complete-data kernels
 their missing ones completed per component by the conditional mean, the
 conditional covariance added to the scatter. The two sets of statistics are
 taken around the same shifts and merged in that order, and the core's M-step
-makes the next mixture, so the loop is gaussmix/_em_loop.py's, as for Dask
+makes the next mixture, so the loop is the engine's (gaussmix/_engine.py), as for Dask
 arrays.
 
 reg_covar (r) is a penalty on the observed entries, and EM is exact for the
@@ -50,7 +50,9 @@ import numpy as np
 
 from . import _core
 from ._config import threads_for_core
+from ._engine import DataSource
 from ._mixture import Mixture
+from ._validation import column_extremes, fit_data
 
 
 def _first_empty_row(x: np.ndarray) -> int | None:
@@ -71,16 +73,23 @@ def column_means_filled(x: np.ndarray, w) -> np.ndarray:
     return np.where(observed, x, (sums / totals).astype(x.dtype))
 
 
-class MissingData:
-    """X with NaN entries as one EM fit reads it: the complete rows (the
-    complete-data kernels), the rows with a NaN grouped by missing pattern."""
+class MissingData(DataSource):
+    """X with NaN entries as one EM fit reads it (a data source of
+    gaussmix/_engine.py): the complete rows (the complete-data kernels), the
+    rows with a NaN grouped by missing pattern; the start from the
+    mean-filled rows."""
 
-    def __init__(self, x: np.ndarray, w, func: str, reg_covar: float):
+    def __init__(self, x: np.ndarray, w, func: str, reg_covar: float, filled: np.ndarray | None = None):
         empty = _first_empty_row(x)
         if empty is not None:
             raise ValueError(f"{func}(): row {empty} of X has no observed value (every entry is NaN); it carries no "
                              "information about the mixture: drop it")
-        self.x, self.w, self.dtype, self.reg_covar = x, w, x.dtype, reg_covar
+        self.x = self.data = x
+        self.w, self.func, self.dtype, self.reg_covar = w, func, x.dtype, reg_covar
+        self.n_samples, self.n_features = x.shape
+        self.weight_total = float(self.n_samples if w is None else w.sum())
+        self.filled = column_means_filled(x, w) if filled is None else filled
+        self.extremes = column_extremes(self.filled)  # the observed values' (every start's checks)
         self.patterns = _core.missing_patterns(x)
         complete = np.ones(len(x), dtype=bool)
         complete[self.patterns.rows] = False
@@ -90,6 +99,17 @@ class MissingData:
     @property
     def n_patterns(self) -> int:
         return self.patterns.n_patterns
+
+    def start_rows(self, n_components: int, random_state):
+        return self.filled, self.w, self.extremes
+
+    def for_start(self, start: Mixture) -> "MissingData":
+        """The float32 kernels' range is decided as in memory, on the mean-filled rows."""
+        checked = fit_data(self.filled, self.func, means=start.means, variances=start.variances(),
+                           extremes=self.extremes)
+        if checked.dtype == self.x.dtype:
+            return self
+        return MissingData(self.x.astype(np.float64), self.w, self.func, self.reg_covar, checked)
 
     def stats(self, mixture: Mixture, shifts=None) -> tuple:
         """The E-step statistics of all rows under mixture, for the penalised

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _core
 from ._config import threads_for_core
+from ._covariance import COVARIANCE_TYPES, CovarianceModel, covariance_model
 from ._validation import (
     SYMMETRY_TOLERANCE,
     WEIGHT_SUM_TOLERANCE,
@@ -24,28 +25,7 @@ from ._validation import (
     real_array,
 )
 
-#: scikit-learn's covariance_type names, in its order.
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-
-
-def covariance_shape(covariance_type: str, n_components: int, n_features: int) -> tuple[int, ...]:
-    """The shape of the covariances of a model, as scikit-learn's
-    ``covariances_``: full (K, D, D), tied (D, D), diag (K, D), spherical (K,)."""
-    K, D = n_components, n_features
-    return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[covariance_type]
-
-
-def model_covariances(covariance_type: str, dense: np.ndarray) -> np.ndarray:
-    """The inverse of :meth:`Mixture.dense_covariances` for matrices that have the
-    model's structure (as marginals and conditionals of a mixture under that
-    model do, exactly): full keeps them, tied takes the first (all are equal),
-    diag the diagonals, spherical the first diagonal entry of each."""
-    if covariance_type == "full":
-        return dense
-    if covariance_type == "tied":
-        return dense[0]
-    diagonals = np.diagonal(dense, axis1=1, axis2=2)
-    return diagonals.copy() if covariance_type == "diag" else diagonals[:, 0].copy()
+__all__ = ["COVARIANCE_TYPES", "Mixture"]
 
 
 def _covariance_type(value, func: str) -> str:
@@ -98,7 +78,8 @@ class Mixture:
         K, D = means.shape
         if weights.shape != (K,):
             raise ValueError(f"{func}(): weights must have shape ({K},), one per mean, got {weights.shape}")
-        expected = covariance_shape(ctype, K, D)
+        model = covariance_model(ctype)
+        expected = model.shape(K, D)
         if covs.shape != expected:
             raise ValueError(f"{func}(): {ctype} covariances must have shape {expected} for {K} means of "
                              f"dimension {D}, got {covs.shape}")
@@ -108,7 +89,7 @@ class Mixture:
         if (weights < 0).any() or abs(weights.sum() - 1.0) > WEIGHT_SUM_TOLERANCE:
             raise ValueError(f"{func}(): weights must be non-negative and sum to 1, they sum to "
                              f"{weights.sum():.10g}; divide by their sum")
-        if ctype in ("full", "tied"):
+        if model.matrix:
             asym = np.abs(covs - np.swapaxes(covs, -1, -2)).max()
             if asym > SYMMETRY_TOLERANCE * np.abs(covs).max():
                 raise ValueError(f"{func}(): covariances must be symmetric (largest |S - S^T| is {asym:.3g})")
@@ -133,29 +114,18 @@ class Mixture:
         """D."""
         return self.means.shape[1]
 
+    @property
+    def covariance_model(self) -> CovarianceModel:
+        """The covariance model's entry in gaussmix/_covariance.py's table."""
+        return covariance_model(self.covariance_type)
+
     def variances(self) -> np.ndarray:
         """(K, D) the diagonal of every component's covariance."""
-        K, D = self.means.shape
-        c = self.covariances
-        if self.covariance_type == "full":
-            return np.diagonal(c, axis1=1, axis2=2).copy()
-        if self.covariance_type == "tied":
-            return np.tile(np.diag(c), (K, 1))
-        if self.covariance_type == "diag":
-            return c.copy()
-        return np.repeat(c[:, None], D, axis=1)
+        return self.covariance_model.variances(self.covariances, *self.means.shape)
 
     def dense_covariances(self) -> np.ndarray:
         """(K, D, D) every component's covariance matrix, whatever the model."""
-        K, D = self.means.shape
-        c = self.covariances
-        if self.covariance_type == "full":
-            return c.copy()
-        if self.covariance_type == "tied":
-            return np.repeat(c[None], K, axis=0)
-        dense = np.zeros((K, D, D))
-        dense[:, np.arange(D), np.arange(D)] = self.variances()
-        return dense
+        return self.covariance_model.dense(self.covariances, *self.means.shape)
 
     def core_args(self) -> tuple:
         """(weights, means, covariances, covariance_type) as the core takes them."""

@@ -40,7 +40,10 @@ import zipfile
 import numpy as np
 
 from ._atomic import atomic_write, check_writable
-from ._mixture import Mixture, covariance_shape
+from ._covariance import covariance_model
+from ._fitted import History, NonFiniteFit, fitted_attributes, scoring_mixture, set_fitted
+from ._mixture import Mixture
+from ._params import check_inits, check_params
 
 FORMAT = "gaussmix-model"
 FORMAT_VERSION = 2
@@ -118,7 +121,7 @@ def _members(model) -> dict:
     from . import __version__
 
     owner = f"{type(model).__name__}.save()"
-    mixture = model._scoring_mixture()
+    mixture = scoring_mixture(model)
     dtype = np.asarray(model.means_).dtype
     if dtype.name not in _DTYPES:
         raise ValueError(f"{owner}: means_ must be float64 or float32, got {dtype}; refit")
@@ -143,7 +146,9 @@ def save(model, path) -> None:
     members = _members(model)
     try:
         derived = _model_from(type(model), _ArrayMembers(members))
-        _check_agreement({name: getattr(model, name) for name in _ATTRIBUTES}, derived, members["dtype"].item())
+        _check_agreement({name: getattr(model, name) for name in _ATTRIBUTES},
+                         {name: getattr(derived, name) for name in _ATTRIBUTES}, model.covariance_type,
+                         members["dtype"].item())
     except _Defect as exc:
         raise ValueError(f"{owner}: cannot write a model file that load would refuse: {exc}; refit, or set "
                          "consistent attributes") from None
@@ -282,8 +287,8 @@ def _params(cls, members, K: int, D: int):
         raise _Defect(f"its params have unknown names {', '.join(map(repr, unknown))}")
     try:
         model = cls(**params)
-        model._check_params()
-        model._check_inits(D)
+        check_params(model)
+        check_inits(model, D)
     except (ValueError, TypeError) as exc:
         raise _Defect(f"its params are invalid ({exc})") from None
     if model.n_components != K:
@@ -318,7 +323,7 @@ def _model_from(cls, members):
     model = _params(cls, members, K, D)
     ctype = model.covariance_type
     weights = members.array("mixture_weights", "float64", (K,))
-    covariances = members.array("mixture_covariances", "float64", covariance_shape(ctype, K, D))
+    covariances = members.array("mixture_covariances", "float64", covariance_model(ctype).shape(K, D))
     try:
         mixture = Mixture(weights, means, covariances, ctype)
     except (ValueError, TypeError) as exc:
@@ -332,60 +337,54 @@ def _model_from(cls, members):
         dtype_name = _text(members, "dtype", _MAX_SHORT_TEXT)
         if dtype_name not in _DTYPES:
             raise _Defect(f"its dtype is {dtype_name!r}, not one of {', '.join(_DTYPES)}")
-    from .estimator import NonFiniteFit
-
     with np.errstate(all="ignore"):  # a float32 overflow is NonFiniteFit
         try:
-            model._set_fitted(mixture, np.dtype(dtype_name))
+            attributes = fitted_attributes(mixture, dtype_name, cls.__name__)
         except NonFiniteFit as exc:
             raise _Defect(f"its mixture gives non-finite {exc.name} in {dtype_name}") from None
         except ValueError as exc:
             raise _Defect(f"its mixture is invalid ({exc})") from None
     if version == 1:
-        _check_agreement(stored, model, dtype_name)
-    _set_history(model, members)
-    model.n_features_in_ = D
+        _check_agreement(stored, attributes, ctype, dtype_name)
+    set_fitted(model, mixture, dtype_name, _history(members, model.max_iter), attributes)
     if "feature_names_in" in members.names():
         model.feature_names_in_ = members.array("feature_names_in", "text", (D,), _MAX_NAME_LENGTH).astype(object)
     return model
 
 
-def _set_history(model, members) -> None:
-    """converged_, n_iter_, lower_bound_ and lower_bounds_ (one per iteration, at most max_iter)."""
+def _history(members, max_iter: int) -> History:
+    """converged, n_iter, lower_bound and lower_bounds (one per iteration, at most max_iter)."""
     n_iter = _int(members, "n_iter")
-    if not 0 <= n_iter <= model.max_iter:
-        raise _Defect(f"n_iter is {n_iter}, not in [0, max_iter={model.max_iter}]")
+    if not 0 <= n_iter <= max_iter:
+        raise _Defect(f"n_iter is {n_iter}, not in [0, max_iter={max_iter}]")
     lower_bounds = members.array("lower_bounds", "float64", (n_iter,))  # bounded before it is read
     lower_bound = float(members.array("lower_bound", "float64", ()))
     if not np.isfinite(lower_bounds).all():
         raise _Defect("lower_bounds has non-finite values")
     if lower_bound != (lower_bounds[-1] if n_iter else -math.inf):
         raise _Defect(f"lower_bound {lower_bound} is not the last of lower_bounds (-inf without iterations)")
-    model.converged_ = bool(members.array("converged", "bool", ()))
-    model.n_iter_ = n_iter
-    model.lower_bound_ = lower_bound
-    model.lower_bounds_ = lower_bounds.tolist()
+    return History(bool(members.array("converged", "bool", ())), n_iter, lower_bound, lower_bounds.tolist())
 
 
 def _attribute_shapes(covariance_type: str, K: int, D: int) -> dict:
-    covariances = covariance_shape(covariance_type, K, D)
+    covariances = covariance_model(covariance_type).shape(K, D)
     return {"weights_": (K,), "means_": (K, D), "covariances_": covariances, "precisions_": covariances,
             "precisions_cholesky_": covariances}
 
 
-def _check_agreement(stored: dict, model, dtype_name: str) -> None:
-    """Refuse stored fitted attributes that differ from model's (derived from
-    its mixture) by more than _AGREEMENT_RTOL of each component's largest entry."""
+def _check_agreement(stored: dict, derived: dict, covariance_type: str, dtype_name: str) -> None:
+    """Refuse stored fitted attributes that differ from those derived from the
+    mixture by more than _AGREEMENT_RTOL of each component's largest entry."""
     rtol = _AGREEMENT_RTOL[dtype_name]
     for name, value in stored.items():
-        want = np.asarray(getattr(model, name), dtype=np.float64)
+        want = np.asarray(derived[name], dtype=np.float64)
         try:
             got = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
             raise _Defect(f"{name} is not numeric") from None
         if got.shape != want.shape:
             raise _Defect(f"{name} has shape {got.shape}, not {want.shape}")
-        one_group = name == "weights_" or (model.covariance_type == "tied" and name != "means_")
+        one_group = name == "weights_" or (covariance_model(covariance_type).shared and name != "means_")
         want = want.reshape((1, -1) if one_group else (len(want), -1))
         with np.errstate(all="ignore"):
             difference = np.abs(got.reshape(want.shape) - want)

@@ -327,14 +327,15 @@ def describe(model, path: str) -> str:
     names = _feature_names(model)
     if names is not None:
         lines.append(f"  features (the order of the means and sds): {', '.join(names)}")
-    dense = model.to_mixture().dense_covariances()
+    mixture = model.to_mixture()
+    dense = mixture.dense_covariances()
     order = np.argsort(-model.weights_)
     for k in order:
         sd = np.sqrt(np.diag(dense[k]))
         lines.append(f"  component {k}: weight {model.weights_[k]:.4f}")
         lines.append(f"    mean {np.array2string(model.means_[k], precision=4, separator=', ')}")
         lines.append(f"    sd   {np.array2string(sd, precision=4, separator=', ')}")
-        if model.covariance_type in ("full", "tied") and D > 1:
+        if mixture.covariance_model.matrix and D > 1:
             corr = dense[k] / np.outer(sd, sd)
             off = corr[np.tril_indices(D, -1)]
             lines.append(f"    correlations between {off.min():+.3f} and {off.max():+.3f}")

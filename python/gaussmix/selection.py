@@ -13,7 +13,7 @@ Each fit runs on all the core's threads.
 
 Criteria, scikit-learn's sign convention (lower is better), with log L the
 (weighted) log-likelihood of the data, p the free parameters
-(``GaussianMixture._n_parameters``) and N the number of rows (the sum of the
+(as scikit-learn counts them, gaussmix/_covariance.py) and N the number of rows (the sum of the
 weights when weighted):
 
 * BIC = -2 log L + p log N;
@@ -30,7 +30,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from ._mixture import COVARIANCE_TYPES
+from ._covariance import COVARIANCE_TYPES, covariance_model
 
 CRITERIA = ("bic", "aic", "icl")
 
@@ -115,12 +115,16 @@ def criteria(model, x: np.ndarray, sample_weight=None) -> tuple[float, float, fl
     proba = model.predict_proba(x).astype(np.float64)
     n = float(len(x) if w is None else w.sum())
     log_l = float(log_prob.sum() if w is None else w @ log_prob)
-    p = model._n_parameters()
+    p = _n_parameters(model)
     with np.errstate(divide="ignore"):
         log_map = np.log(proba.max(axis=1))
     penalty = float(log_map.sum() if w is None else w @ log_map)
     bic = -2.0 * log_l + p * math.log(n)
     return bic, -2.0 * log_l + 2.0 * p, bic - 2.0 * penalty, log_l
+
+
+def _n_parameters(model) -> int:
+    return covariance_model(model.covariance_type).n_parameters(*model.means_.shape)
 
 
 def _components(n_components) -> list[int]:
@@ -182,7 +186,9 @@ def select_model(X, n_components: int | Sequence[int] = range(1, 11),
     -------
     Selection
     """
-    from .estimator import GaussianMixture
+    from sklearn.utils.validation import check_array
+
+    from .estimator import GaussianMixture, StartCache
 
     if criterion not in CRITERIA:
         raise ValueError(f"select_model(): criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
@@ -193,19 +199,20 @@ def select_model(X, n_components: int | Sequence[int] = range(1, 11),
     ks, models = _components(n_components), _models(covariance_types)
     seed = _seed(random_state)
     # Converted once: each fit then takes the array as it is (its validation copies nothing).
-    x = GaussianMixture(ks[0], n_init=n_init, **params)._validated_for_sweep(X)
+    x = check_array(X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2, ensure_all_finite="allow-nan",
+                    input_name="X")
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     candidates, estimators = [], {}
     total = len(ks) * len(models)
     for k in ks:
-        start_cache: dict = {}  # each initialisation's labels, drawn by the first model and reused
+        starts = StartCache()  # each initialisation's labels, drawn by the first model and reused
         for model in models:
             estimator = GaussianMixture(k, covariance_type=model, n_init=n_init, random_state=seed, **params)
             t = time.perf_counter()
-            estimator._fit(x, w, start_cache=start_cache)
+            estimator.fit(x, sample_weight=w, starts=starts)
             seconds = time.perf_counter() - t
             bic, aic, icl, log_l = criteria(estimator, x, w)
-            candidate = Candidate(k, model, bic, aic, icl, log_l, estimator._n_parameters(),
+            candidate = Candidate(k, model, bic, aic, icl, log_l, _n_parameters(estimator),
                                   bool(estimator.converged_), int(estimator.n_iter_), seconds)
             candidates.append(candidate)
             estimators[(k, model)] = estimator

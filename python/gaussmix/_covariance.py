@@ -1,0 +1,190 @@
+"""The covariance models, one class each, in one table: everything the Python
+layer knows about a model's covariances — their shape, their diagonals,
+their dense (K, D, D) form, their precisions, how many parameters they hold,
+how a start's precisions are checked and how rows are drawn — lives here and
+nowhere else, so that a new model (mclust's) is one more class in
+:data:`COVARIANCE_MODELS`, not one more branch in every module.
+
+scikit-learn's four models, in its order and with its shapes:
+
+* ``full``: each component its own (D, D) covariance, (K, D, D);
+* ``tied``: one (D, D) covariance shared by every component;
+* ``diag``: each component its own variances, (K, D);
+* ``spherical``: each component one variance, (K,).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class CovarianceModel:
+    """One covariance model. ``matrix``: the covariances are full matrices
+    (with correlations), else diagonals; ``shared``: one covariance serves
+    every component."""
+
+    name: str
+    matrix: bool
+    shared: bool
+
+    def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        """The shape of the model's covariances (scikit-learn's ``covariances_``)."""
+        raise NotImplementedError
+
+    def variances(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
+        """(K, D) the diagonal of every component's covariance (a new array)."""
+        raise NotImplementedError
+
+    def dense(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
+        """(K, D, D) every component's covariance matrix (a new array)."""
+        dense = np.zeros((n_components, n_features, n_features))
+        dense[:, np.arange(n_features), np.arange(n_features)] = self.variances(covariances, n_components, n_features)
+        return dense
+
+    def from_dense(self, dense: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`dense` for (K, D, D) matrices that have the
+        model's structure (as a marginal or conditional of a mixture under the
+        model has, exactly)."""
+        raise NotImplementedError
+
+    def covariance_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters of the covariances."""
+        raise NotImplementedError
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters of a K-component mixture under this model: the
+        covariances', K D means and K - 1 weights (as scikit-learn counts them)."""
+        K, D = n_components, n_features
+        return self.covariance_parameters(K, D) + K * D + K - 1
+
+    # Precisions (scikit-learn's fitted attributes) ---------------------------------------------
+
+    def precisions_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        """scikit-learn's precisions_cholesky_: U upper triangular with U U^T =
+        cov^-1 (U = L^-T for cov = L L^T); diagonals 1 / sqrt(variance).
+        np.linalg.LinAlgError for a matrix without a Cholesky factor."""
+        if not self.matrix:
+            return 1.0 / np.sqrt(covariances)
+        lower = np.linalg.cholesky(covariances)
+        identity = np.broadcast_to(np.eye(lower.shape[-1]), lower.shape)
+        return np.swapaxes(np.linalg.solve(lower, identity), -1, -2)
+
+    def precisions(self, precisions_cholesky: np.ndarray) -> np.ndarray:
+        """The precisions from their Cholesky factors."""
+        if not self.matrix:
+            return precisions_cholesky**2
+        return precisions_cholesky @ np.swapaxes(precisions_cholesky, -1, -2)
+
+    def covariances_from_precisions_cholesky(self, precisions_cholesky: np.ndarray) -> np.ndarray:
+        """The covariances whose precisions have these Cholesky factors (symmetrised)."""
+        if not self.matrix:
+            return 1.0 / precisions_cholesky**2
+        inverse = np.linalg.inv(precisions_cholesky)
+        covariances = np.swapaxes(inverse, -1, -2) @ inverse
+        return (covariances + np.swapaxes(covariances, -1, -2)) / 2
+
+    def covariances_from_precisions(self, precisions: np.ndarray, name: str) -> np.ndarray:
+        """Precisions given as a start, checked as scikit-learn checks them
+        (ValueError with its wording; ``name`` is how it names them), as
+        covariances."""
+        if not self.matrix:
+            if (precisions <= 0).any():
+                raise ValueError(f"'{name}' should be positive")
+            return 1.0 / precisions
+        for p in precisions.reshape(-1, precisions.shape[-1], precisions.shape[-1]):
+            if not (np.allclose(p, p.T) and (np.linalg.eigvalsh(p) > 0).all()):
+                raise ValueError(f"'{name}' should be symmetric, positive-definite")
+        inverse = np.linalg.inv(precisions)
+        return (inverse + np.swapaxes(inverse, -1, -2)) / 2
+
+    def sample(self, rng: np.random.RandomState, means: np.ndarray, covariances: np.ndarray,
+               counts: np.ndarray) -> list[np.ndarray]:
+        """counts[k] rows from each component, with scikit-learn's draws from rng
+        (the same random_state gives its rows)."""
+        if self.matrix:
+            per_component = [covariances] * len(means) if self.shared else covariances
+            return [rng.multivariate_normal(m, c, int(n)) for m, c, n in zip(means, per_component, counts)]
+        return [m + rng.standard_normal(size=(n, means.shape[1])) * np.sqrt(c)
+                for m, c, n in zip(means, covariances, counts)]
+
+
+class Full(CovarianceModel):
+    name, matrix, shared = "full", True, False
+
+    def covariance_parameters(self, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    def variances(self, covariances, n_components, n_features):
+        return np.diagonal(covariances, axis1=1, axis2=2).copy()
+
+    def dense(self, covariances, n_components, n_features):
+        return np.array(covariances, dtype=np.float64)
+
+    def from_dense(self, dense):
+        return dense
+
+
+class Tied(CovarianceModel):
+    name, matrix, shared = "tied", True, True
+
+    def covariance_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def shape(self, n_components, n_features):
+        return (n_features, n_features)
+
+    def variances(self, covariances, n_components, n_features):
+        return np.tile(np.diag(covariances), (n_components, 1))
+
+    def dense(self, covariances, n_components, n_features):
+        return np.repeat(np.asarray(covariances, dtype=np.float64)[None], n_components, axis=0)
+
+    def from_dense(self, dense):
+        return dense[0]
+
+
+class Diag(CovarianceModel):
+    name, matrix, shared = "diag", False, False
+
+    def covariance_parameters(self, n_components, n_features):
+        return n_components * n_features
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    def variances(self, covariances, n_components, n_features):
+        return np.array(covariances, dtype=np.float64)
+
+    def from_dense(self, dense):
+        return np.diagonal(dense, axis1=1, axis2=2).copy()
+
+
+class Spherical(CovarianceModel):
+    name, matrix, shared = "spherical", False, False
+
+    def covariance_parameters(self, n_components, n_features):
+        return n_components
+
+    def shape(self, n_components, n_features):
+        return (n_components,)
+
+    def variances(self, covariances, n_components, n_features):
+        return np.repeat(np.asarray(covariances, dtype=np.float64)[:, None], n_features, axis=1)
+
+    def from_dense(self, dense):
+        return np.diagonal(dense, axis1=1, axis2=2)[:, 0].copy()
+
+
+#: The models by name, in scikit-learn's order.
+COVARIANCE_MODELS: dict[str, CovarianceModel] = {model.name: model for model in (Full(), Tied(), Diag(), Spherical())}
+
+#: scikit-learn's covariance_type names, in its order.
+COVARIANCE_TYPES = tuple(COVARIANCE_MODELS)
+
+
+def covariance_model(covariance_type: str) -> CovarianceModel:
+    """The model called covariance_type (one of :data:`COVARIANCE_TYPES`; the
+    caller has checked the name)."""
+    return COVARIANCE_MODELS[covariance_type]
