@@ -358,6 +358,22 @@ class DaskData(DataSource):
         return x, w
 
 
+def fit_source(estimator, X, sample_weight, func: str, warm: bool) -> DaskData:
+    """The data source of estimator's fit of the Dask array X, checked as the
+    in-memory fit checks its data (warm: continuing a fit, whose
+    n_features_in_ X must have); sets n_features_in_ otherwise."""
+    X = data_array(X, func, estimator.n_features_in_ if warm else None)
+    n_samples, n_features = (int(v) for v in X.shape)
+    if n_samples < max(2, estimator.n_components):
+        raise ValueError(f"Expected n_samples >= n_components but got n_components = {estimator.n_components}, "
+                         f"n_samples = {n_samples}")
+    if not warm:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    return DaskData(X, weight_array(sample_weight, X, func), func)
+
+
 def _current_client():
     """The current dask.distributed client, or None."""
     try:

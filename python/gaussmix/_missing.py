@@ -135,3 +135,17 @@ def incomplete_log_prob(x: np.ndarray, mixture: Mixture):
     complete = np.ones(len(x), dtype=bool)
     complete[rows] = False
     return complete, rows, _core.missing_log_prob(x, patterns, weights, means, covariances, ctype, threads_for_core())
+
+
+def by_rows(x: np.ndarray, mixture: Mixture, complete, of_log_prob) -> np.ndarray:
+    """complete(x) for x without NaN; else complete() of its complete rows
+    and of_log_prob() of the component log-weights of its rows with NaN,
+    scored on their observed coordinates, put together in x's row order."""
+    if not np.isnan(x).any():
+        return complete(x)
+    is_complete, rows, log_prob = incomplete_log_prob(x, mixture)
+    done = complete(np.ascontiguousarray(x[is_complete]))
+    out = np.empty((len(x),) + done.shape[1:], dtype=done.dtype)
+    out[is_complete] = done
+    out[rows] = of_log_prob(log_prob)
+    return out

@@ -256,7 +256,7 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         them: a Dask array's chunks (gaussmix/_dask.py), rows with NaN
         (gaussmix/_missing.py), or rows in memory."""
         if _dask.is_dask_array(X):
-            return self._dask_source(X, sample_weight, func, warm)
+            return _dask.fit_source(self, X, sample_weight, func, warm)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite="allow-nan",
                           reset=not warm)
         n_samples, n_features = X.shape
@@ -268,18 +268,6 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         if np.isnan(x).any():
             return _missing.MissingData(x, w, func, float(self.reg_covar))
         return _engine.InMemory(x, w, func, column_extremes(x))
-
-    def _dask_source(self, X, sample_weight, func: str, warm: bool):
-        X = _dask.data_array(X, func, self.n_features_in_ if warm else None)
-        n_samples, n_features = (int(v) for v in X.shape)
-        if n_samples < max(2, self.n_components):
-            raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
-                             f"n_samples = {n_samples}")
-        if not warm:
-            self.n_features_in_ = n_features
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        return _dask.DaskData(X, _dask.weight_array(sample_weight, X, func), func)
 
     # ------------------------------------------------------------------ fitted state and scoring
 
@@ -295,7 +283,7 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         x = self._rows(X, func, ensure_all_finite="allow-nan")
         mixture = scoring_mixture(self)
         float32_output = bool(x.dtype == np.float32 and self.means_.dtype == np.float32)
-        return _by_rows(x, mixture, self._on_complete_rows(core_function, mixture, float32_output), of_log_prob)
+        return _missing.by_rows(x, mixture, self._on_complete_rows(core_function, mixture, float32_output), of_log_prob)
 
     def _on_complete_rows(self, core_function, mixture: Mixture, *extra):
         """core_function(rows, weights, means, covariances, threads,
@@ -358,7 +346,7 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
 
     def _labels(self, x: np.ndarray, mixture: Mixture) -> np.ndarray:
         """Each row's most probable component under mixture."""
-        return _by_rows(x, mixture, self._on_complete_rows(_core.assign_to_component, mixture),
+        return _missing.by_rows(x, mixture, self._on_complete_rows(_core.assign_to_component, mixture),
                         lambda log_prob: log_prob.argmax(axis=1))
 
     def predict_proba(self, X):
@@ -495,17 +483,3 @@ def _log_sum_exp(log_prob: np.ndarray) -> np.ndarray:
 
 def _softmax(log_prob: np.ndarray) -> np.ndarray:
     return softmax(log_prob, axis=1)
-
-
-def _by_rows(x: np.ndarray, mixture: Mixture, complete, of_log_prob) -> np.ndarray:
-    """complete(x) for x without NaN; else complete() of its complete rows
-    and of_log_prob() of the component log-weights of its rows with NaN,
-    scored on their observed coordinates, put together in x's row order."""
-    if not np.isnan(x).any():
-        return complete(x)
-    is_complete, rows, log_prob = _missing.incomplete_log_prob(x, mixture)
-    done = complete(np.ascontiguousarray(x[is_complete]))
-    out = np.empty((len(x),) + done.shape[1:], dtype=done.dtype)
-    out[is_complete] = done
-    out[rows] = of_log_prob(log_prob)
-    return out
