@@ -84,6 +84,10 @@ Peers: scikit-learn if installed; Armadillo if a C++ compiler finds
 timed: its Python ``gmm_train`` re-initialises EM with k-means even when
 given an ``input_model``, so it cannot start from the common parameters.
 
+The fixed cost of every public face (``gmm.gmm_em_continue``,
+``GaussianMixture.fit``, ``fit_em``, the statistics seam), beside its
+per-iteration time and comparable across two builds: bench/bench_fixed_cost.py.
+
 Also times ``gaussmix.gmm.gm_log_likelihood`` against
 ``scipy.stats.multivariate_normal.logpdf`` per component combined with
 ``scipy.special.logsumexp``, on the 1000000 x 8 x 16 data (N/20 with --quick),
