@@ -257,8 +257,7 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         (gaussmix/_missing.py), or rows in memory."""
         if _dask.is_dask_array(X):
             return _dask.fit_source(self, X, sample_weight, func, warm)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite="allow-nan",
-                          reset=not warm)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite="allow-nan")
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
             raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
