@@ -15,7 +15,7 @@ from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
 import gaussmix
 from gaussmix import GaussianMixture, StartCache, _engine, _starts
 from gaussmix._covariance import COVARIANCE_MODELS
-from gaussmix._validation import column_extremes
+from gaussmix._validation import column_stats
 
 MODELS = tuple(COVARIANCE_MODELS)
 
@@ -37,7 +37,7 @@ def test_the_core_loop_and_the_python_loop_give_the_same_fit(covariance_type, we
     X = blobs(dtype=dtype)
     w = np.random.default_rng(1).uniform(0.5, 2.0, len(X)) if weighted else None
     start = GaussianMixture(3, covariance_type=covariance_type, max_iter=0, random_state=0).fit(X).to_mixture()
-    source = _engine.InMemory(X, w, "test", column_extremes(X)).for_start(start)
+    source = _engine.InMemory(X, w, "test", column_stats(X)).for_start(start)
     settings = _engine.Settings(1, 25, 1e-6)
     offset = _engine.resp_offset(X.dtype, source.weight_total, len(X))
     events = []

@@ -163,6 +163,7 @@ PYBIND11_MODULE(GAUSSMIX_CORE_MODULE, m) {
   gb::register_kmeans(m);
   gb::register_condition(m);
   gb::register_missing(m);
+  gb::register_column_summary(m);
   m.def("default_threads", [] { return gaussmix::detail::threads_for(0); },
         "Threads the core uses when n_threads is 0 (1 without OpenMP).");
   m.def("max_threads", &gaussmix::max_threads,

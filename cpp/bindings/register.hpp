@@ -9,4 +9,5 @@ void register_em(pybind11::module_& m);
 void register_kmeans(pybind11::module_& m);
 void register_condition(pybind11::module_& m);
 void register_missing(pybind11::module_& m);
+void register_column_summary(pybind11::module_& m);
 }  // namespace gaussmix::bindings

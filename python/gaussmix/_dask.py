@@ -44,8 +44,8 @@ import numpy as np
 from . import _core
 from ._engine import DataSource
 from ._mixture import Mixture
-from ._validation import (check_fit_scale, check_weight_total, check_weight_values, column_extremes, float32_is_safe,
-                          range_bounds, scaled_column_stats, spreads_surely_in_band)
+from ._validation import (check_fit_scale, check_weight_total, check_weight_values, column_extremes, column_stats,
+                          float32_is_safe, range_bounds, scaled_column_stats, spreads_surely_in_band)
 
 MIN_SAMPLE = 10_000
 SAMPLE_PER_COMPONENT = 1_000
@@ -323,16 +323,16 @@ class DaskData(DataSource):
         mean_y = y.mean(axis=0).compute()
         deviation = abs(y - mean_y)
         var_y, max_dev_y = _dask()[0].compute((deviation**2).mean(axis=0), deviation.max(axis=0))
-        check_fit_scale(scaled_column_stats(mean_y, var_y, max_dev_y, exponent, lo == hi), self.func,
+        check_fit_scale(scaled_column_stats(mean_y, var_y, max_dev_y, exponent, lo, hi), self.func,
                         require_varying=False)
 
     def start_rows(self, n_components: int, random_state):
-        """(rows, their weights or None, their column extremes): the sample of
+        """(rows, their weights or None, their ColumnStats): the sample of
         :meth:`sample`, drawn from random_state by the first start that needs
         it; one read of the sampled rows serves every initialisation."""
         if self._sample is None:
             xs, ws = self.sample(n_components, random_state)
-            self._sample = xs, ws, column_extremes(xs)
+            self._sample = xs, ws, column_stats(xs)
         return self._sample
 
     def sample(self, n_components: int, random_state):

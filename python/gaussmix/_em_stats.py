@@ -235,7 +235,7 @@ def fit_em(X, init: Mixture, *, sample_weight=None, max_iter: int = 100, tol: fl
     """
     func = "fit_em"
     init = _check_mixture(init, func)
-    x = _data(X, init, func, check_finite=False)  # fit_data checks, from the column extremes
+    x = _data(X, init, func, check_finite=False)  # fit_data checks, from the column statistics
     w = sample_weight_vector(sample_weight, x.shape[0], func)
     max_iter = positive_int(max_iter, func, "max_iter", maximum=INT_MAX)
     tol = real_number(tol, func, "tol", minimum=0.0)

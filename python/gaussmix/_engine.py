@@ -206,12 +206,12 @@ class InMemory(DataSource):
     """Rows in memory without NaN: the core's fused pass.
 
     x: C-contiguous float64 or float32 (its dtype is the fitted model's);
-    w: float64 weights or None; extremes: x's column extremes (every check
+    w: float64 weights or None; column_stats: x's ColumnStats (every check
     against a start is decided from them: one pass over x per fit)."""
 
-    def __init__(self, x: np.ndarray, w, func: str, extremes, kernel_x: np.ndarray | None = None):
+    def __init__(self, x: np.ndarray, w, func: str, column_stats, kernel_x: np.ndarray | None = None):
         self.x = self.data = x
-        self.w, self.func, self.extremes = w, func, extremes
+        self.w, self.func, self.column_stats = w, func, column_stats
         self.kx = x if kernel_x is None else kernel_x
         self.dtype = x.dtype
         self.n_samples, self.n_features = x.shape
@@ -222,12 +222,12 @@ class InMemory(DataSource):
         return self.kx.dtype
 
     def start_rows(self, n_components: int, random_state):
-        return self.x, self.w, self.extremes
+        return self.x, self.w, self.column_stats
 
     def for_start(self, start: Mixture) -> "InMemory":
         kernel_x = fit_data(self.x, self.func, means=start.means, variances=start.variances(),
-                            extremes=self.extremes)
-        return InMemory(self.x, self.w, self.func, self.extremes, kernel_x)
+                            stats=self.column_stats)
+        return InMemory(self.x, self.w, self.func, self.column_stats, kernel_x)
 
     def stats(self, mixture: Mixture, shifts=None):
         weights, means, covariances, ctype = mixture.core_args()

@@ -52,7 +52,7 @@ from . import _core
 from ._config import threads_for_core
 from ._engine import DataSource
 from ._mixture import Mixture
-from ._validation import column_extremes, fit_data
+from ._validation import column_stats, fit_data
 
 
 def _first_empty_row(x: np.ndarray) -> int | None:
@@ -89,7 +89,7 @@ class MissingData(DataSource):
         self.n_samples, self.n_features = x.shape
         self.weight_total = float(self.n_samples if w is None else w.sum())
         self.filled = column_means_filled(x, w) if filled is None else filled
-        self.extremes = column_extremes(self.filled)  # the observed values' (every start's checks)
+        self.column_stats = column_stats(self.filled)  # every start's checks, from one pass
         self.patterns = _core.missing_patterns(x)
         complete = np.ones(len(x), dtype=bool)
         complete[self.patterns.rows] = False
@@ -101,12 +101,12 @@ class MissingData(DataSource):
         return self.patterns.n_patterns
 
     def start_rows(self, n_components: int, random_state):
-        return self.filled, self.w, self.extremes
+        return self.filled, self.w, self.column_stats
 
     def for_start(self, start: Mixture) -> "MissingData":
         """The float32 kernels' range is decided as in memory, on the mean-filled rows."""
         checked = fit_data(self.filled, self.func, means=start.means, variances=start.variances(),
-                           extremes=self.extremes)
+                           stats=self.column_stats)
         if checked.dtype == self.x.dtype:
             return self
         return MissingData(self.x.astype(np.float64), self.w, self.func, self.reg_covar, checked)

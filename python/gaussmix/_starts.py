@@ -87,8 +87,8 @@ class StartProvider:
         inits = self.inits
         if self.given_in_full:
             return Mixture(*inits, self.covariance_type)
-        x, w, extremes = source.start_rows(self.n_components, self.random_state)
-        xk = fit_data(x, self.func, extremes=extremes)
+        x, w, stats = source.start_rows(self.n_components, self.random_state)
+        xk = fit_data(x, self.func, stats=stats)
         resp, labels = self._assignment(init, xk, w)
         total = float(len(xk) if w is None else w.sum())
         # The offset is the data's precision's, also when the kernels need float64 (as scikit-learn's on the same data).

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
+from ._config import threads_for_core
 
 Cov_problem = _core.Cov_problem
 Cov_problem.__doc__ = (
@@ -54,8 +55,9 @@ FLOAT32_SCORE_MAX_RATIO = 2.0**50
 def data_matrix(X, func: str, name: str = "X", allow_single_point_dim: int | None = None,
                 check_finite: bool = True, not_finite_hint: str = "") -> np.ndarray:
     """X as a C-contiguous float64 or float32 (N, D) array with finite entries
-    (with check_finite=False the caller checks them: :func:`fit_data` does,
-    from the column extremes it needs anyway, saving two passes over X).
+    (with check_finite=False the caller checks them: :func:`require_finite`
+    and :func:`fit_data` do, from the column statistics they need anyway,
+    saving two passes over X).
 
     float32 and float64 C-contiguous arrays are returned as they are (no
     copy); anything else is converted once. With allow_single_point_dim=D a
@@ -317,23 +319,69 @@ def covariances_must_factorise(func: str, name: str):
 
 
 class ColumnStats(NamedTuple):
-    """Per-column statistics of X, computed without overflow or underflow."""
+    """Per-column statistics of X, computed without overflow or underflow:
+    everything the checks of one call need, from one pass over X."""
 
-    mean: np.ndarray      #: (D,) column means
-    spread: np.ndarray    #: (D,) standard deviations (population, ddof=0)
-    max_dev: np.ndarray   #: (D,) max |x - column mean|
-    var: np.ndarray       #: (D,) variances; may be 0 or inf where spread is outside SPREAD_BAND
-    constant: np.ndarray  #: (D,) bool, True where every entry of the column is equal
+    mean: np.ndarray       #: (D,) column means (of the finite entries)
+    spread: np.ndarray     #: (D,) standard deviations (population, ddof=0)
+    max_dev: np.ndarray    #: (D,) max |x - column mean|
+    var: np.ndarray        #: (D,) variances; may be 0 or inf where spread is outside SPREAD_BAND
+    constant: np.ndarray   #: (D,) bool, True where every entry of the column is equal
+    lo: np.ndarray         #: (D,) each column's smallest entry that is not NaN (float64)
+    hi: np.ndarray         #: (D,) each column's largest entry that is not NaN (float64)
+    nan_count: np.ndarray  #: (D,) int64, NaN entries per column
+    has_inf: np.ndarray    #: (D,) bool, True where the column holds +-inf
+
+    @property
+    def finite(self) -> bool:
+        """Whether every entry of X is finite (no NaN, no infinity)."""
+        return not (self.nan_count.any() or self.has_inf.any())
 
 
-#: Entries per slice in column_stats: its float64 temporaries stay near 8 MB
-#: whatever D (65,536 rows at any D made 32 MB ones at D = 64, most of a
-#: fit's memory above the data).
+#: Entries per slice in the exact column statistics: its float64 temporaries
+#: stay near 8 MB whatever D (65,536 rows at any D made 32 MB ones at D = 64,
+#: most of a fit's memory above the data).
 _STATS_ENTRIES = 1 << 20
+#: The core's column_summary moments are plain double arithmetic, exact to
+#: rounding while max|x| stays below this (no square of a deviation, nor a
+#: sum of them, can overflow)...
+_PLAIN_MAX_ABS = 2.0**460
+#: ...and every varying column's variance above this (SPREAD_BAND's lower
+#: end squared: squares of deviations are normal numbers, not subnormal).
+_PLAIN_MIN_VAR = SPREAD_BAND[0] ** 2
 
 
 def column_stats(x: np.ndarray) -> ColumnStats:
-    """Scale-safe per-column mean, spread and largest deviation of x (N, D).
+    """Scale-safe per-column statistics of x (N, D): mean, spread, largest
+    deviation, extremes, and the NaN and infinity counts, in one parallel
+    pass of the core (``_core.column_summary``).
+
+    The core's moments are plain double arithmetic; where they cannot be
+    trusted (max|x| beyond 2**460, where squares would overflow, or a varying
+    column with a variance below 2**-920, where they would be subnormal) the
+    statistics of finite x come from the exact scaled two-pass instead
+    (:func:`_exact_column_stats`, two more reads of x). Where x holds NaN or
+    infinity the moments are those of the finite entries (the callers refuse
+    such x: :attr:`ColumnStats.finite`).
+    """
+    summary = _core.column_summary(x, threads_for_core())
+    lo, hi = np.array(summary.min), np.array(summary.max)
+    nan_count, has_inf = np.array(summary.nan_count), np.array(summary.has_inf)
+    constant = hi == lo
+    # A column of one repeated value has spread 0 exactly; its mean's rounding
+    # must not invent a tiny variance.
+    var = np.where(constant, 0.0, summary.variance)
+    finite = not (nan_count.any() or has_inf.any())
+    if finite and (np.maximum(hi, -lo).max() > _PLAIN_MAX_ABS or (var[~constant] < _PLAIN_MIN_VAR).any()):
+        return _exact_column_stats(x, lo, hi)
+    mean = np.array(summary.mean)
+    max_dev = np.where(constant, 0.0, np.maximum(hi - mean, mean - lo))
+    return ColumnStats(mean=mean, spread=np.sqrt(var), max_dev=max_dev, var=var, constant=constant, lo=lo, hi=hi,
+                       nan_count=nan_count, has_inf=has_inf)
+
+
+def _exact_column_stats(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> ColumnStats:
+    """column_stats of finite x whatever its scale, given its column extremes.
 
     np.var squares the entries, which overflows beyond ~1e154 and underflows
     to subnormals below ~1e-154. Each column is divided by the power of two
@@ -343,9 +391,7 @@ def column_stats(x: np.ndarray) -> ColumnStats:
     stay small whatever N is.
     """
     n = x.shape[0]
-    hi, lo = x.max(axis=0), x.min(axis=0)
-    amax = np.maximum(hi, -lo).astype(np.float64)
-    _, exponent = np.frexp(amax)  # amax = m * 2**exponent, 0.5 <= m < 1 (exponent 0 for amax 0)
+    _, exponent = np.frexp(np.maximum(hi, -lo))  # amax = m * 2**exponent, 0.5 <= m < 1 (exponent 0 for amax 0)
     rows = max(1, _STATS_ENTRIES // max(x.shape[1], 1))
     slices = [slice(i, min(i + rows, n)) for i in range(0, n, rows)]
     mean_y = sum(np.ldexp(x[s].astype(np.float64), -exponent).sum(axis=0) for s in slices) / n
@@ -358,12 +404,15 @@ def column_stats(x: np.ndarray) -> ColumnStats:
         np.maximum(max_dev_y, y.max(axis=0), out=max_dev_y)
         np.square(y, out=y)
         sum_sq += y.sum(axis=0)
-    return scaled_column_stats(mean_y, sum_sq / n, max_dev_y, exponent, np.asarray(hi == lo))
+    return scaled_column_stats(mean_y, sum_sq / n, max_dev_y, exponent, lo, hi)
 
 
-def scaled_column_stats(mean_y, var_y, max_dev_y, exponent, constant) -> ColumnStats:
-    """ColumnStats from the statistics of the columns divided by 2**exponent
-    (see :func:`column_stats`); constant: the columns of one repeated value."""
+def scaled_column_stats(mean_y, var_y, max_dev_y, exponent, lo, hi) -> ColumnStats:
+    """ColumnStats of finite data with column extremes lo, hi from the
+    statistics of its columns divided by 2**exponent (see
+    :func:`_exact_column_stats`)."""
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    constant = np.asarray(hi == lo)
     # A column of one repeated value has spread 0 exactly; its mean's rounding
     # must not invent a tiny variance.
     var_y = np.array(var_y, dtype=np.float64)
@@ -373,7 +422,16 @@ def scaled_column_stats(mean_y, var_y, max_dev_y, exponent, constant) -> ColumnS
     with np.errstate(over="ignore", under="ignore"):
         var = np.ldexp(var_y, 2 * exponent)  # only used where the spread is inside SPREAD_BAND
     return ColumnStats(mean=np.ldexp(mean_y, exponent), spread=np.ldexp(np.sqrt(var_y), exponent),
-                       max_dev=np.ldexp(max_dev_y, exponent), var=var, constant=constant)
+                       max_dev=np.ldexp(max_dev_y, exponent), var=var, constant=constant, lo=lo, hi=hi,
+                       nan_count=np.zeros(lo.shape, dtype=np.int64), has_inf=np.zeros(lo.shape, dtype=bool))
+
+
+def require_finite(stats: ColumnStats, func: str, name: str = "X", not_finite_hint: str = "") -> None:
+    """ValueError, :func:`data_matrix`'s, unless the data whose
+    :func:`column_stats` these are is finite: its finiteness check and its
+    scale checks from one pass."""
+    if not stats.finite:
+        _not_finite(func, name, not_finite_hint)
 
 
 def check_fit_scale(stats: ColumnStats, func: str, name: str = "X", require_varying: bool = True) -> None:
@@ -484,41 +542,17 @@ def spreads_surely_in_band(r: np.ndarray, spread_lo: np.ndarray) -> bool:
 
 
 def fit_data(x: np.ndarray, func: str, *, means: np.ndarray | None = None,
-             variances: np.ndarray | None = None,
-             extremes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+             variances: np.ndarray | None = None, stats: ColumnStats | None = None) -> np.ndarray:
     """x as the core should fit it from parameters (means, covariance
     diagonals ``variances``; None: the data's checks only, as for statistics
     under given responsibilities): finite entries, the scale checks of
     :func:`check_fit_scale` (ValueError) and the float32 decision of
-    :func:`kernel_data`.
-
-    Both are decided from each column's range r = max - min in one cheap pass
-    whenever the bounds r / sqrt(2N) <= spread <= r and r / 2 <= max|x - mean|
-    <= r (the two extreme rows alone give a variance of at least r^2 / 2N)
-    already lie inside the bands; only otherwise does the exact two-pass
-    :func:`column_stats` run (0.46 s against 0.07 s at 1e6 x 32: several EM
-    iterations). What the cheap pass accepts the exact one accepts too.
-    ``extremes``: :func:`column_extremes` of x, when the caller has them
-    (a fit that checks its data against several starts).
+    :func:`kernel_data`, all from :func:`column_stats` of x. ``stats``: those
+    statistics, when the caller has them (a fit that checks its data against
+    several starts reads X once for all of them).
     """
-    # NaN propagates: the extremes also tell whether x is finite.
-    lo, hi = column_extremes(x) if extremes is None else extremes
-    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-        _not_finite(func, "X")
-    r, spread_lo = range_bounds(lo, hi, x.shape[0])
-    decided = spreads_surely_in_band(r, spread_lo)
-    if decided and x.dtype != np.float32:
-        return x
-    if decided:
-        f_lo, f_hi = FLOAT32_FIT_BAND
-        cov_lo, cov_hi = FLOAT32_SCORE_COV_BAND
-        with np.errstate(over="ignore"):  # bounds |mean_k - column mean|
-            mean_offset = 0.0 if means is None else np.maximum(np.abs(means - lo), np.abs(means - hi)).max()
-        variances_ok = variances is None or (variances.min() >= cov_lo and variances.max() <= cov_hi)
-        if (np.all(spread_lo >= f_lo) and np.all(r / 2 >= f_lo) and np.all(r <= f_hi) and mean_offset <= f_hi
-                and variances_ok):
-            return x
-    stats = column_stats(x)
+    stats = column_stats(x) if stats is None else stats
+    require_finite(stats, func)
     check_fit_scale(stats, func, require_varying=False)
     return kernel_data(x, fit_stats=stats, means=means, variances=variances)
 

@@ -49,7 +49,7 @@ from ._fitted import GIVEN, History, NonFiniteFit, scoring_mixture, set_fitted
 from ._mixture import Mixture
 from ._params import INIT_PARAMS, InvalidParameterError, check_inits, check_params, is_int
 from ._starts import StartCache, StartProvider
-from ._validation import column_extremes, data_matrix, kernel_data, mixture_params, sample_weight_vector
+from ._validation import column_stats, data_matrix, kernel_data, mixture_params, sample_weight_vector
 
 __all__ = ["GaussianMixture", "FitProgress", "InvalidParameterError", "NonFiniteFit", "StartCache", "INIT_PARAMS"]
 
@@ -264,9 +264,10 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
                              f"n_samples = {n_samples}")
         x = data_matrix(X, func, check_finite=False)  # validate_data refused infinities
         w = sample_weight_vector(sample_weight, n_samples, func)
-        if np.isnan(x).any():
+        stats = column_stats(x)  # NaN, and every start's and run's data checks: one pass over X
+        if stats.nan_count.any():
             return _missing.MissingData(x, w, func, float(self.reg_covar))
-        return _engine.InMemory(x, w, func, column_extremes(x))
+        return _engine.InMemory(x, w, func, stats)
 
     # ------------------------------------------------------------------ fitted state and scoring
 

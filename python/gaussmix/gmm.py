@@ -34,6 +34,7 @@ from ._validation import (
     positive_int,
     real_array,
     real_number,
+    require_finite,
     warn_if_transposed,
 )
 
@@ -398,13 +399,15 @@ def em(X, K, max_iter=50, verbose=False, iter_call=None, delta_stop=1e-6, init_k
     func = "em"
     if iter is not None:
         max_iter = iter
-    x = data_matrix(X, func, not_finite_hint=_MISSING_VALUES_HINT)
+    x = data_matrix(X, func, check_finite=False)
+    stats = column_stats(x)  # every check of X, from one pass
+    require_finite(stats, func, not_finite_hint=_MISSING_VALUES_HINT)
     K = n_components(K, x.shape[0], func)
     max_tries = positive_int(max_tries, func, "max_tries")
     max_iter = positive_int(max_iter, func, "max_iter")
     if not isinstance(init_kw, dict):
         raise TypeError(f"{func}(): init_kw must be a dict of gmm_init keyword arguments")
-    stats, settings = _fit_setup(x, max_iter, verbose, iter_call, delta_stop, diag_add, 10, func)
+    settings = _fit_setup(x, stats, max_iter, verbose, iter_call, delta_stop, diag_add, 10, func)
     token = _EM_INIT_DATA.set((x, stats))
     try:
         for tries_left in range(max_tries - 1, -1, -1):
@@ -474,21 +477,21 @@ def gmm_em_continue(X, center_list, cov_list, p_k, max_iter=50, verbose=False, i
         constant columns of X when diag_add is 0).
     """
     func = "gmm_em_continue"
-    x = data_matrix(X, func)
+    x = data_matrix(X, func, check_finite=False)
+    stats = column_stats(x)  # every check of X, from one pass
+    require_finite(stats, func)
     max_iter = positive_int(max_iter, func, "max_iter")
     delta_stop_count_end = positive_int(delta_stop_count_end, func, "delta_stop_count_end")
-    stats, settings = _fit_setup(x, max_iter, verbose, iter_call, delta_stop, diag_add,
-                                 delta_stop_count_end, func)
+    settings = _fit_setup(x, stats, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop_count_end, func)
     return _em_continue(x, center_list, cov_list, p_k, settings, stats, func)
 
 
-def _fit_setup(x, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop_count_end, func):
-    """Checks shared by em and gmm_em_continue; returns (ColumnStats of x, core settings)."""
+def _fit_setup(x, stats, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop_count_end, func):
+    """Checks shared by em and gmm_em_continue (stats: the ColumnStats of x); returns the core settings."""
     if iter_call is not None and not callable(iter_call):
         raise TypeError(f"{func}(): iter_call must be callable or None")
     delta_stop = real_number(delta_stop, func, "delta_stop")
     diag_add = real_number(diag_add, func, "diag_add", minimum=0.0)
-    stats = column_stats(x)
     check_fit_scale(stats, func)
     # Last, after every check that raises: a warning turned into an error
     # (filterwarnings) must not hide a ValueError about the same call.
@@ -500,7 +503,7 @@ def _fit_setup(x, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop
                          "range; diag_add is relative to each column's variance, so use a value near 1e-3")
     settings = dict(max_iter=max_iter, delta_stop=delta_stop, delta_stop_count_end=delta_stop_count_end,
                     diag_add=diag_vec, callback=_iteration_callback(verbose, iter_call, x.shape[0]))
-    return stats, settings
+    return settings
 
 
 def _em_continue(x, center_list, cov_list, p_k, settings, stats, func):

@@ -32,6 +32,8 @@
  *  - Missing values (missing.hpp): missing_stats and complete_row_stats (EM's
  *    statistics, reg_covar as a penalty on the observed entries), missing_log_prob.
  *  - Divergences (divergence.hpp): hellinger_affinity, kl_divergence, pairwise.
+ *  - Data checks (column_summary.hpp): column_summary, every per-column count,
+ *    extreme and moment the checks of a fit need, in one pass over the data.
  *
  *  Bad arguments throw std::invalid_argument; a covariance that is not
  *  positive definite throws CovProblem (errors.hpp). Data are N x D,
@@ -53,3 +55,4 @@
 #include "condition.hpp"
 #include "missing.hpp"
 #include "divergence.hpp"
+#include "column_summary.hpp"
