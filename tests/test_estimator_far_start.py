@@ -1,7 +1,7 @@
 """A start far from the data: the first M-step moves every mean by 1e6 or 1e9
 standard deviations, and statistics taken around the old means would cancel
 (a variance of -334 where the data are fine). The core retakes such
-statistics around the new means (em.hpp, recentred_shifts) on every path:
+statistics around the new means (m_step.hpp, recentred_shifts) on every path:
 in-memory EM, weighted rows, float32 data, Dask arrays, rows with NaN, every
 covariance model. The references are scikit-learn's fit from the same start
 (which computes means and covariances in two passes) and, for missing values,

@@ -38,7 +38,7 @@ LEFT_OUT = {
     "test_gaussian_mixture_setting_best_params":
         "with reg_covar=0 its start leaves components on a single row; scikit-learn's spherical M-step pulls "
         "such a mean toward the origin (its N_k + 10 eps) and so gives it a variance of about 10 eps |x|^2, "
-        "while gaussmix's statistics, retaken around the new means where they would cancel (em.hpp, "
+        "while gaussmix's statistics, retaken around the new means where they would cancel (m_step.hpp, "
         "recentred_shifts), give the exact 0: a covariance problem ('ill-defined covariance'), as "
         "scikit-learn's own full model raises for a single row",
 }

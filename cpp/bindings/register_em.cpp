@@ -1,4 +1,5 @@
-// EM of em.hpp: the fit, and the statistics API (block statistics, merge, M-step).
+// EM (em.hpp) and the statistics API: block statistics (accumulate.hpp), merge (sufficient_stats.hpp), M-step
+// (m_step.hpp).
 #include <pybind11/functional.h>
 
 #include <limits>

@@ -17,8 +17,9 @@
  *  - EM (em.hpp): fit_em with EmOptions (delta_stop on the total or the
  *    mean log-likelihood, diag_add and reg_covar, an optional callback) and
  *    optional sample weights (sample_weight.hpp); one iteration is
- *    accumulate_stats (E-step and sufficient statistics in one pass) followed
- *    by m_step. The statistics are the public seam for data held in pieces:
+ *    accumulate_stats (accumulate.hpp: E-step and SufficientStats,
+ *    sufficient_stats.hpp, in one pass) followed by m_step (m_step.hpp).
+ *    The statistics are the public seam for data held in pieces:
  *
  *      SufficientStats total = accumulate_stats(block0, mix, threads, w0);
  *      total.merge(accumulate_stats(block1, mix, threads, w1));  // fixed order
@@ -27,8 +28,8 @@
  *    (cpp/tests/test_models.cpp has a worked example per model.)
  *  - k-means (kmeans.hpp): kmeans_plus_plus (explicit seed), kmeans_lloyd,
  *    nearest_centres.
- *  - Conditioning (condition.hpp): marginal, condition, predict_missing, and the
- *    grouping of rows by missing pattern (missing_patterns).
+ *  - Conditioning (condition.hpp): marginal, condition, predict_missing.
+ *  - Rows with NaN grouped by missing pattern (missing_patterns.hpp).
  *  - Missing values (missing.hpp): missing_stats and complete_row_stats (EM's
  *    statistics, reg_covar as a penalty on the observed entries), missing_log_prob.
  *  - Divergences (divergence.hpp): hellinger_affinity, kl_divergence, pairwise.
@@ -50,8 +51,12 @@
 #include "gaussian.hpp"
 #include "mixture.hpp"
 #include "scoring.hpp"
+#include "sufficient_stats.hpp"
+#include "accumulate.hpp"
+#include "m_step.hpp"
 #include "em.hpp"
 #include "kmeans.hpp"
+#include "missing_patterns.hpp"
 #include "condition.hpp"
 #include "missing.hpp"
 #include "divergence.hpp"

@@ -43,7 +43,7 @@
  *  in m of n rows (independent of the others) now settles at its observed
  *  variance + r; one a component never observes keeps its variance.
  *
- *  Rows are grouped by missing pattern (missing_patterns and
+ *  Rows are grouped by missing pattern (missing_patterns.hpp, and
  *  pattern_conditionals of condition.hpp, which predict_missing uses too):
  *  each pattern's observed block is factorised once per component per call, and the rows of a pattern are scored in blocks as
  *  matrix products. Blocks are cut and reduced in a fixed order, so results
@@ -57,13 +57,15 @@
 #include <string>
 #include <vector>
 
+#include "accumulate.hpp"
 #include "condition.hpp"
 #include "detail/config.hpp"
 #include "detail/parallel.hpp"
-#include "em.hpp"
 #include "errors.hpp"
+#include "missing_patterns.hpp"
 #include "mixture.hpp"
 #include "sample_weight.hpp"
+#include "sufficient_stats.hpp"
 
 namespace gaussmix {
 
@@ -156,7 +158,7 @@ inline void accumulate_pattern_block(const MissingPatterns& patterns, const Patt
     const double weight = w == nullptr ? 1.0 : w[row];
     auto lw = ws.log_w.row(r);
     const double top = lw.maxCoeff();
-    if (weight == 0.0) {  // adds exactly nothing, as em.hpp's weigh_block
+    if (weight == 0.0) {  // adds exactly nothing, as accumulate.hpp's weigh_block
       lw.setZero();
       continue;
     }
