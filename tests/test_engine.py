@@ -130,3 +130,17 @@ def test_the_covariance_table_agrees_with_scikit_learn(covariance_type):
         np.testing.assert_array_equal(dense[k], want)
         np.testing.assert_array_equal(model.variances(theirs.covariances_, 3, 4)[k], np.diag(want))
     np.testing.assert_array_equal(model.from_dense(dense), theirs.covariances_)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("with_nan", [False, True])
+def test_infinity_is_refused_with_scikit_learns_message_from_the_core_pass(dtype, with_nan):
+    X = blobs(dtype=dtype)
+    X[17, 1] = -np.inf
+    if with_nan:
+        X[3, 0] = np.nan
+    with pytest.raises(ValueError) as ours:
+        GaussianMixture(3).fit(X)
+    with pytest.raises(ValueError) as theirs:
+        SkGaussianMixture(3).fit(np.where(np.isnan(X), 0, X))
+    assert str(ours.value) == str(theirs.value)

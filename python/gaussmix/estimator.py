@@ -257,14 +257,17 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         (gaussmix/_missing.py), or rows in memory."""
         if _dask.is_dask_array(X):
             return _dask.fit_source(self, X, sample_weight, func, warm)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite="allow-nan")
-        n_samples, n_features = X.shape
+        # The values are checked from the core's one pass below (scikit-learn's own check is another pass).
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite=False)
+        x = data_matrix(X, func, check_finite=False)
+        stats = column_stats(x)  # infinity, NaN, and every start's and run's data checks: one pass over X
+        if stats.has_inf.any():
+            raise ValueError(f"Input X contains infinity or a value too large for {x.dtype!r}.")  # scikit-learn's
+        n_samples = len(x)
         if n_samples < self.n_components:
             raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
                              f"n_samples = {n_samples}")
-        x = data_matrix(X, func, check_finite=False)  # validate_data refused infinities
         w = sample_weight_vector(sample_weight, n_samples, func)
-        stats = column_stats(x)  # NaN, and every start's and run's data checks: one pass over X
         if stats.nan_count.any():
             return _missing.MissingData(x, w, func, float(self.reg_covar))
         return _engine.InMemory(x, w, func, stats)
