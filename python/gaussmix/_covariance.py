@@ -90,9 +90,9 @@ class CovarianceModel:
             if (precisions <= 0).any():
                 raise ValueError(f"'{name}' should be positive")
             return 1.0 / precisions
-        for p in precisions.reshape(-1, precisions.shape[-1], precisions.shape[-1]):
-            if not (np.allclose(p, p.T) and (np.linalg.eigvalsh(p) > 0).all()):
-                raise ValueError(f"'{name}' should be symmetric, positive-definite")
+        # Every matrix at once: allclose is elementwise, so this is each matrix's test.
+        if not (np.allclose(precisions, np.swapaxes(precisions, -1, -2)) and (np.linalg.eigvalsh(precisions) > 0).all()):
+            raise ValueError(f"'{name}' should be symmetric, positive-definite")
         inverse = np.linalg.inv(precisions)
         return (inverse + np.swapaxes(inverse, -1, -2)) / 2
 

@@ -95,8 +95,11 @@ def _init_array(value, name: str, owner: str) -> np.ndarray:
     accepted), so that the same values raise the same exceptions: a complex
     array or text that is not a number a ValueError, a list holding a complex
     number a TypeError."""
-    arr = check_array(value, dtype=[np.float64, np.float32], ensure_2d=False, allow_nd=True,
-                      ensure_all_finite=False, input_name=name)
+    if type(value) is np.ndarray and value.dtype in (np.float64, np.float32) and value.ndim and value.size:
+        arr = value  # what check_array returns for it, without its 0.15 ms of dispatch
+    else:
+        arr = check_array(value, dtype=[np.float64, np.float32], ensure_2d=False, allow_nd=True,
+                          ensure_all_finite=False, input_name=name)
     if not np.isfinite(arr).all():
         raise ValueError(f"{owner}.fit(): {name} contains NaN or infinity; give finite initial parameters")
     return arr
