@@ -155,7 +155,6 @@ inline py::tuple params_to_arrays(const Eigen::VectorXd& w, const RowMatrix<doub
   return py::make_tuple(weights, means, covariance_array(CovarianceType::full, c, RowMatrix<double>(), k, d));
 }
 
-/** A new (rows, cols) float64 array and an Eigen view of its buffer. */
 /** The statistics calls' optional shifts (K, D): None, the mixture's own
  *  choice; else every component's statistics around its row (a retake that
  *  recentred_shifts asked for). Converted with the GIL held. */
@@ -164,26 +163,10 @@ inline std::optional<RowMatrix<double>> optional_shifts(const py::object& shifts
   return shifts.cast<RowMatrix<double>>();
 }
 
+/** A new (rows, cols) float64 array and an Eigen view of its buffer (a vector: rows x 1). */
 inline DoubleArray new_matrix(Index rows, Index cols) { return DoubleArray({rows, cols}); }
 inline Eigen::Map<RowMatrix<double>> view(DoubleArray& a) {
   return Eigen::Map<RowMatrix<double>>(a.mutable_data(), a.shape(0), a.ndim() > 1 ? a.shape(1) : 1);
-}
-
-/** SufficientStats as a tuple of NumPy arrays and numbers:
- *  (covariance_type, shift (K, D), resp_sum (K,), first (K, D), second (the
- *  model's covariance shape), log_likelihood, weight_sum, n_rows,
- *  mixture_fingerprint). Needs the GIL. */
-inline py::tuple stats_to_tuple(const SufficientStats& s) {
-  const Index k = s.first.rows(), d = s.first.cols();
-  DoubleArray shift({k, d}), resp_sum(k), first({k, d});
-  view(shift) = s.shift;
-  Eigen::Map<Eigen::VectorXd>(resp_sum.mutable_data(), k) = s.resp_sum;
-  view(first) = s.first;
-  const bool matrices = s.covariance_type == CovarianceType::full || s.covariance_type == CovarianceType::tied;
-  const RowMatrix<double> vectors = matrices ? RowMatrix<double>() : RowMatrix<double>(s.second.front());
-  return py::make_tuple(covariance_type_name(s.covariance_type), shift, resp_sum, first,
-                        covariance_array(s.covariance_type, s.second, vectors, k, d), s.log_likelihood,
-                        s.weight_sum, s.n_rows, s.mixture_fingerprint);
 }
 
 }  // namespace gaussmix::bindings

@@ -159,6 +159,7 @@ PYBIND11_MODULE(GAUSSMIX_CORE_MODULE, m) {
   m.doc() = "gaussmix's compiled core. Use the gaussmix package, not this module.";
   gb::register_errors(m);
   gb::register_mixture(m);
+  gb::register_stats(m);
   gb::register_em(m);
   gb::register_kmeans(m);
   gb::register_condition(m);

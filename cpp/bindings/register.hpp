@@ -5,6 +5,7 @@
 namespace gaussmix::bindings {
 void register_errors(pybind11::module_& m);
 void register_mixture(pybind11::module_& m);
+void register_stats(pybind11::module_& m);
 void register_em(pybind11::module_& m);
 void register_kmeans(pybind11::module_& m);
 void register_condition(pybind11::module_& m);

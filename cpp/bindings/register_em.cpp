@@ -10,40 +10,6 @@
 namespace gaussmix::bindings {
 namespace {
 
-/** The inverse of stats_to_tuple (shapes checked). */
-SufficientStats stats_from_tuple(const py::tuple& t) {
-  if (t.size() != 9) throw std::invalid_argument("statistics must be a 9-tuple (see stats_to_tuple)");
-  const CovarianceType type = covariance_type_from_name(t[0].cast<std::string>());
-  const auto shift = t[1].cast<DoubleArray>();
-  if (shift.ndim() != 2) throw std::invalid_argument("statistics: shift must have shape (K, D)");
-  const Index k = shift.shape(0), d = shift.shape(1);
-  SufficientStats s(type, Eigen::Map<const RowMatrix<double>>(shift.data(), k, d));
-  const auto resp_sum = t[2].cast<DoubleArray>();
-  const auto first = t[3].cast<DoubleArray>();
-  const auto second = t[4].cast<DoubleArray>();
-  if (resp_sum.ndim() != 1 || resp_sum.shape(0) != k || first.ndim() != 2 || first.shape(0) != k ||
-      first.shape(1) != d)
-    throw std::invalid_argument("statistics: resp_sum must have shape (K,) and first (K, D) as shift");
-  s.resp_sum = Eigen::Map<const Eigen::VectorXd>(resp_sum.data(), k);
-  s.first = Eigen::Map<const RowMatrix<double>>(first.data(), k, d);
-  const detail::SecondShape shape = detail::second_shape(type, k, d);
-  const Index entries = shape.count * shape.rows * shape.cols;
-  if (second.size() != entries)
-    throw std::invalid_argument(std::string("statistics: second has the wrong shape for the ") +
-                                covariance_type_name(type) + " model");
-  if (type == CovarianceType::full || type == CovarianceType::tied) {
-    for (Index c = 0; c < shape.count; ++c)
-      s.second[static_cast<std::size_t>(c)] = Eigen::Map<const RowMatrix<double>>(second.data() + c * d * d, d, d);
-  } else {
-    s.second.front() = Eigen::Map<const RowMatrix<double>>(second.data(), shape.rows, shape.cols);
-  }
-  s.log_likelihood = t[5].cast<double>();
-  s.weight_sum = t[6].cast<double>();
-  s.n_rows = t[7].cast<Index>();
-  s.mixture_fingerprint = t[8].cast<std::uint64_t>();
-  return s;
-}
-
 /** diag_add from Python: empty, or (D,). */
 Eigen::VectorXd diag_add_vector(const DoubleArray& diag_add, Index d) {
   if (diag_add.size() == 0) return Eigen::VectorXd();
@@ -110,16 +76,13 @@ void register_for(py::module_& m) {
         const SampleWeights w(sample_weight, x.rows());
         const auto around = optional_shifts(shifts);
         const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
-        SufficientStats stats = [&] {
-          py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
-          if (around) return accumulate_stats_around<Scalar>(x, mix, *around, python_execution(n_threads), w.ref());
-          return accumulate_stats<Scalar>(x, mix, python_execution(n_threads), w.ref());
-        }();
-        return stats_to_tuple(stats);
+        py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
+        if (around) return accumulate_stats_around<Scalar>(x, mix, *around, python_execution(n_threads), w.ref());
+        return accumulate_stats<Scalar>(x, mix, python_execution(n_threads), w.ref());
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("covariance_type"), py::arg("sample_weight"), py::arg("n_threads"), py::arg("shifts") = py::none(),
-      "E-step statistics of the rows of X (see stats_to_tuple for the tuple's layout); shifts (K, D): every "
+      "E-step statistics of the rows of X (a SufficientStats); shifts (K, D): every "
       "component's around its row (a retake that recentred_shifts asked for), None: around the mixture's.");
   m.def(
       "responsibility_stats",
@@ -128,11 +91,8 @@ void register_for(py::module_& m) {
         const SampleWeights w(sample_weight, x.rows());
         const CovarianceType type = covariance_type_from_name(covariance_type);
         const RowMatrix<double> s(shifts);
-        SufficientStats stats = [&] {
-          py::gil_scoped_release release;  // reads only C++ objects and the X, resp and weight buffers
-          return responsibility_stats<Scalar>(x, resp, type, s, python_execution(n_threads), w.ref());
-        }();
-        return stats_to_tuple(stats);
+        py::gil_scoped_release release;  // reads only C++ objects and the X, resp and weight buffers
+        return responsibility_stats<Scalar>(x, resp, type, s, python_execution(n_threads), w.ref());
       },
       py::arg("X").noconvert(), py::arg("resp"), py::arg("covariance_type"), py::arg("shifts"),
       py::arg("sample_weight"), py::arg("n_threads"),
@@ -144,11 +104,8 @@ void register_for(py::module_& m) {
         const SampleWeights w(sample_weight, x.rows());
         const CovarianceType type = covariance_type_from_name(covariance_type);
         const RowMatrix<double> s(shifts);
-        SufficientStats stats = [&] {
-          py::gil_scoped_release release;  // reads only C++ objects and the X, labels and weight buffers
-          return label_stats<Scalar>(x, labels, type, s, python_execution(n_threads), w.ref());
-        }();
-        return stats_to_tuple(stats);
+        py::gil_scoped_release release;  // reads only C++ objects and the X, labels and weight buffers
+        return label_stats<Scalar>(x, labels, type, s, python_execution(n_threads), w.ref());
       },
       py::arg("X").noconvert(), py::arg("labels").noconvert(), py::arg("covariance_type"), py::arg("shifts"),
       py::arg("sample_weight"), py::arg("n_threads"),
@@ -164,16 +121,15 @@ void register_em(py::module_& m) {
   // (whose mixture is returned as parameters, also double).
   m.def(
       "m_step",
-      [](const py::tuple& stats, const DoubleArray& diag_add, double reg_covar, double resp_offset) {
-        const SufficientStats s = stats_from_tuple(stats);
+      [](const SufficientStats& s, const DoubleArray& diag_add, double reg_covar, double resp_offset) {
         return mixture_to_arrays(m_step<double>(s, diag_add_vector(diag_add, s.first.cols()), reg_covar, resp_offset));
       },
       py::arg("stats"), py::arg("diag_add"), py::arg("reg_covar"), py::arg("resp_offset") = 0.0,
       "The mixture (weights, means, covariances) that the M-step makes of the statistics.");
   m.def(
       "m_step_means",
-      [](const py::tuple& stats, double resp_offset) {
-        const WeightsAndMeans wm = m_step_means(stats_from_tuple(stats), resp_offset);
+      [](const SufficientStats& stats, double resp_offset) {
+        const WeightsAndMeans wm = m_step_means(stats, resp_offset);
         const Index k = wm.means.rows(), d = wm.means.cols();
         DoubleArray weights(k), means({k, d});
         Eigen::Map<Eigen::VectorXd>(weights.mutable_data(), k) = wm.weights;
@@ -183,11 +139,10 @@ void register_em(py::module_& m) {
       py::arg("stats"), py::arg("resp_offset") = 0.0, "The M-step's (weights, means) of the statistics, without covariances.");
   m.def(
       "recentred_shifts",
-      [](const py::tuple& stats, double resp_offset, bool float_kernels) -> py::object {
-        const SufficientStats s = stats_from_tuple(stats);
+      [](const SufficientStats& stats, double resp_offset, bool float_kernels) -> py::object {
         RowMatrix<double> shifts;
-        const bool retake = float_kernels ? recentred_shifts<float>(s, resp_offset, shifts)
-                                          : recentred_shifts<double>(s, resp_offset, shifts);
+        const bool retake = float_kernels ? recentred_shifts<float>(stats, resp_offset, shifts)
+                                          : recentred_shifts<double>(stats, resp_offset, shifts);
         if (!retake) return py::none();
         DoubleArray out({shifts.rows(), shifts.cols()});
         view(out) = shifts;
@@ -196,15 +151,6 @@ void register_em(py::module_& m) {
       py::arg("stats"), py::arg("resp_offset"), py::arg("float_kernels"),
       "None, or the shifts (K, D) to retake the statistics around because their M-step would cancel (the "
       "components' new means where it would); float_kernels: the statistics came from float32 data.");
-  m.def(
-      "merge_stats",
-      [](const py::list& stats) {
-        if (stats.empty()) throw std::invalid_argument("merge_stats needs at least one set of statistics");
-        SufficientStats total = stats_from_tuple(stats[0].cast<py::tuple>());
-        for (std::size_t i = 1; i < stats.size(); ++i) total.merge(stats_from_tuple(stats[i].cast<py::tuple>()));
-        return stats_to_tuple(total);
-      },
-      py::arg("stats"), "Statistics merged by addition, in list order.");
   register_for<float>(m);
 }
 

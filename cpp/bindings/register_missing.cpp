@@ -24,11 +24,8 @@ void register_for(py::module_& m) {
         const SampleWeights w(sample_weight, x.rows());
         const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
         const RowMatrix<double> s(shifts);
-        SufficientStats stats = [&] {
-          py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
-          return missing_stats<Scalar>(x, patterns, mix, s, python_execution(n_threads), w.ref(), reg_covar);
-        }();
-        return stats_to_tuple(stats);
+        py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
+        return missing_stats<Scalar>(x, patterns, mix, s, python_execution(n_threads), w.ref(), reg_covar);
       },
       py::arg("X").noconvert(), py::arg("patterns"), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("covariance_type"), py::arg("shifts"), py::arg("sample_weight"), py::arg("n_threads"),
@@ -44,12 +41,9 @@ void register_for(py::module_& m) {
         const SampleWeights w(sample_weight, x.rows());
         const auto around = optional_shifts(shifts);
         const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
-        SufficientStats stats = [&] {
-          py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
-          return complete_row_stats<Scalar>(x, mix, reg_covar, python_execution(n_threads), w.ref(),
-                                            around ? &*around : nullptr);
-        }();
-        return stats_to_tuple(stats);
+        py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
+        return complete_row_stats<Scalar>(x, mix, reg_covar, python_execution(n_threads), w.ref(),
+                                          around ? &*around : nullptr);
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("covariance_type"), py::arg("reg_covar"), py::arg("sample_weight"), py::arg("n_threads"),

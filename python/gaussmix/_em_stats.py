@@ -17,7 +17,6 @@ over the partitions and collect the results in partition order)::
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
 import numpy as np
@@ -36,73 +35,8 @@ from ._validation import (
 )
 
 
-@dataclass(frozen=True, eq=False)
-class SufficientStats:
-    """The additive statistics of an E-step over some rows, as :func:`block_stats` returns them.
-
-    With row weights w_i (1 when unweighted) and responsibilities r_ik, all
-    taken around a shift per component (``shift[k]``):
-
-    Attributes
-    ----------
-    covariance_type : str
-        The model the statistics are for.
-    shift : ndarray of shape (K, D)
-        The point each component's sums are taken around (the mixture's mean,
-        or for a component far from it its own mean).
-    resp_sum : ndarray of shape (K,)
-        sum_i w_i r_ik.
-    first : ndarray of shape (K, D)
-        sum_i w_i r_ik (x_i - shift_k).
-    second : ndarray
-        The second moments in the shape of the model's covariances: full
-        (K, D, D) with sum_i w_i r_ik (x_i - shift_k)(x_i - shift_k)^T; tied
-        (D, D), their sum over k; diag (K, D), the squares; spherical (K,),
-        the squared norms.
-    log_likelihood : float
-        sum_i w_i log p(x_i).
-    weight_sum : float
-        sum_i w_i.
-    n_rows : int
-        Number of rows.
-    mixture_fingerprint : int
-        A 64-bit hash of the parameters (and the data's precision) the
-        statistics were taken under: statistics with different fingerprints
-        refuse to merge.
-
-    ``a + b`` merges two (see :func:`merge_stats`). The arrays are read-only,
-    also after unpickling; the object pickles as plain arrays and numbers.
-    """
-
-    covariance_type: str
-    shift: np.ndarray
-    resp_sum: np.ndarray
-    first: np.ndarray
-    second: np.ndarray
-    log_likelihood: float
-    weight_sum: float
-    n_rows: int
-    mixture_fingerprint: int
-
-    @classmethod
-    def _from_core(cls, t) -> "SufficientStats":
-        arrays = []
-        for a in t[1:5]:
-            a = np.array(a, dtype=np.float64, order="C")  # owned here (also when unpickled)
-            a.flags.writeable = False
-            arrays.append(a)
-        return cls(str(t[0]), *arrays, float(t[5]), float(t[6]), int(t[7]), int(t[8]))
-
-    def _to_core(self) -> tuple:
-        return (self.covariance_type, self.shift, self.resp_sum, self.first, self.second, self.log_likelihood,
-                self.weight_sum, self.n_rows, self.mixture_fingerprint)
-
-    def __reduce__(self):
-        # Rebuilt through _from_core, so the arrays are read-only again after unpickling.
-        return (SufficientStats._from_core, (self._to_core(),))
-
-    def __add__(self, other: "SufficientStats") -> "SufficientStats":
-        return merge_stats([self, other])
+#: The additive statistics of an E-step (the core's bound class; its docstring documents the fields).
+SufficientStats = _core.SufficientStats
 
 
 class EmResult(NamedTuple):
@@ -155,8 +89,7 @@ def block_stats(X, mixture: Mixture, sample_weight=None) -> SufficientStats:
         raise ValueError(f"{func}(): this float32 block lies outside the range the float32 kernels handle "
                          "exactly (|x| up to 2**40 and variances in [2**-80, 2**80]); pass every block as float64")
     weights, means, covs, ctype = mixture.core_args()
-    return SufficientStats._from_core(
-        _core.accumulate_stats(x, weights, means, covs, ctype, w, threads_for_core()))
+    return _core.accumulate_stats(x, weights, means, covs, ctype, w, threads_for_core())
 
 
 def merge_stats(stats: Iterable[SufficientStats]) -> SufficientStats:
@@ -176,7 +109,7 @@ def merge_stats(stats: Iterable[SufficientStats]) -> SufficientStats:
             raise TypeError(f"merge_stats(): expected SufficientStats, got {type(s).__name__}")
     if len(items) == 1:
         return items[0]
-    return SufficientStats._from_core(_core.merge_stats([s._to_core() for s in items]))
+    return _core.merge_stats(items)
 
 
 def m_step(stats: SufficientStats, reg_covar: float = 0.0) -> Mixture:
@@ -196,7 +129,7 @@ def m_step(stats: SufficientStats, reg_covar: float = 0.0) -> Mixture:
     if not isinstance(stats, SufficientStats):
         raise TypeError(f"{func}(): expected SufficientStats, got {type(stats).__name__}")
     reg_covar = real_number(reg_covar, func, "reg_covar", minimum=0.0)
-    weights, means, covs = _core.m_step(stats._to_core(), np.empty(0), reg_covar)
+    weights, means, covs = _core.m_step(stats, np.empty(0), reg_covar)
     return Mixture(weights, means, covs, stats.covariance_type)
 
 

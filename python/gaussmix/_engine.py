@@ -160,7 +160,7 @@ def iterate(source, rule, start: Mixture, previous: float, settings: Settings, o
     mixture, lower_bounds, converged = start, [], False
     for index in range(settings.max_iter):
         stats = rule.statistics(source, mixture)
-        lower_bound = float(stats[5] / stats[6])
+        lower_bound = float(stats.log_likelihood / stats.weight_sum)
         mixture = rule.update(stats, start.covariance_type)
         lower_bounds.append(lower_bound)
         if on_iteration is not None:

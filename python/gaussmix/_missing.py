@@ -120,7 +120,7 @@ class MissingData(DataSource):
         threads = threads_for_core()
         complete = _core.complete_row_stats(self.complete_x, weights, means, covariances, ctype, self.reg_covar,
                                             self.complete_w, threads, shifts)
-        missing = _core.missing_stats(self.x, self.patterns, weights, means, covariances, ctype, complete[1], self.w,
+        missing = _core.missing_stats(self.x, self.patterns, weights, means, covariances, ctype, complete.shift, self.w,
                                       threads, self.reg_covar)
         return _core.merge_stats([complete, missing])
 

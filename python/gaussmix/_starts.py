@@ -175,8 +175,8 @@ def _column_variances(x: np.ndarray) -> np.ndarray:
     n = len(x)
     stats = _core.label_stats(x, np.zeros(n, dtype=np.int64), "diag", x[:1].astype(np.float64), None,
                               threads_for_core())
-    offset = stats[3][0] / n  # mean - first row
-    return np.maximum(stats[4][0] / n - offset**2, 0.0)
+    offset = stats.first[0] / n  # mean - first row
+    return np.maximum(stats.second[0] / n - offset**2, 0.0)
 
 
 def _kmeans_plus_plus(x: np.ndarray, sample_weight, n_components: int, random_state):
@@ -194,7 +194,8 @@ def _one_hot_labels(n_rows: int, indices: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _with_scikit_learn_tied_scatter(stats: tuple, x: np.ndarray, w, labels: np.ndarray) -> tuple:
+def _with_scikit_learn_tied_scatter(stats: _core.SufficientStats, x: np.ndarray, w,
+                                    labels: np.ndarray) -> _core.SufficientStats:
     """Tied statistics of a start from K chosen rows, as scikit-learn forms
     them: its tied covariance is (sum over all rows of x x^T - sum_k N_k
     mean_k mean_k^T) / sum_k N_k, which for rows that belong to no component
@@ -205,4 +206,7 @@ def _with_scikit_learn_tied_scatter(stats: tuple, x: np.ndarray, w, labels: np.n
     free = np.where(labels < 0, 0, -1).astype(np.int64)
     origin = np.zeros((1, x.shape[1]))
     free_stats = _core.label_stats(x, free, "tied", origin, w, threads_for_core())
-    return stats[:4] + (np.array(stats[4]) + free_stats[4],) + stats[5:]
+    return _core.SufficientStats(
+        covariance_type=stats.covariance_type, shift=stats.shift, resp_sum=stats.resp_sum, first=stats.first,
+        second=stats.second + free_stats.second, log_likelihood=stats.log_likelihood, weight_sum=stats.weight_sum,
+        n_rows=stats.n_rows, mixture_fingerprint=stats.mixture_fingerprint)
