@@ -392,3 +392,42 @@ def test_callers_arrays_are_neither_kept_nor_modified(covariance_type):
         gaussmix.block_stats(x, mix, sample_weight=sw)
         mix.log_density(x)
         assert_unchanged(before, x, sw)
+
+
+# ---------------------------------------------------------------- the core's fit_em by keyword
+@pytest.mark.parametrize("covariance_type", ref.MODELS)
+def test_core_fit_em_takes_its_options_by_keyword(covariance_type):
+    """_core.fit_em: the mixture positionally, every option by keyword, and
+    the keywords do what they name: three iterations (delta_stop < 0 never
+    converges) of the reference EM step with these weights and reg_covar."""
+    from gaussmix import _core
+    X, means = problem(60, n=800)
+    w = np.random.default_rng(61).uniform(0.5, 1.5, len(X))
+    weights, m, c = start(covariance_type, X, means)
+    got = _core.fit_em(X, weights, m, c, covariance_type=covariance_type, max_iter=3, delta_stop=-1.0,
+                       sample_weight=w, reg_covar=1e-3, n_threads=1)
+    params = (weights, m, c)
+    for _ in range(3):
+        *params, log_likelihood = ref.em_step(X, *params, covariance_type, w, 1e-3)
+    for a, b, name in zip(got[:3], params, ("weights", "means", "covariances")):
+        assert_close(a, b, 1e-9, name)
+    assert got[3] == pytest.approx(log_likelihood, rel=1e-10)
+    assert (got[4], got[5]) == (3, False)
+    with pytest.raises(TypeError):
+        _core.fit_em(X, weights, m, c, 3, -1.0)  # options by keyword only
+
+
+def test_core_fit_em_defaults_are_pypr_s_rule():
+    """Without options: PyPR's rule (at most 50 iterations, stop after 10 in a
+    row that change the total log-likelihood by less than 1e-6), no
+    regularisation: on well-separated clusters it converges well before 50,
+    to the reference EM's fixed point."""
+    from gaussmix import _core
+    X, means = problem(62, n=600)
+    weights, m, c = start("full", X, means)
+    got = _core.fit_em(X, weights, m, c)
+    assert got[5] and 10 <= got[4] < 50
+    params = (got[0], got[1], got[2])
+    *after, _ = ref.em_step(X, *params, "full")
+    for a, b, name in zip(after, params, ("weights", "means", "covariances")):
+        assert_close(a, b, 1e-6, name)

@@ -20,11 +20,13 @@ Eigen::VectorXd diag_add_vector(const DoubleArray& diag_add, Index d) {
 
 template <typename Scalar>
 void register_for(py::module_& m) {
+  // Everything after the mixture by keyword, with EmOptions' defaults (PyPR's rule): no magic positional values.
+  const EmOptions<Scalar> defaults;
   m.def(
       "fit_em",
       [](const DataRef<Scalar>& x, const DoubleArray& weights, const MeansRef& means,
-         const DoubleArray& covariances, int max_iter, double delta_stop, int delta_stop_count_end,
-         const DoubleArray& diag_add, int n_threads, const py::object& callback, const std::string& covariance_type,
+         const DoubleArray& covariances, const std::string& covariance_type, int max_iter, double delta_stop,
+         int delta_stop_count_end, const py::object& diag_add, int n_threads, const py::object& callback,
          const py::object& sample_weight, double reg_covar, bool average_log_likelihood,
          double previous_log_likelihood, double resp_offset) {
         EmOptions<Scalar> options;
@@ -32,7 +34,7 @@ void register_for(py::module_& m) {
         options.delta_stop = delta_stop;
         options.delta_stop_count_end = delta_stop_count_end;
         options.execution = python_execution(n_threads);
-        options.diag_add = diag_add_vector(diag_add, means.cols());
+        if (!diag_add.is_none()) options.diag_add = diag_add_vector(diag_add.cast<DoubleArray>(), means.cols());
         options.reg_covar = reg_covar;
         options.average_log_likelihood = average_log_likelihood;
         options.previous_log_likelihood = previous_log_likelihood;
@@ -60,14 +62,17 @@ void register_for(py::module_& m) {
         return py::make_tuple(params[0], params[1], params[2], result.log_likelihood, result.n_iter,
                               result.converged, result.weight_sum, history);
       },
-      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("max_iter"), py::arg("delta_stop"), py::arg("delta_stop_count_end"), py::arg("diag_add"),
-      py::arg("n_threads"), py::arg("callback"), py::arg("covariance_type") = "full",
-      py::arg("sample_weight") = py::none(), py::arg("reg_covar") = 0.0, py::arg("average_log_likelihood") = false,
-      py::arg("previous_log_likelihood") = std::numeric_limits<double>::quiet_NaN(), py::arg("resp_offset") = 0.0,
-      "EM from the given parameters; returns (weights, means, covariances, log_likelihood, n_iter, "
-      "converged, weight_sum, log_likelihoods (n_iter,)). callback(weights, means, covariances, iteration, "
-      "log_likelihood) or None.");
+      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"), py::kw_only(),
+      py::arg("covariance_type") = "full", py::arg("max_iter") = defaults.max_iter,
+      py::arg("delta_stop") = defaults.delta_stop, py::arg("delta_stop_count_end") = defaults.delta_stop_count_end,
+      py::arg("diag_add") = py::none(), py::arg("n_threads") = defaults.execution.n_threads,
+      py::arg("callback") = py::none(), py::arg("sample_weight") = py::none(),
+      py::arg("reg_covar") = defaults.reg_covar, py::arg("average_log_likelihood") = defaults.average_log_likelihood,
+      py::arg("previous_log_likelihood") = defaults.previous_log_likelihood,
+      py::arg("resp_offset") = defaults.resp_offset,
+      "EM from the given parameters (the options by keyword: EmOptions', PyPR's rule by default); returns "
+      "(weights, means, covariances, log_likelihood, n_iter, converged, weight_sum, log_likelihoods (n_iter,)). "
+      "diag_add: (D,) or None; callback(weights, means, covariances, iteration, log_likelihood) or None.");
   m.def(
       "accumulate_stats",
       [](const DataRef<Scalar>& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,

@@ -175,8 +175,9 @@ def fit_em(X, init: Mixture, *, sample_weight=None, max_iter: int = 100, tol: fl
     reg_covar = real_number(reg_covar, func, "reg_covar", minimum=0.0)
     x = fit_data(x, func, means=init.means, variances=init.variances())
     weights, means, covs, ctype = init.core_args()
-    out = _core.fit_em(x, weights, means, covs, max_iter, tol, 1, np.empty(0), threads_for_core(), None,
-                       ctype, w, reg_covar, True)
+    out = _core.fit_em(x, weights, means, covs, covariance_type=ctype, max_iter=max_iter, delta_stop=tol,
+                       delta_stop_count_end=1, n_threads=threads_for_core(), sample_weight=w, reg_covar=reg_covar,
+                       average_log_likelihood=True)
     weights, means, covs, loglik, n_iter, converged, weight_sum, _ = out
     return EmResult(Mixture(weights, means, covs, ctype), float(loglik), float(loglik / weight_sum), int(n_iter),
                     bool(converged))

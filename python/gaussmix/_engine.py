@@ -244,9 +244,10 @@ class InMemory(DataSource):
         ctype = start.covariance_type
         weights, means, covariances, _, n_iter, converged, weight_sum, history = _core.fit_em(
             # The core counts iterations in a C int: 2**31 - 1 iterations are as unending as more.
-            self.kx, *start.core_args()[:3], min(settings.max_iter, INT_MAX), settings.tol, 1, _NO_DIAG_ADD,
-            threads_for_core(), callback, ctype, self.w, rule.reg_covar, True,
-            previous if math.isfinite(previous) else math.nan, rule.resp_offset)
+            self.kx, *start.core_args()[:3], covariance_type=ctype, max_iter=min(settings.max_iter, INT_MAX),
+            delta_stop=settings.tol, delta_stop_count_end=1, n_threads=threads_for_core(), callback=callback,
+            sample_weight=self.w, reg_covar=rule.reg_covar, average_log_likelihood=True,
+            previous_log_likelihood=previous if math.isfinite(previous) else math.nan, resp_offset=rule.resp_offset)
         lower_bounds = (history / weight_sum).tolist()
         return Run(Mixture(weights, means, covariances, ctype), int(n_iter), bool(converged), lower_bounds[-1],
                    lower_bounds)

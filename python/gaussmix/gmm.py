@@ -487,7 +487,8 @@ def gmm_em_continue(X, center_list, cov_list, p_k, max_iter=50, verbose=False, i
 
 
 def _fit_setup(x, stats, max_iter, verbose, iter_call, delta_stop, diag_add, delta_stop_count_end, func):
-    """Checks shared by em and gmm_em_continue (stats: the ColumnStats of x); returns the core settings."""
+    """Checks shared by em and gmm_em_continue (stats: the ColumnStats of x); returns _core.fit_em's options
+    (its keyword arguments)."""
     if iter_call is not None and not callable(iter_call):
         raise TypeError(f"{func}(): iter_call must be callable or None")
     delta_stop = real_number(delta_stop, func, "delta_stop")
@@ -510,9 +511,7 @@ def _em_continue(x, center_list, cov_list, p_k, settings, stats, func):
     weights, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES, dim=x.shape[1])
     xk = kernel_data(x, fit_stats=stats, means=means, covariances=covs)
     try:
-        w, m, c, logL, _, _, _, _ = _core.fit_em(xk, weights, means, covs, settings["max_iter"], settings["delta_stop"],
-                                           settings["delta_stop_count_end"], settings["diag_add"],
-                                           threads_for_core(), settings["callback"])
+        w, m, c, logL, _, _, _, _ = _core.fit_em(xk, weights, means, covs, n_threads=threads_for_core(), **settings)
     except Cov_problem as exc:
         note = constant_columns_note(stats) if settings["diag_add"].size == 0 else ""
         if note:
