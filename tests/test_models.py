@@ -409,10 +409,11 @@ def test_core_fit_em_takes_its_options_by_keyword(covariance_type):
     params = (weights, m, c)
     for _ in range(3):
         *params, log_likelihood = ref.em_step(X, *params, covariance_type, w, 1e-3)
-    for a, b, name in zip(got[:3], params, ("weights", "means", "covariances")):
+    fitted, got_log_likelihood, n_iter, converged = got[:4]
+    for a, b, name in zip(fitted.parameters, params, ("weights", "means", "covariances")):
         assert_close(a, b, 1e-9, name)
-    assert got[3] == pytest.approx(log_likelihood, rel=1e-10)
-    assert (got[4], got[5]) == (3, False)
+    assert got_log_likelihood == pytest.approx(log_likelihood, rel=1e-10)
+    assert (n_iter, converged) == (3, False)
     with pytest.raises(TypeError):
         _core.fit_em(X, weights, m, c, 3, -1.0)  # options by keyword only
 
@@ -425,9 +426,9 @@ def test_core_fit_em_defaults_are_pypr_s_rule():
     from gaussmix import _core
     X, means = problem(62, n=600)
     weights, m, c = start("full", X, means)
-    got = _core.fit_em(X, weights, m, c)
-    assert got[5] and 10 <= got[4] < 50
-    params = (got[0], got[1], got[2])
+    fitted, _, n_iter, converged = _core.fit_em(X, weights, m, c)[:4]
+    assert converged and 10 <= n_iter < 50
+    params = fitted.parameters
     *after, _ = ref.em_step(X, *params, "full")
     for a, b, name in zip(after, params, ("weights", "means", "covariances")):
         assert_close(a, b, 1e-6, name)

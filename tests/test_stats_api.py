@@ -311,7 +311,7 @@ def test_every_statistics_call_of_the_core_speaks_the_class():
     made.append(_core.merge_stats(made[:1] * 2))
     for s in made:
         assert type(s) is gaussmix.SufficientStats
-    weights, _, _ = _core.m_step(made[0], np.empty(0), 0.0)
+    weights, _, _ = _core.m_step(made[0], np.empty(0), 0.0).parameters
     np.testing.assert_allclose(weights.sum(), 1.0)
     _, means_ = _core.m_step_means(made[1])
     np.testing.assert_allclose(means_, np.repeat(X.mean(axis=0)[None], 3, axis=0))

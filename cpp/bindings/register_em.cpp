@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "convert.hpp"
+#include "factorised.hpp"
 #include "register.hpp"
 
 namespace gaussmix::bindings {
@@ -16,6 +17,18 @@ Eigen::VectorXd diag_add_vector(const DoubleArray& diag_add, Index d) {
   if (diag_add.ndim() != 1 || diag_add.shape(0) != d)
     throw std::invalid_argument("diag_add must have shape (D,) or be empty");
   return Eigen::Map<const Eigen::VectorXd>(diag_add.data(), d);
+}
+
+/** mix's E-step statistics of the rows of x (accumulate_stats, or around the
+ *  given shifts: accumulate_stats_around), the GIL released for the pass. */
+template <typename Scalar>
+SufficientStats statistics(const Mixture<Scalar>& mix, const DataRef<Scalar>& x, const py::object& sample_weight,
+                           int n_threads, const py::object& shifts) {
+  const SampleWeights w(sample_weight, x.rows());
+  const auto around = optional_shifts(shifts);
+  py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
+  if (around) return accumulate_stats_around<Scalar>(x, mix, *around, python_execution(n_threads), w.ref());
+  return accumulate_stats<Scalar>(x, mix, python_execution(n_threads), w.ref());
 }
 
 template <typename Scalar>
@@ -56,10 +69,9 @@ void register_for(py::module_& m) {
           py::gil_scoped_release release;
           return fit_em<Scalar>(x, std::move(init), options, w.ref());
         }();
-        py::tuple params = mixture_to_arrays(result.mixture);
         DoubleArray history(static_cast<py::ssize_t>(result.log_likelihoods.size()));
         std::copy(result.log_likelihoods.begin(), result.log_likelihoods.end(), history.mutable_data());
-        return py::make_tuple(params[0], params[1], params[2], result.log_likelihood, result.n_iter,
+        return py::make_tuple(FactorisedMixture(std::move(result.mixture)), result.log_likelihood, result.n_iter,
                               result.converged, result.weight_sum, history);
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"), py::kw_only(),
@@ -71,24 +83,30 @@ void register_for(py::module_& m) {
       py::arg("previous_log_likelihood") = defaults.previous_log_likelihood,
       py::arg("resp_offset") = defaults.resp_offset,
       "EM from the given parameters (the options by keyword: EmOptions', PyPR's rule by default); returns "
-      "(weights, means, covariances, log_likelihood, n_iter, converged, weight_sum, log_likelihoods (n_iter,)). "
+      "(mixture (a FactorisedMixture, as the last M-step made it), log_likelihood, n_iter, converged, weight_sum, "
+      "log_likelihoods (n_iter,)). "
       "diag_add: (D,) or None; callback(weights, means, covariances, iteration, log_likelihood) or None.");
+  const char* accumulate_doc =
+      "E-step statistics of the rows of X (a SufficientStats); shifts (K, D): every component's around its row "
+      "(a retake that recentred_shifts asked for), None: around the mixture's.";
   m.def(
       "accumulate_stats",
       [](const DataRef<Scalar>& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
          const std::string& covariance_type, const py::object& sample_weight, int n_threads,
          const py::object& shifts) {
-        const SampleWeights w(sample_weight, x.rows());
-        const auto around = optional_shifts(shifts);
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
-        py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
-        if (around) return accumulate_stats_around<Scalar>(x, mix, *around, python_execution(n_threads), w.ref());
-        return accumulate_stats<Scalar>(x, mix, python_execution(n_threads), w.ref());
+        return statistics(make_mixture<Scalar>(weights, means, covariances, covariance_type), x, sample_weight,
+                          n_threads, shifts);
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("covariance_type"), py::arg("sample_weight"), py::arg("n_threads"), py::arg("shifts") = py::none(),
-      "E-step statistics of the rows of X (a SufficientStats); shifts (K, D): every "
-      "component's around its row (a retake that recentred_shifts asked for), None: around the mixture's.");
+      accumulate_doc);
+  py::class_<FactorisedMixture>(m.attr("FactorisedMixture"))
+      .def(
+          "accumulate_stats",
+          [](FactorisedMixture& self, const DataRef<Scalar>& x, const py::object& sample_weight, int n_threads,
+             const py::object& shifts) { return statistics(self.kernels<Scalar>(), x, sample_weight, n_threads, shifts); },
+          py::arg("X").noconvert(), py::arg("sample_weight"), py::arg("n_threads"), py::arg("shifts") = py::none(),
+          accumulate_doc);
   m.def(
       "responsibility_stats",
       [](const DataRef<Scalar>& x, const Eigen::Ref<const RowMatrix<double>>& resp, const std::string& covariance_type,
@@ -123,14 +141,14 @@ void register_em(py::module_& m) {
   register_for<double>(m);
   m.attr("MAX_RECENTRING") = detail::kMaxRecentring;
   // Statistics are double whatever the data's precision: one merge, one M-step
-  // (whose mixture is returned as parameters, also double).
+  // (whose mixture is returned as the core made it, factorised: a FactorisedMixture).
   m.def(
       "m_step",
       [](const SufficientStats& s, const DoubleArray& diag_add, double reg_covar, double resp_offset) {
-        return mixture_to_arrays(m_step<double>(s, diag_add_vector(diag_add, s.first.cols()), reg_covar, resp_offset));
+        return FactorisedMixture(m_step<double>(s, diag_add_vector(diag_add, s.first.cols()), reg_covar, resp_offset));
       },
       py::arg("stats"), py::arg("diag_add"), py::arg("reg_covar"), py::arg("resp_offset") = 0.0,
-      "The mixture (weights, means, covariances) that the M-step makes of the statistics.");
+      "The mixture (a FactorisedMixture) that the M-step makes of the statistics.");
   m.def(
       "m_step_means",
       [](const SufficientStats& stats, double resp_offset) {

@@ -1,5 +1,9 @@
-// Scoring functions of scoring.hpp.
+// Mixtures (mixture.hpp) and their scoring (scoring.hpp): the FactorisedMixture class that
+// gaussmix.Mixture wraps, and the same scorings as free functions of the parameters (the PyPR face).
+#include <type_traits>
+
 #include "convert.hpp"
+#include "factorised.hpp"
 #include "register.hpp"
 
 namespace gaussmix::bindings {
@@ -32,84 +36,135 @@ py::array scores_into(bool float32_output, Index rows, Index cols, Write&& write
   return float32_output ? fill(float{}) : fill(double{});
 }
 
+/** The scorings that write one value per row and component, or per row. */
+enum class Scores { log_prob_components, responsibilities, log_density };
+
+struct ScoresBinding {
+  const char* name;
+  Scores what;
+  const char* doc;
+};
+
+constexpr ScoresBinding kScores[] = {
+    {"log_prob_components", Scores::log_prob_components, "(N, K) array of log w_k + log N(x_n | mean_k, cov_k)."},
+    {"responsibilities", Scores::responsibilities, "(N, K) array of p(k | x_n)."},
+    {"log_density", Scores::log_density, "(N,) array of log p(x_n)."},
+};
+
+/** The one helper of the three scorings: mix's scores of the rows of x, float32 or float64. */
 template <typename Scalar>
-void register_for(py::module_& m) {
+py::array scores(const Mixture<Scalar>& mix, const DataRef<Scalar>& x, Scores what, int n_threads,
+                 bool float32_output) {
+  const Index cols = what == Scores::log_density ? 0 : mix.n_components();
+  return scores_into(float32_output, x.rows(), cols, [&](auto out) {
+    const Execution execution = python_execution(n_threads);
+    if constexpr (decltype(out)::ColsAtCompileTime == 1) {
+      log_density<Scalar>(x, mix, out, execution);
+    } else if (what == Scores::responsibilities) {
+      responsibilities<Scalar>(x, mix, out, execution);
+    } else {
+      log_prob_components<Scalar>(x, mix, out, execution);
+    }
+  });
+}
+
+template <typename Scalar>
+double total_log_likelihood(const Mixture<Scalar>& mix, const DataRef<Scalar>& x, int n_threads) {
+  py::gil_scoped_release release;
+  return log_likelihood<Scalar>(x, mix, python_execution(n_threads));
+}
+
+template <typename Scalar>
+py::array_t<std::int64_t> assignments(const Mixture<Scalar>& mix, const DataRef<Scalar>& x, int n_threads) {
+  py::array_t<std::int64_t> out(x.rows());
+  Eigen::Map<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out_view(out.mutable_data(), x.rows());
+  {
+    py::gil_scoped_release release;
+    assign_to_component<Scalar>(x, mix, out_view, python_execution(n_threads));
+  }
+  return out;
+}
+
+/** Every scoring, as a method of FactorisedMixture (its cached factorisation)
+ *  and as a free function of the parameters (a mixture made per call), for
+ *  data of precision Scalar. The GIL is held while the mixture and the output
+ *  are made and released for the numerics, which touch only C++ objects and
+ *  the NumPy buffers kept alive by the arguments and the result. */
+template <typename Scalar>
+void register_for(py::module_& m, py::class_<FactorisedMixture>& cls) {
   using Data = DataRef<Scalar>;
-  // Every function: build the mixture and the output with the GIL held, then
-  // release it for the numerics, which touch only C++ objects and the NumPy
-  // buffers kept alive by the arguments and the result.
-  m.def(
-      "log_prob_components",
-      [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         int n_threads, const std::string& covariance_type, bool float32_output) -> py::array {
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
-        return scores_into(float32_output, x.rows(), mix.n_components(), [&](auto out_view) {
-          log_prob_components<Scalar>(x, mix, out_view, python_execution(n_threads));
-        });
+  for (const ScoresBinding& b : kScores) {
+    const Scores what = b.what;
+    cls.def(
+        b.name,
+        [what](FactorisedMixture& self, const Data& x, int n_threads, bool float32_output) {
+          return scores(self.kernels<Scalar>(), x, what, n_threads, float32_output);
+        },
+        py::arg("X").noconvert(), py::arg("n_threads") = 0, py::arg("float32_output") = false, b.doc);
+    m.def(
+        b.name,
+        [what](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+               int n_threads, const std::string& covariance_type, bool float32_output) {
+          return scores(make_mixture<Scalar>(weights, means, covariances, covariance_type), x, what, n_threads,
+                        float32_output);
+        },
+        py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
+        py::arg("n_threads") = 0, py::arg("covariance_type") = "full", py::arg("float32_output") = false, b.doc);
+  }
+  cls.def(
+      "log_likelihood",
+      [](FactorisedMixture& self, const Data& x, int n_threads) {
+        return total_log_likelihood(self.kernels<Scalar>(), x, n_threads);
       },
-      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("n_threads") = 0, py::arg("covariance_type") = "full", py::arg("float32_output") = false, "(N, K) array of log w_k + log N(x_n | mean_k, cov_k).");
-  m.def(
-      "responsibilities",
-      [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         int n_threads, const std::string& covariance_type, bool float32_output) -> py::array {
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
-        return scores_into(float32_output, x.rows(), mix.n_components(), [&](auto out_view) {
-          responsibilities<Scalar>(x, mix, out_view, python_execution(n_threads));
-        });
-      },
-      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("n_threads") = 0, py::arg("covariance_type") = "full", py::arg("float32_output") = false, "(N, K) array of p(k | x_n).");
-  m.def(
-      "log_density",
-      [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         int n_threads, const std::string& covariance_type, bool float32_output) -> py::array {
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
-        return scores_into(float32_output, x.rows(), 0, [&](auto out_view) {
-          log_density<Scalar>(x, mix, out_view, python_execution(n_threads));
-        });
-      },
-      py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("n_threads") = 0, py::arg("covariance_type") = "full", py::arg("float32_output") = false,
-      "(N,) array of log p(x_n).");
+      py::arg("X").noconvert(), py::arg("n_threads") = 0, "sum_n log p(x_n).");
   m.def(
       "log_likelihood",
       [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
          int n_threads, const std::string& covariance_type) {
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
-        py::gil_scoped_release release;
-        return log_likelihood<Scalar>(x, mix, python_execution(n_threads));
+        return total_log_likelihood(make_mixture<Scalar>(weights, means, covariances, covariance_type), x, n_threads);
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("n_threads") = 0, py::arg("covariance_type") = "full", "sum_n log p(x_n).");
+  cls.def(
+      "assign_to_component",
+      [](FactorisedMixture& self, const Data& x, int n_threads) {
+        return assignments(self.kernels<Scalar>(), x, n_threads);
+      },
+      py::arg("X").noconvert(), py::arg("n_threads") = 0,
+      "(N,) int64 array: the most responsible component of each row.");
   m.def(
       "assign_to_component",
       [](const Data& x, const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
          int n_threads, const std::string& covariance_type) {
-        const Mixture<Scalar> mix = make_mixture<Scalar>(weights, means, covariances, covariance_type);
-        py::array_t<std::int64_t> out(x.rows());
-        Eigen::Map<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> out_view(out.mutable_data(), x.rows());
-        {
-          py::gil_scoped_release release;
-          assign_to_component<Scalar>(x, mix, out_view, python_execution(n_threads));
-        }
-        return out;
+        return assignments(make_mixture<Scalar>(weights, means, covariances, covariance_type), x, n_threads);
       },
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
-      py::arg("n_threads") = 0, py::arg("covariance_type") = "full", "(N,) int64 array: the most responsible component of each row.");
+      py::arg("n_threads") = 0, py::arg("covariance_type") = "full",
+      "(N,) int64 array: the most responsible component of each row.");
 }
 
 }  // namespace
 
 void register_mixture(py::module_& m) {
-  m.def(
-      "check_mixture",
-      [](const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
-         const std::string& covariance_type) { make_mixture<double>(weights, means, covariances, covariance_type); },
-      py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("covariance_type"),
-      "Raises what constructing the mixture raises (ValueError, Cov_problem); returns None.");
-  register_for<double>(m);
-  register_for<float>(m);
+  py::class_<FactorisedMixture> cls(
+      m, "FactorisedMixture",
+      "A mixture factorised once (float kernels' caches made on the first float data): what gaussmix.Mixture "
+      "wraps, so that its scores and statistics do not factorise it again per call.");
+  cls.def(py::init([](const DoubleArray& weights, const MeansRef& means, const DoubleArray& covariances,
+                      const std::string& covariance_type) {
+            return FactorisedMixture(make_mixture<double>(weights, means, covariances, covariance_type));
+          }),
+          py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("covariance_type"),
+          "Raises what constructing the core's mixture raises (ValueError, Cov_problem).")
+      .def_property_readonly("covariance_type",
+                             [](const FactorisedMixture& f) {
+                               return std::string(covariance_type_name(f.mixture().covariance_type()));
+                             })
+      .def_property_readonly(
+          "parameters", [](const FactorisedMixture& f) { return mixture_to_arrays(f.mixture()); },
+          "(weights (K,), means (K, D), covariances in the model's shape) as new arrays.");
+  register_for<double>(m, cls);
+  register_for<float>(m, cls);
 }
 
 }  // namespace gaussmix::bindings

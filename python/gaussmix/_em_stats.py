@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _core
 from ._config import threads_for_core
-from ._mixture import Mixture
+from ._mixture import Mixture, mixture_from_core
 from ._validation import (
     INT_MAX,
     data_matrix,
@@ -88,8 +88,7 @@ def block_stats(X, mixture: Mixture, sample_weight=None) -> SufficientStats:
     if x.dtype == np.float32 and not float32_is_safe(x, means=mixture.means, variances=mixture.variances()):
         raise ValueError(f"{func}(): this float32 block lies outside the range the float32 kernels handle "
                          "exactly (|x| up to 2**40 and variances in [2**-80, 2**80]); pass every block as float64")
-    weights, means, covs, ctype = mixture.core_args()
-    return _core.accumulate_stats(x, weights, means, covs, ctype, w, threads_for_core())
+    return mixture.factorised.accumulate_stats(x, w, threads_for_core())
 
 
 def merge_stats(stats: Iterable[SufficientStats]) -> SufficientStats:
@@ -129,8 +128,7 @@ def m_step(stats: SufficientStats, reg_covar: float = 0.0) -> Mixture:
     if not isinstance(stats, SufficientStats):
         raise TypeError(f"{func}(): expected SufficientStats, got {type(stats).__name__}")
     reg_covar = real_number(reg_covar, func, "reg_covar", minimum=0.0)
-    weights, means, covs = _core.m_step(stats, np.empty(0), reg_covar)
-    return Mixture(weights, means, covs, stats.covariance_type)
+    return mixture_from_core(_core.m_step(stats, np.empty(0), reg_covar))
 
 
 def fit_em(X, init: Mixture, *, sample_weight=None, max_iter: int = 100, tol: float = 1e-3,
@@ -178,6 +176,6 @@ def fit_em(X, init: Mixture, *, sample_weight=None, max_iter: int = 100, tol: fl
     out = _core.fit_em(x, weights, means, covs, covariance_type=ctype, max_iter=max_iter, delta_stop=tol,
                        delta_stop_count_end=1, n_threads=threads_for_core(), sample_weight=w, reg_covar=reg_covar,
                        average_log_likelihood=True)
-    weights, means, covs, loglik, n_iter, converged, weight_sum, _ = out
-    return EmResult(Mixture(weights, means, covs, ctype), float(loglik), float(loglik / weight_sum), int(n_iter),
+    fitted, loglik, n_iter, converged, weight_sum, _ = out
+    return EmResult(mixture_from_core(fitted), float(loglik), float(loglik / weight_sum), int(n_iter),
                     bool(converged))

@@ -38,7 +38,7 @@ import numpy as np
 
 from . import _core
 from ._config import threads_for_core
-from ._mixture import Mixture
+from ._mixture import Mixture, mixture_from_core
 from ._validation import INT_MAX, Cov_problem, fit_data
 
 #: scikit-learn's message for a covariance that cannot be factorised.
@@ -126,8 +126,7 @@ class MaximumLikelihood:
         return stats
 
     def update(self, stats, covariance_type: str) -> Mixture:
-        weights, means, covariances = _core.m_step(stats, _NO_DIAG_ADD, self.reg_covar, self.resp_offset)
-        return Mixture(weights, means, covariances, covariance_type)
+        return mixture_from_core(_core.m_step(stats, _NO_DIAG_ADD, self.reg_covar, self.resp_offset))
 
 
 # --------------------------------------------------------------------------- the loop
@@ -230,9 +229,7 @@ class InMemory(DataSource):
         return InMemory(self.x, self.w, self.func, self.column_stats, kernel_x)
 
     def stats(self, mixture: Mixture, shifts=None):
-        weights, means, covariances, ctype = mixture.core_args()
-        return _core.accumulate_stats(self.kx, weights, means, covariances, ctype, self.w, threads_for_core(),
-                                      shifts)
+        return mixture.factorised.accumulate_stats(self.kx, self.w, threads_for_core(), shifts)
 
     def run_in_core(self, rule, start, previous, settings, on_iteration):
         if type(rule) is not MaximumLikelihood:
@@ -242,12 +239,11 @@ class InMemory(DataSource):
             def callback(weights, means, covariances, iteration, log_likelihood):
                 on_iteration(iteration, log_likelihood / self.weight_total)
         ctype = start.covariance_type
-        weights, means, covariances, _, n_iter, converged, weight_sum, history = _core.fit_em(
+        fitted, _, n_iter, converged, weight_sum, history = _core.fit_em(
             # The core counts iterations in a C int: 2**31 - 1 iterations are as unending as more.
             self.kx, *start.core_args()[:3], covariance_type=ctype, max_iter=min(settings.max_iter, INT_MAX),
             delta_stop=settings.tol, delta_stop_count_end=1, n_threads=threads_for_core(), callback=callback,
             sample_weight=self.w, reg_covar=rule.reg_covar, average_log_likelihood=True,
             previous_log_likelihood=previous if math.isfinite(previous) else math.nan, resp_offset=rule.resp_offset)
         lower_bounds = (history / weight_sum).tolist()
-        return Run(Mixture(weights, means, covariances, ctype), int(n_iter), bool(converged), lower_bounds[-1],
-                   lower_bounds)
+        return Run(mixture_from_core(fitted), int(n_iter), bool(converged), lower_bounds[-1], lower_bounds)

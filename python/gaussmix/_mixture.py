@@ -25,7 +25,7 @@ from ._validation import (
     real_array,
 )
 
-__all__ = ["COVARIANCE_TYPES", "Mixture"]
+__all__ = ["COVARIANCE_TYPES", "Mixture", "mixture_from_core"]
 
 
 def _covariance_type(value, func: str) -> str:
@@ -60,6 +60,11 @@ class Mixture:
     The arrays are copied into read-only float64 arrays. A bad shape or value
     raises ValueError (a covariance that is not positive definite too);
     non-numeric input raises TypeError.
+
+    The covariances are factorised once, when the mixture is made: its
+    scores and its E-step statistics reuse that factorisation (the core's
+    ``FactorisedMixture``, attribute ``factorised``) instead of factorising
+    again per call.
     """
 
     weights: np.ndarray
@@ -94,11 +99,12 @@ class Mixture:
             if asym > SYMMETRY_TOLERANCE * np.abs(covs).max():
                 raise ValueError(f"{func}(): covariances must be symmetric (largest |S - S^T| is {asym:.3g})")
         with covariances_must_factorise(func, "covariances"):
-            _core.check_mixture(weights, means, covs, ctype)
+            factorised = _core.FactorisedMixture(weights, means, covs, ctype)
         object.__setattr__(self, "covariance_type", ctype)
         object.__setattr__(self, "weights", _read_only(weights))
         object.__setattr__(self, "means", _read_only(means))
         object.__setattr__(self, "covariances", _read_only(covs))
+        object.__setattr__(self, "factorised", factorised)
 
     def __reduce__(self):
         # Unpickling goes through __init__ again: validated, arrays read-only.
@@ -143,17 +149,27 @@ class Mixture:
 
         X is (N, D), float64 or float32 (float32 kernels, float64 result)."""
         x = self._scoring_data(X, "Mixture.log_prob_components")
-        w, m, c, t = self.core_args()
-        return _core.log_prob_components(x, w, m, c, threads_for_core(), t)
+        return self.factorised.log_prob_components(x, threads_for_core())
 
     def log_density(self, X) -> np.ndarray:
         """(N,) array of log p(x_n) = log sum_k w_k N(x_n | mean_k, cov_k)."""
         x = self._scoring_data(X, "Mixture.log_density")
-        w, m, c, t = self.core_args()
-        return _core.log_density(x, w, m, c, threads_for_core(), t)
+        return self.factorised.log_density(x, threads_for_core())
 
     def responsibilities(self, X) -> np.ndarray:
         """(N, K) array of p(k | x_n); every row sums to 1."""
         x = self._scoring_data(X, "Mixture.responsibilities")
-        w, m, c, t = self.core_args()
-        return _core.responsibilities(x, w, m, c, threads_for_core(), t)
+        return self.factorised.responsibilities(x, threads_for_core())
+
+
+def mixture_from_core(factorised) -> Mixture:
+    """The Mixture of a ``_core.FactorisedMixture`` the core made (an M-step's,
+    a fit's result): its parameters as the core holds them, neither validated
+    nor factorised again (the core did both when it made them)."""
+    mixture = object.__new__(Mixture)
+    for name, value in zip(("weights", "means", "covariances"), factorised.parameters):
+        value.flags.writeable = False
+        object.__setattr__(mixture, name, value)
+    object.__setattr__(mixture, "covariance_type", factorised.covariance_type)
+    object.__setattr__(mixture, "factorised", factorised)
+    return mixture

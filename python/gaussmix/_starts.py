@@ -138,7 +138,7 @@ class StartProvider:
         second = stats(self.covariance_type, means)
         if covariance_model(self.covariance_type).shared and labels is not None:
             second = _with_scikit_learn_tied_scatter(second, x, w, labels)
-        return _core.m_step(second, np.empty(0), self.reg_covar, offset)
+        return _core.m_step(second, np.empty(0), self.reg_covar, offset).parameters
 
 
 def _kmeans_labels(x: np.ndarray, sample_weight, n_components: int, random_state) -> np.ndarray:

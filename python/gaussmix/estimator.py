@@ -289,12 +289,12 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         return _missing.by_rows(x, mixture, self._on_complete_rows(core_function, mixture, float32_output), of_log_prob)
 
     def _on_complete_rows(self, core_function, mixture: Mixture, *extra):
-        """core_function(rows, weights, means, covariances, threads,
-        covariance_type, *extra) as a function of rows without NaN (in the
-        kernels' precision for them)."""
+        """core_function(mixture's factorisation, rows, threads, *extra) (a
+        method of _core.FactorisedMixture) as a function of rows without NaN
+        (in the kernels' precision for them)."""
         def complete(rows):
             rows = kernel_data(rows, means=mixture.means, variances=mixture.variances())
-            return core_function(rows, *mixture.core_args()[:3], threads_for_core(), self.covariance_type, *extra)
+            return core_function(mixture.factorised, rows, threads_for_core(), *extra)
 
         return complete
 
@@ -309,7 +309,7 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         """
         if _dask.is_dask_array(X):
             return self._map_dask(X, "score_samples", None)
-        return self._score(_core.log_density, X, "score_samples", _log_sum_exp)
+        return self._score(_core.FactorisedMixture.log_density, X, "score_samples", _log_sum_exp)
 
     def _map_dask(self, X, method: str, columns):
         """method over each row chunk of the Dask array X: a lazy Dask array."""
@@ -349,7 +349,7 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
 
     def _labels(self, x: np.ndarray, mixture: Mixture) -> np.ndarray:
         """Each row's most probable component under mixture."""
-        return _missing.by_rows(x, mixture, self._on_complete_rows(_core.assign_to_component, mixture),
+        return _missing.by_rows(x, mixture, self._on_complete_rows(_core.FactorisedMixture.assign_to_component, mixture),
                         lambda log_prob: log_prob.argmax(axis=1))
 
     def predict_proba(self, X):
@@ -361,7 +361,7 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         """
         if _dask.is_dask_array(X):
             return self._map_dask(X, "predict_proba", self.n_components)
-        return self._score(_core.responsibilities, X, "predict_proba", _softmax)
+        return self._score(_core.FactorisedMixture.responsibilities, X, "predict_proba", _softmax)
 
     def _n_parameters(self) -> int:
         """Free parameters of the model (as scikit-learn counts them)."""

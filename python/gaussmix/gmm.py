@@ -511,7 +511,8 @@ def _em_continue(x, center_list, cov_list, p_k, settings, stats, func):
     weights, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES, dim=x.shape[1])
     xk = kernel_data(x, fit_stats=stats, means=means, covariances=covs)
     try:
-        w, m, c, logL, _, _, _, _ = _core.fit_em(xk, weights, means, covs, n_threads=threads_for_core(), **settings)
+        fitted, logL, *_ = _core.fit_em(xk, weights, means, covs, n_threads=threads_for_core(), **settings)
+        w, m, c = fitted.parameters
     except Cov_problem as exc:
         note = constant_columns_note(stats) if settings["diag_add"].size == 0 else ""
         if note:

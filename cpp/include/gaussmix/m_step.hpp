@@ -213,7 +213,10 @@ Mixture<Scalar> m_step(const SufficientStats& stats, const Eigen::VectorXd& diag
       cov.noalias() -= offsets.transpose() * m.resp_sum.asDiagonal() * offsets;
       cov /= m.total;
       cov.diagonal() += added;
-      return Mixture<Scalar>::tied(weights, std::move(means), std::move(cov));
+      // The pooled product rounds its two triangles differently; the mixture
+      // keeps the lower one mirrored, as one made from the covariance's array does
+      // (the same parameters, hence the same fingerprint, after a round trip).
+      return Mixture<Scalar>::tied(weights, std::move(means), symmetric(std::move(cov)));
     }
     case CovarianceType::diag: {
       RowMatrix<double> variances(k_count, d);

@@ -256,19 +256,6 @@ inline void check_reg_covar(const char* func, double reg_covar) {
     invalid_argument(std::string(func) + ": reg_covar must be finite and >= 0, got " + format_number(reg_covar));
 }
 
-/** mix with other weights (K, summing to 1), the rest unchanged. */
-template <typename Scalar>
-Mixture<Scalar> with_weights(const Mixture<Scalar>& mix, Eigen::VectorXd weights) {
-  RowMatrix<double> means = mix.means();
-  switch (mix.covariance_type()) {
-    case CovarianceType::full: return Mixture<Scalar>(std::move(weights), std::move(means), mix.covariances());
-    case CovarianceType::tied: return Mixture<Scalar>::tied(std::move(weights), std::move(means), mix.covariances().front());
-    case CovarianceType::diag: return Mixture<Scalar>::diag(std::move(weights), std::move(means), mix.variances());
-    case CovarianceType::spherical: break;
-  }
-  return Mixture<Scalar>::spherical(std::move(weights), std::move(means), mix.variances().col(0));
-}
-
 inline void check_patterns(const char* func, const MissingPatterns& patterns, Index n, Index d, Index mix_dim) {
   if (patterns.n_rows != n || patterns.dim != d)
     invalid_argument(std::string(func) + ": the missing patterns were taken from a " +
@@ -387,7 +374,7 @@ SufficientStats complete_row_stats(const DataArg<Scalar>& x, const Mixture<Scala
   Eigen::VectorXd log_w = mix.log_weights() - 0.5 * reg_covar * detail::precision_diagonals(mix).rowwise().sum();
   const double top = log_w.maxCoeff();
   const double log_z = top + std::log((log_w.array() - top).exp().sum());
-  SufficientStats stats = stats_under(detail::with_weights(mix, (log_w.array() - log_z).exp().matrix()));
+  SufficientStats stats = stats_under(detail::remade<Scalar>(mix, (log_w.array() - log_z).exp().matrix()));
   stats.log_likelihood += stats.weight_sum * log_z;
   stats.mixture_fingerprint = detail::penalised_fingerprint(mix.fingerprint(), reg_covar);
   return stats;

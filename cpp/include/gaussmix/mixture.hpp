@@ -405,4 +405,23 @@ class Mixture {
   std::uint64_t fingerprint_ = 0;
 };
 
+namespace detail {
+
+/** mix's model, means and covariances with the given weights (K, summing to
+ *  1), its kernels' caches in precision To: factorised again, since the
+ *  caches depend on the precision and the weights (log_peaks). */
+template <typename To, typename From>
+Mixture<To> remade(const Mixture<From>& mix, Eigen::VectorXd weights) {
+  RowMatrix<double> means = mix.means();
+  switch (mix.covariance_type()) {
+    case CovarianceType::full: return Mixture<To>(std::move(weights), std::move(means), mix.covariances());
+    case CovarianceType::tied: return Mixture<To>::tied(std::move(weights), std::move(means), mix.covariances().front());
+    case CovarianceType::diag: return Mixture<To>::diag(std::move(weights), std::move(means), mix.variances());
+    case CovarianceType::spherical: break;
+  }
+  return Mixture<To>::spherical(std::move(weights), std::move(means), mix.variances().col(0));
+}
+
+}  // namespace detail
+
 }  // namespace gaussmix
