@@ -31,6 +31,26 @@ SufficientStats statistics(const Mixture<Scalar>& mix, const DataRef<Scalar>& x,
   return accumulate_stats<Scalar>(x, mix, python_execution(n_threads), w.ref());
 }
 
+/** The one binding of the statistics under a given assignment of the rows
+ *  (responsibilities or labels, of type Assignment; stats_of: the core's
+ *  responsibility_stats or label_stats), around given shifts. */
+template <typename Scalar, typename Assignment, typename StatsOf>
+void def_assignment_stats(py::module_& m, const char* name, const char* assignment_name, bool exact_type,
+                          StatsOf stats_of, const char* doc) {
+  m.def(
+      name,
+      [stats_of](const DataRef<Scalar>& x, const Assignment& assignment, const std::string& covariance_type,
+                 const MeansRef& shifts, const py::object& sample_weight, int n_threads) {
+        const SampleWeights w(sample_weight, x.rows());
+        const CovarianceType type = covariance_type_from_name(covariance_type);
+        const RowMatrix<double> s(shifts);
+        py::gil_scoped_release release;  // reads only C++ objects and the X, assignment and weight buffers
+        return stats_of(x, assignment, type, s, python_execution(n_threads), w.ref());
+      },
+      py::arg("X").noconvert(), py::arg(assignment_name).noconvert(exact_type), py::arg("covariance_type"),
+      py::arg("shifts"), py::arg("sample_weight"), py::arg("n_threads"), doc);
+}
+
 template <typename Scalar>
 void register_for(py::module_& m) {
   // Everything after the mixture by keyword, with EmOptions' defaults (PyPR's rule): no magic positional values.
@@ -107,31 +127,12 @@ void register_for(py::module_& m) {
              const py::object& shifts) { return statistics(self.kernels<Scalar>(), x, sample_weight, n_threads, shifts); },
           py::arg("X").noconvert(), py::arg("sample_weight"), py::arg("n_threads"), py::arg("shifts") = py::none(),
           accumulate_doc);
-  m.def(
-      "responsibility_stats",
-      [](const DataRef<Scalar>& x, const Eigen::Ref<const RowMatrix<double>>& resp, const std::string& covariance_type,
-         const MeansRef& shifts, const py::object& sample_weight, int n_threads) {
-        const SampleWeights w(sample_weight, x.rows());
-        const CovarianceType type = covariance_type_from_name(covariance_type);
-        const RowMatrix<double> s(shifts);
-        py::gil_scoped_release release;  // reads only C++ objects and the X, resp and weight buffers
-        return responsibility_stats<Scalar>(x, resp, type, s, python_execution(n_threads), w.ref());
-      },
-      py::arg("X").noconvert(), py::arg("resp"), py::arg("covariance_type"), py::arg("shifts"),
-      py::arg("sample_weight"), py::arg("n_threads"),
+  def_assignment_stats<Scalar, Eigen::Ref<const RowMatrix<double>>>(
+      m, "responsibility_stats", "resp", false,
+      [](const auto&... args) { return responsibility_stats<Scalar>(args...); },
       "Statistics of the rows of X under the given (N, K) responsibilities, around shifts (K, D).");
-  m.def(
-      "label_stats",
-      [](const DataRef<Scalar>& x, const Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>& labels,
-         const std::string& covariance_type, const MeansRef& shifts, const py::object& sample_weight, int n_threads) {
-        const SampleWeights w(sample_weight, x.rows());
-        const CovarianceType type = covariance_type_from_name(covariance_type);
-        const RowMatrix<double> s(shifts);
-        py::gil_scoped_release release;  // reads only C++ objects and the X, labels and weight buffers
-        return label_stats<Scalar>(x, labels, type, s, python_execution(n_threads), w.ref());
-      },
-      py::arg("X").noconvert(), py::arg("labels").noconvert(), py::arg("covariance_type"), py::arg("shifts"),
-      py::arg("sample_weight"), py::arg("n_threads"),
+  def_assignment_stats<Scalar, Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>>(
+      m, "label_stats", "labels", true, [](const auto&... args) { return label_stats<Scalar>(args...); },
       "Statistics of the rows of X under a hard assignment (labels (N,) int64 in -1..K-1), around shifts (K, D).");
 }
 
