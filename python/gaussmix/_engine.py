@@ -125,7 +125,8 @@ class MaximumLikelihood:
             stats = source.stats(mixture, shifts)
         return stats
 
-    def update(self, stats, covariance_type: str) -> Mixture:
+    def update(self, stats) -> Mixture:
+        """The next parameters (the statistics carry the covariance model)."""
         return mixture_from_core(_core.m_step(stats, _NO_DIAG_ADD, self.reg_covar, self.resp_offset))
 
 
@@ -160,7 +161,7 @@ def iterate(source, rule, start: Mixture, previous: float, settings: Settings, o
     for index in range(settings.max_iter):
         stats = rule.statistics(source, mixture)
         lower_bound = float(stats.log_likelihood / stats.weight_sum)
-        mixture = rule.update(stats, start.covariance_type)
+        mixture = rule.update(stats)
         lower_bounds.append(lower_bound)
         if on_iteration is not None:
             on_iteration(index, lower_bound)
