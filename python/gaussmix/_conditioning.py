@@ -45,7 +45,7 @@ class ConditioningMixin:
             raise ValueError(f"{type(self).__name__}.{func}(): features must not repeat, got {features!r}")
         return indices
 
-    def _derived(self, weights, means, dense_covariances, kept: np.ndarray) -> "GaussianMixture":
+    def _derived(self, weights, means, dense_covariances, kept: np.ndarray):
         """A fitted model over the features kept, from a core marginal or
         conditional (dense covariances, which have this model's structure)."""
         params = {**self.get_params(), "weights_init": None, "means_init": None, "precisions_init": None}
