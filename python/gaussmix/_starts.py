@@ -89,7 +89,7 @@ class StartProvider:
             return Mixture(*inits, self.covariance_type)
         x, w, stats = source.start_rows(self.n_components, self.random_state)
         xk = fit_data(x, self.func, stats=stats)
-        resp, labels = self._assignment(init, xk, w)
+        resp, labels = self._assignment(init, xk, w, stats.var)
         total = float(len(xk) if w is None else w.sum())
         # The offset is the data's precision's, also when the kernels need float64 (as scikit-learn's on the same data).
         weights, means, covariances = self._from_assignment(xk, w, resp, labels, resp_offset(x.dtype, total, len(x)))
@@ -97,18 +97,19 @@ class StartProvider:
                        means if inits.means is None else inits.means,
                        covariances if inits.covariances is None else inits.covariances, self.covariance_type)
 
-    def _assignment(self, init: int, xk: np.ndarray, w):
+    def _assignment(self, init: int, xk: np.ndarray, w, column_variances: np.ndarray):
         if self.cache is None:
-            return self._draw(xk, w)
+            return self._draw(xk, w, column_variances)
         key = (*xk.shape, self.n_components, self.init_params, int(self.seed))
-        return self.cache._assignment(key, init, lambda: self._draw(xk, w))
+        return self.cache._assignment(key, init, lambda: self._draw(xk, w, column_variances))
 
-    def _draw(self, xk: np.ndarray, w):
+    def _draw(self, xk: np.ndarray, w, column_variances: np.ndarray):
         """(resp, labels) of init_params, one of them None: the initial
-        responsibilities (dense) or hard labels, drawn from random_state."""
+        responsibilities (dense) or hard labels, drawn from random_state
+        (column_variances: the rows', from their ColumnStats, for k-means' tolerance)."""
         K, random_state = self.n_components, self.random_state
         if self.init_params == "kmeans":
-            labels = _kmeans_labels(xk, w, K, random_state)
+            labels = _kmeans_labels(xk, w, K, random_state, column_variances)
             _warn_if_fewer_clusters(labels, K)
             return None, labels
         if self.init_params == "k-means++":
@@ -141,15 +142,18 @@ class StartProvider:
         return _core.m_step(second, np.empty(0), self.reg_covar, offset).parameters
 
 
-def _kmeans_labels(x: np.ndarray, sample_weight, n_components: int, random_state) -> np.ndarray:
+def _kmeans_labels(x: np.ndarray, sample_weight, n_components: int, random_state,
+                   column_variances: np.ndarray) -> np.ndarray:
     """scikit-learn's ``KMeans(n_clusters=K, n_init=1, random_state=rs).fit(X).labels_``:
     greedy k-means++ on the same random numbers, Lloyd's iterations until the
     labels stop changing or the centres move by at most 1e-4 x the mean
     column variance (summed squares), at most 300, empty clusters moved to
-    the farthest rows; labels of the final centres."""
+    the farthest rows; labels of the final centres. column_variances: x's
+    (unweighted, as scikit-learn's tolerance), from the column pass the
+    start's checks already took, not another pass."""
     threads = threads_for_core()
     _, indices = _kmeans_plus_plus(x, sample_weight, n_components, random_state)
-    tol = 1e-4 * float(_column_variances(x).mean())
+    tol = 1e-4 * float(column_variances.mean())
     labels, _, _ = _core.kmeans_lloyd(x, x[indices].astype(np.float64), 300, -1.0, threads, sample_weight,
                                       shift_tol=tol, relocate_empty=True)
     return labels
@@ -166,17 +170,6 @@ def _warn_if_fewer_clusters(labels: np.ndarray, n_components: int) -> None:
     if distinct < n_components:
         warn_at_caller(f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({n_components}). "
                        "Possibly due to duplicate points in X.", ConvergenceWarning)
-
-
-def _column_variances(x: np.ndarray) -> np.ndarray:
-    """(D,) each column's (unweighted) variance in one parallel pass of the
-    core: every row in one component, diagonal statistics around the first
-    row (NumPy's x.var(axis=0) takes 10x as long and an N x D temporary)."""
-    n = len(x)
-    stats = _core.label_stats(x, np.zeros(n, dtype=np.int64), "diag", x[:1].astype(np.float64), None,
-                              threads_for_core())
-    offset = stats.first[0] / n  # mean - first row
-    return np.maximum(stats.second[0] / n - offset**2, 0.0)
 
 
 def _kmeans_plus_plus(x: np.ndarray, sample_weight, n_components: int, random_state):
