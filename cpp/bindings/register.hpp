@@ -1,5 +1,8 @@
 #pragma once
-// One registration function per core header the module exposes.
+// One registration function per core header the module exposes, each in its own file.
+// CMake compiles a level's binding files as one translation unit (UNITY_BUILD in
+// CMakeLists.txt, for the build time), so a name a file keeps to itself (its anonymous
+// namespace) must not be used by another binding file: register_<topic>_for, not register_for.
 #include <pybind11/pybind11.h>
 
 namespace gaussmix::bindings {

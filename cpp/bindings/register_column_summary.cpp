@@ -6,7 +6,7 @@ namespace gaussmix::bindings {
 namespace {
 
 template <typename Scalar>
-void register_for(py::module_& m) {
+void register_column_summary_for(py::module_& m) {
   m.def(
       "column_summary",
       [](const DataRef<Scalar>& x, int n_threads) {
@@ -34,8 +34,8 @@ void register_column_summary(py::module_& m) {
       .def_readonly("variance", &ColumnSummary::variance,
                     "(D,) variance (ddof=0) of the finite entries (NaN if none); plain double arithmetic, exact "
                     "to rounding while max|x| <= 2**460 and the variance is far above 2**-1022.");
-  register_for<double>(m);
-  register_for<float>(m);
+  register_column_summary_for<double>(m);
+  register_column_summary_for<float>(m);
 }
 
 }  // namespace gaussmix::bindings

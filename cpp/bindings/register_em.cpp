@@ -52,7 +52,7 @@ void def_assignment_stats(py::module_& m, const char* name, const char* assignme
 }
 
 template <typename Scalar>
-void register_for(py::module_& m) {
+void register_em_for(py::module_& m) {
   // Everything after the mixture by keyword, with EmOptions' defaults (PyPR's rule): no magic positional values.
   const EmOptions<Scalar> defaults;
   m.def(
@@ -139,7 +139,7 @@ void register_for(py::module_& m) {
 }  // namespace
 
 void register_em(py::module_& m) {
-  register_for<double>(m);
+  register_em_for<double>(m);
   m.attr("MAX_RECENTRING") = detail::kMaxRecentring;
   // Statistics are double whatever the data's precision: one merge, one M-step
   // (whose mixture is returned as the core made it, factorised: a FactorisedMixture).
@@ -175,7 +175,7 @@ void register_em(py::module_& m) {
       py::arg("stats"), py::arg("resp_offset"), py::arg("float_kernels"),
       "None, or the shifts (K, D) to retake the statistics around because their M-step would cancel (the "
       "components' new means where it would); float_kernels: the statistics came from float32 data.");
-  register_for<float>(m);
+  register_em_for<float>(m);
 }
 
 }  // namespace gaussmix::bindings

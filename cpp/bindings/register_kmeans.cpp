@@ -8,7 +8,7 @@ namespace gaussmix::bindings {
 namespace {
 
 template <typename Scalar>
-void register_for(py::module_& m) {
+void register_kmeans_for(py::module_& m) {
   m.def(
       "kmeans_lloyd",
       [](const DataRef<Scalar>& x, const MeansRef& centres, int max_iter, double delta_stop, int n_threads,
@@ -82,8 +82,8 @@ void register_for(py::module_& m) {
 }  // namespace
 
 void register_kmeans(py::module_& m) {
-  register_for<double>(m);
-  register_for<float>(m);
+  register_kmeans_for<double>(m);
+  register_kmeans_for<float>(m);
 }
 
 }  // namespace gaussmix::bindings

@@ -8,7 +8,7 @@ namespace gaussmix::bindings {
 namespace {
 
 template <typename Scalar>
-void register_for(py::module_& m) {
+void register_missing_for(py::module_& m) {
   m.def(
       "missing_patterns",
       [](const DataRef<Scalar>& x) {
@@ -87,8 +87,8 @@ void register_missing(py::module_& m) {
             if (i < 0 || i >= p.n_patterns()) throw std::invalid_argument("MissingPatterns.observed: no such pattern");
             return p.observed[static_cast<std::size_t>(i)];
           }, py::arg("pattern"), "Pattern i's observed columns.");
-  register_for<double>(m);
-  register_for<float>(m);
+  register_missing_for<double>(m);
+  register_missing_for<float>(m);
 }
 
 }  // namespace gaussmix::bindings

@@ -91,7 +91,7 @@ py::array_t<std::int64_t> assignments(const Mixture<Scalar>& mix, const DataRef<
  *  are made and released for the numerics, which touch only C++ objects and
  *  the NumPy buffers kept alive by the arguments and the result. */
 template <typename Scalar>
-void register_for(py::module_& m, py::class_<FactorisedMixture>& cls) {
+void register_mixture_for(py::module_& m, py::class_<FactorisedMixture>& cls) {
   using Data = DataRef<Scalar>;
   for (const ScoresBinding& b : kScores) {
     const Scores what = b.what;
@@ -163,8 +163,8 @@ void register_mixture(py::module_& m) {
       .def_property_readonly(
           "parameters", [](const FactorisedMixture& f) { return mixture_to_arrays(f.mixture()); },
           "(weights (K,), means (K, D), covariances in the model's shape) as new arrays.");
-  register_for<double>(m, cls);
-  register_for<float>(m, cls);
+  register_mixture_for<double>(m, cls);
+  register_mixture_for<float>(m, cls);
 }
 
 }  // namespace gaussmix::bindings
