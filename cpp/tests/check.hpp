@@ -2,8 +2,8 @@
 /** @file check.hpp
  *  A tiny test harness: TEST_CASE registers a function, CHECK* record a
  *  failure with file, line and the values involved and go on, run_all()
- *  runs every case (or those named on the command line) and returns the exit
- *  code. No framework to download, nothing but the standard library.
+ *  runs every case (or those named on the command line, or those of one test file)
+ *  and returns the exit code. No framework to download, nothing but the standard library.
  */
 #include <cmath>
 #include <cstdio>
@@ -18,6 +18,7 @@ namespace gaussmix_test {
 
 struct Case {
   std::string name;
+  std::string suite;  // the file the case is in: "em" for test_em.cpp
   std::function<void()> body;
 };
 
@@ -31,8 +32,19 @@ inline int& failures() {
   return count;
 }
 
+/** "em" for ".../test_em.cpp" (either slash), the name ctest runs a file's cases by. */
+inline std::string suite_of(const std::string& file) {
+  const std::size_t slash = file.find_last_of("/\\");
+  std::string stem = file.substr(slash == std::string::npos ? 0 : slash + 1);
+  if (stem.rfind("test_", 0) == 0) stem = stem.substr(5);
+  const std::size_t dot = stem.rfind('.');
+  return dot == std::string::npos ? stem : stem.substr(0, dot);
+}
+
 struct Registrar {
-  Registrar(const char* name, std::function<void()> body) { registry().push_back({name, std::move(body)}); }
+  Registrar(const char* name, const char* file, std::function<void()> body) {
+    registry().push_back({name, suite_of(file), std::move(body)});
+  }
 };
 
 inline void fail(const char* file, int line, const std::string& what) {
@@ -62,12 +74,26 @@ std::string to_string(const T& value) {
   return out.str();
 }
 
-/** Runs every registered case whose name is in argv[1..] (all if none given). */
+/** Runs the registered cases: all of them; or those named in argv[1..]; or, after
+ *  `--suite`, those of the files named ("em" for test_em.cpp). The test files share one
+ *  executable (cpp/tests/CMakeLists.txt says why), and ctest runs it once per file. */
 inline int run_all(int argc, char** argv) {
+  std::vector<std::string> names, suites;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--suite" && i + 1 < argc) {
+      suites.push_back(argv[++i]);
+    } else {
+      names.push_back(argv[i]);
+    }
+  }
+  auto listed = [](const std::vector<std::string>& list, const std::string& value) {
+    for (const std::string& item : list)
+      if (item == value) return true;
+    return false;
+  };
   int ran = 0;
   for (const Case& c : registry()) {
-    bool wanted = argc < 2;
-    for (int i = 1; i < argc; ++i) wanted = wanted || c.name == argv[i];
+    const bool wanted = (names.empty() && suites.empty()) || listed(names, c.name) || listed(suites, c.suite);
     if (!wanted) continue;
     ++ran;
     const int before = failures();
@@ -97,7 +123,7 @@ inline int run_all(int argc, char** argv) {
 #define TEST_CASE(name)                                                                          \
   static void GM_CONCAT(test_case_, __LINE__)();                                                 \
   static const gaussmix_test::Registrar GM_CONCAT(test_registrar_, __LINE__)(                   \
-      name, &GM_CONCAT(test_case_, __LINE__));                                                   \
+      name, __FILE__, &GM_CONCAT(test_case_, __LINE__));                                         \
   static void GM_CONCAT(test_case_, __LINE__)()
 
 #define CHECK(cond)                                           \

@@ -12,7 +12,7 @@
 
 #include "check.hpp"
 
-namespace {
+namespace column_summary_tests {
 
 using gaussmix::Index;
 using RowMatrix = gaussmix::RowMatrix<double>;
@@ -101,8 +101,6 @@ void check_against_plain_loops(const Matrix& x, const gaussmix::ColumnSummary& s
   }
 }
 
-}  // namespace
-
 TEST_CASE("column_summary matches plain loops on NaN, infinity, constant and empty columns") {
   for (Index n : {1, 7, 513, 40000}) {
     const RowMatrix x = awkward_data(n, 3);
@@ -154,4 +152,4 @@ TEST_CASE("column_summary stops when asked") {
   CHECK_THROWS(gaussmix::column_summary<double>(x, stop_now), gaussmix::Cancelled);
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace column_summary_tests

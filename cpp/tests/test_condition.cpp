@@ -12,7 +12,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace condition_tests {
 
 using gaussmix::Index;
 using reference::RowMatrix;
@@ -29,8 +29,6 @@ gaussmix::Mixture<double> three_d() {
   return gaussmix::Mixture<double>(Eigen::Vector2d(0.35, 0.65),
                                    reference::rows({{0.0, 1.0, -1.0}, {2.0, -0.5, 1.5}}), {s1, s2});
 }
-
-}  // namespace
 
 TEST_CASE("condition matches the block formulas") {
   const auto mix = three_d();
@@ -173,4 +171,4 @@ TEST_CASE("predict_missing agrees with condition() row by row") {
   CHECK(covariances1 == covariances);
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace condition_tests

@@ -10,7 +10,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace density_tests {
 
 using gaussmix::Index;
 using reference::RowMatrix;
@@ -22,8 +22,6 @@ gaussmix::Mixture<double> two_by_two() {
   s2 << 1.0, 0.0, 0.0, 3.0;
   return gaussmix::Mixture<double>(Eigen::Vector2d(0.3, 0.7), reference::rows({{0.0, 0.0}, {1.0, -1.0}}), {s1, s2});
 }
-
-}  // namespace
 
 TEST_CASE("log_density at a point, computed by hand") {
   // x = (0.5, 0.25). Component 1: det S1 = 1.75, S1^{-1} = [[1, -.5], [-.5, 2]] / 1.75,
@@ -176,4 +174,4 @@ TEST_CASE("bad mixture parameters are invalid_argument") {
   CHECK_THROWS(gaussmix::log_density<double>(three_columns, mix, out), std::invalid_argument);
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace density_tests

@@ -7,7 +7,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace divergence_tests {
 
 using gaussmix::Index;
 using reference::RowMatrix;
@@ -23,8 +23,6 @@ void three_components(RowMatrix& means, std::vector<Eigen::MatrixXd>& covs) {
   b << 0.5, -0.1, -0.1, 0.3;
   covs = {Eigen::MatrixXd::Identity(2, 2), a, b};
 }
-
-}  // namespace
 
 TEST_CASE("pairwise: Hellinger affinity 1 and KL 0 on the diagonal, 0 below it") {
   RowMatrix means;
@@ -72,4 +70,4 @@ TEST_CASE("a singular covariance is a CovProblem for the divergences too") {
   CHECK_THROWS(gaussmix::hellinger_affinity(mu, eye, mu, -eye), gaussmix::CovProblem);
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace divergence_tests

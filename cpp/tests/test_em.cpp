@@ -10,7 +10,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace em_tests {
 
 using gaussmix::Index;
 using reference::RowMatrix;
@@ -62,8 +62,6 @@ bool bit_identical(const gaussmix::Mixture<Scalar>& a, const gaussmix::Mixture<S
     same = same && a.covariances()[static_cast<std::size_t>(k)] == b.covariances()[static_cast<std::size_t>(k)];
   return same;
 }
-
-}  // namespace
 
 TEST_CASE("one EM iteration (accumulate_stats + m_step) matches the update formulas") {
   const RowMatrix x = reference::clustered_data(600, kCentres, 0.8, 11);
@@ -267,4 +265,4 @@ TEST_CASE("bad EM options are invalid_argument") {
   CHECK_THROWS(gaussmix::fit_em<double>(x, poor_start(), options), std::invalid_argument);
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace em_tests

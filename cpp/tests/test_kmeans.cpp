@@ -13,7 +13,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace kmeans_tests {
 
 using gaussmix::Index;
 using reference::RowMatrix;
@@ -88,8 +88,6 @@ bool rejects_weights(F&& f, const std::string& func) {
   }
   return false;
 }
-
-}  // namespace
 
 TEST_CASE("nearest_centres: Euclidean, ties to the lowest index") {
   const RowMatrix centres = reference::rows({{0.0, 0.0}, {2.0, 0.0}, {0.0, 3.0}});
@@ -342,4 +340,4 @@ TEST_CASE("weighted k-means stops when asked") {
   CHECK_THROWS(gaussmix::kmeans_plus_plus<double>(x, 3, 1, stop, w), gaussmix::Cancelled);
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace kmeans_tests

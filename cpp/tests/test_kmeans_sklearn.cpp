@@ -16,7 +16,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace kmeans_sklearn_tests {
 
 using gaussmix::Index;
 using reference::RowMatrix;
@@ -169,8 +169,6 @@ RowMatrix five_clusters(Eigen::VectorXd& w) {
   return x;
 }
 
-}  // namespace
-
 TEST_CASE("greedy kmeans_plus_plus picks the rows of the loop written out, with and without weights") {
   Eigen::VectorXd w;
   const RowMatrix x = five_clusters(w);
@@ -317,4 +315,4 @@ TEST_CASE("kmeans_lloyd labels the returned centres when asked, else those befor
   CHECK(before.labels != relabelled.labels);
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace kmeans_sklearn_tests

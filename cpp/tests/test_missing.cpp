@@ -16,7 +16,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace missing_tests {
 
 using gaussmix::Index;
 using reference::RowMatrix;
@@ -183,8 +183,6 @@ void check_stats(const gaussmix::SufficientStats& got, const gaussmix::Sufficien
   }
 }
 
-}  // namespace
-
 TEST_CASE("missing_patterns groups the rows with NaN by pattern, in order of first appearance") {
   const RowMatrix x = reference::rows({{1, kNaN, 3}, {1, 2, 3}, {kNaN, 2, 3}, {4, kNaN, 6}, {kNaN, kNaN, 1}});
   const gaussmix::MissingPatterns p = gaussmix::missing_patterns<double>(x);
@@ -314,4 +312,4 @@ TEST_CASE("missing_stats refuse a row with no observed value and patterns of ano
   CHECK_THROWS(gaussmix::missing_log_prob(other, patterns, mix), std::invalid_argument);
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace missing_tests

@@ -14,7 +14,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace models_tests {
 
 using gaussmix::CovarianceType;
 using gaussmix::Index;
@@ -186,8 +186,6 @@ bool bit_identical(const gaussmix::SufficientStats& a, const gaussmix::Sufficien
 
 const CovarianceType kModels[] = {CovarianceType::full, CovarianceType::tied, CovarianceType::diag,
                                   CovarianceType::spherical};
-
-}  // namespace
 
 // ---------------------------------------------------------------- one worked example per model
 TEST_CASE("full: fit_em from a start follows the textbook EM") {
@@ -412,4 +410,4 @@ TEST_CASE("m_step refuses statistics of inconsistent shapes and bad regularisers
   CHECK_THROWS(gaussmix::accumulate_stats(x, start, {}, negative), std::invalid_argument);
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace models_tests

@@ -17,7 +17,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace no_allocation_tests {
 
 using gaussmix::Index;
 using reference::RowMatrix;
@@ -83,8 +83,6 @@ bool pass_without_allocation(Index d, Index k, gaussmix::CovarianceType type, bo
   return runs_without_allocation([&] { gaussmix::detail::accumulate_stats<Scalar>(x, weights, mix, 2, stop, ws); });
 }
 
-}  // namespace
-
 TEST_CASE("an EM pass with a warm workspace makes no heap allocation through Eigen") {
   // D = 2 and 8: fused small-D E-step and moment columns; D = 20: whitening
   // panels and scaled responsibilities; D = 40: both, larger.
@@ -109,4 +107,4 @@ TEST_CASE("the check fails when the pass allocates") {
   CHECK(!runs_without_allocation([&] { gaussmix::detail::accumulate_stats<double>(x, unweighted, mix, 1, stop, ws); }));
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace no_allocation_tests

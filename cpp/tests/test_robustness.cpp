@@ -14,7 +14,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace robustness_tests {
 
 using gaussmix::Index;
 using reference::RowMatrix;
@@ -45,8 +45,6 @@ struct StopAtOnce {
 
 /** 2^k, exactly. */
 double two_to(int k) { return std::ldexp(1.0, k); }
-
-}  // namespace
 
 TEST_CASE("every long call throws Cancelled when should_stop says so, polled on the calling thread") {
   const RowMatrix x = data();
@@ -291,4 +289,4 @@ TEST_CASE("float kernels far from the origin lose no precision to the rounded sh
   }
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace robustness_tests

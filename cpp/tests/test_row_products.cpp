@@ -9,7 +9,7 @@
 
 #include "check.hpp"
 
-namespace {
+namespace row_products_tests {
 
 using gaussmix::Index;
 using gaussmix::detail::Output;
@@ -48,8 +48,6 @@ double max_error(Index m, Index n, Index rows, bool lower_only) {
   return worst;
 }
 
-}  // namespace
-
 TEST_CASE("add_row_products matches the triple loop for every edge shape (double)") {
   for (Index m : {1, 2, 3, 4, 5, 7, 9, 16})
     for (Index n : {1, 2, 5, 6, 7, 13, 45})
@@ -74,4 +72,4 @@ TEST_CASE("add_row_products over zero rows adds nothing") {
   CHECK(max_error<double>(3, 4, 0, false) == 0.0);
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace row_products_tests

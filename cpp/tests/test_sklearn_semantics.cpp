@@ -13,7 +13,7 @@
 #include "check.hpp"
 #include "reference.hpp"
 
-namespace {
+namespace sklearn_semantics_tests {
 
 using gaussmix::CovarianceType;
 using gaussmix::Index;
@@ -82,8 +82,6 @@ bool close(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, double rel) {
   return a.rows() == b.rows() && a.cols() == b.cols() &&
          ((a - b).cwiseAbs().array() <= rel * std::max(1.0, b.cwiseAbs().maxCoeff())).all();
 }
-
-}  // namespace
 
 TEST_CASE("responsibility_stats + m_step give the weighted moments of given responsibilities, every model") {
   const RowMatrix x = reference::clustered_data(500, kCentres * 1e3, 1.0, 5);  // far from the first row
@@ -208,4 +206,4 @@ TEST_CASE("scores written in float are the double scores rounded once") {
   CHECK(fv == dv.cast<float>());
 }
 
-int main(int argc, char** argv) { return gaussmix_test::run_all(argc, argv); }
+}  // namespace sklearn_semantics_tests
