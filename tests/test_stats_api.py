@@ -316,3 +316,60 @@ def test_every_statistics_call_of_the_core_speaks_the_class():
     _, means_ = _core.m_step_means(made[1])
     np.testing.assert_allclose(means_, np.repeat(X.mean(axis=0)[None], 3, axis=0))
     assert _core.recentred_shifts(made[0], 0.0, False) is None
+
+
+def _label_stats_by_formula(X, labels, covariance_type, shifts, w):
+    """label_stats as its definition reads, in plain NumPy (float64): row i adds
+    w_i, w_i (x_i - s_k) and the model's w_i (x_i - s_k)^2 terms to component
+    k = labels[i] only; a label of -1 adds to no component."""
+    X = X.astype(np.float64)
+    K, D = shifts.shape
+    w = np.ones(len(X)) if w is None else w
+    resp = np.zeros(K)
+    first = np.zeros((K, D))
+    second = {"full": np.zeros((K, D, D)), "tied": np.zeros((D, D)), "diag": np.zeros((K, D)),
+              "spherical": np.zeros(K)}[covariance_type]
+    for k in range(K):
+        rows = labels == k
+        delta = X[rows] - shifts[k]
+        wk = w[rows]
+        resp[k] = wk.sum()
+        first[k] = wk @ delta
+        if covariance_type == "full":
+            second[k] = (delta * wk[:, None]).T @ delta
+        elif covariance_type == "tied":
+            second += (delta * wk[:, None]).T @ delta
+        elif covariance_type == "diag":
+            second[k] = wk @ delta**2
+        else:
+            second[k] = wk @ (delta**2).sum(axis=1)
+    return resp, first, second
+
+
+@pytest.mark.parametrize("covariance_type", MODELS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_label_stats_match_the_formula(covariance_type, dtype, weighted):
+    # Several 512-row blocks and chunks, rows of every label scattered through them,
+    # label -1 (no component) and zero weights among them, a component with no row.
+    from gaussmix import _core
+
+    rng = np.random.default_rng(11)
+    N, D, K = 5000, 4, 5
+    X = (rng.normal(size=(N, D)) * 2 + 3).astype(dtype)
+    labels = rng.integers(-1, K - 1, N).astype(np.int64)  # component K - 1 gets no row
+    w = None
+    if weighted:
+        w = rng.uniform(0.1, 3.0, N)
+        w[::11] = 0.0
+    shifts = rng.normal(size=(K, D))
+    want = _label_stats_by_formula(X, labels, covariance_type, shifts.astype(dtype).astype(np.float64), w)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    got = [_core.label_stats(X, labels, covariance_type, shifts, w, threads) for threads in (1, 2)]
+    for s in got:
+        for field, expected in zip(("resp_sum", "first", "second"), want):
+            np.testing.assert_allclose(np.asarray(getattr(s, field)), expected, rtol=rtol,
+                                       atol=rtol * np.abs(expected).max(), err_msg=field)
+        assert s.weight_sum == pytest.approx(N if w is None else w.sum(), rel=1e-14)
+        assert s.n_rows == N
+    assert got[0] == got[1]  # the same bits for any thread count

@@ -114,6 +114,26 @@ TEST_CASE("label_stats is responsibility_stats of one-hot rows; label -1 counts 
     for (std::size_t c = 0; c < a.second.size(); ++c) CHECK(close(a.second[c], b.second[c], 1e-13));
     CHECK(a.weight_sum == 400.0 && a.n_rows == 400 && a.log_likelihood == 0.0);
   }
+  // Weighted (zero weights among them), over several blocks, any thread count: the same
+  // statistics as the one-hot responsibilities times the weights, the same bits for 1 and 3 threads.
+  const RowMatrix many = reference::clustered_data(3000, kCentres, 1.0, 16);
+  Labels many_labels(3000);
+  Eigen::VectorXd w(3000);
+  RowMatrix one_hot = RowMatrix::Zero(3000, 3);
+  for (Index i = 0; i < 3000; ++i) {
+    many_labels[i] = i % 7 == 0 ? -1 : (i * 5) % 3;
+    w[i] = i % 11 == 0 ? 0.0 : 0.5 + (i % 13) * 0.25;
+    if (many_labels[i] >= 0) one_hot(i, many_labels[i]) = 1.0;
+  }
+  for (CovarianceType type : kModels) {
+    const auto a = gaussmix::label_stats<double>(many, many_labels, type, shifts, 1, w);
+    const auto b = gaussmix::responsibility_stats<double>(many, one_hot, type, shifts, 1, w);
+    CHECK(close(a.resp_sum, b.resp_sum, 1e-14) && close(a.first, b.first, 1e-13));
+    for (std::size_t c = 0; c < a.second.size(); ++c) CHECK(close(a.second[c], b.second[c], 1e-13));
+    CHECK(a.weight_sum == b.weight_sum && a.n_rows == 3000);
+    const auto three = gaussmix::label_stats<double>(many, many_labels, type, shifts, 3, w);
+    CHECK(three.resp_sum == a.resp_sum && three.first == a.first && three.second == a.second);
+  }
   Labels bad = labels;
   bad[0] = 3;
   CHECK_THROWS(gaussmix::label_stats<double>(x, bad, CovarianceType::full, shifts), std::invalid_argument);
