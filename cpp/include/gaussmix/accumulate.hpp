@@ -407,10 +407,10 @@ namespace detail {
 /**
  * The statistics of the rows of x around the given shifts (K x D), block by
  * block: add_block(ws, stats, kernel_shifts, begin, xb, wb) adds block xb, rows
- * [begin, begin + B) of x (weights wb, nullptr when unweighted), to its chunk's
- * stats, which hold the block's weight_sum and n_rows already. The one loop of responsibility_stats and label_stats.
- * Chunks in chunk order, as the EM pass, so the result does not depend on the
- * thread count.
+ * [begin, begin + B) of x (weights wb, nullptr when unweighted), to its
+ * chunk's stats, which hold the block's weight_sum and n_rows already. The one
+ * loop of responsibility_stats and label_stats. Chunks in chunk order, as the
+ * EM pass, so the result does not depend on the thread count.
  */
 template <typename Scalar, typename AddBlock>
 SufficientStats given_assignment_stats(const char* func, const DataRef<Scalar>& x, CovarianceType type,
@@ -470,23 +470,25 @@ inline double assignment_work_per_row(CovarianceType type, Index k, Index d) {
  *  diag, 37 ms a call against one pass of a few ms). */
 template <typename Scalar>
 struct LabelGroups {
-  std::vector<Index> count, first, order;
+  std::vector<Index> count, first, next, order;
   RowMatrix<Scalar> rows;
   std::vector<double> weights;
 
   /** Groups rows [begin, begin + b) of labels: order = the block's row
-   *  offsets by label (-1 left out), component c's from first[c] on. */
+   *  offsets by label (-1 left out), component c's count[c] of them from
+   *  first[c] on, in row order. */
   void group(const Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>& labels, Index begin, Index b,
              Index k) {
-    count.assign(static_cast<std::size_t>(k), 0);
+    const auto at = [](Index i) { return static_cast<std::size_t>(i); };
+    count.assign(at(k), 0);
     for (Index i = 0; i < b; ++i)
-      if (labels[begin + i] >= 0) ++count[static_cast<std::size_t>(labels[begin + i])];
-    first.assign(static_cast<std::size_t>(k) + 1, 0);
-    for (Index c = 0; c < k; ++c) first[static_cast<std::size_t>(c) + 1] = first[static_cast<std::size_t>(c)] + count[static_cast<std::size_t>(c)];
-    order.resize(static_cast<std::size_t>(first[static_cast<std::size_t>(k)]));
-    std::vector<Index> next(first.begin(), first.end() - 1);
+      if (labels[begin + i] >= 0) ++count[at(labels[begin + i])];
+    first.assign(at(k) + 1, 0);
+    for (Index c = 0; c < k; ++c) first[at(c) + 1] = first[at(c)] + count[at(c)];
+    next.assign(first.begin(), first.end() - 1);
+    order.resize(at(first[at(k)]));
     for (Index i = 0; i < b; ++i)
-      if (labels[begin + i] >= 0) order[static_cast<std::size_t>(next[static_cast<std::size_t>(labels[begin + i])]++)] = i;
+      if (labels[begin + i] >= 0) order[at(next[at(labels[begin + i])]++)] = i;
   }
 };
 
