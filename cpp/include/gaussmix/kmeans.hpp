@@ -217,13 +217,37 @@ Scalar row_squared_distance(const Scalar* block, Index ld, Index d, Index r, con
   return sum;
 }
 
+/** Centres measured together against one packet of rows in nearest_in_block. */
+constexpr Index kCentreTile = 8;
+
+/** The squared distances of the packet of rows r.. from the kCentreTile
+ *  centres from first on (row-major, stride cs): each exactly
+ *  packet_squared_distance's sum (the same terms in the same order), but each
+ *  column of the packet loaded once for the whole tile instead of once per
+ *  centre, so that the kernel is not bound by its loads (Lloyd at 3e5 x 32,
+ *  K = 16, 2 threads: bench/NOTES.md section 26). */
+template <typename Scalar>
+void tile_squared_distances(const Scalar* block, Index ld, Index d, Index r, const Scalar* first, Index cs,
+                            Packet<Scalar> (&sum)[kCentreTile]) {
+  namespace ei = Eigen::internal;
+  using P = Packet<Scalar>;
+  for (Index t = 0; t < kCentreTile; ++t) sum[t] = ei::pset1<P>(Scalar(0));
+  for (Index j = 0; j < d; ++j) {
+    const P column = ei::ploadu<P>(block + j * ld + r);
+    for (Index t = 0; t < kCentreTile; ++t) {
+      const P diff = ei::psub(column, ei::pset1<P>(first[t * cs + j]));
+      sum[t] = ei::pmadd(diff, diff, sum[t]);
+    }
+  }
+}
+
 /**
  * For each row b of a column-major block (rows x D, column stride ld):
  * nearest[b] = the smallest sum over j, in order, of (block(b, j) - c_j)^2
  * over the centres, best[b] = that centre's index (the first of equals), in
- * the data's scalar type. One packet of rows at a time, every centre's sum
- * kept in a register and compared there: no pass over memory per column or
- * per centre. Rows that do not fill a packet go scalar.
+ * the data's scalar type. One packet of rows at a time, the centres a tile at
+ * a time, every centre's sum kept in a register and compared there: no pass
+ * over memory per column or per centre. Rows that do not fill a packet go scalar.
  */
 template <typename Scalar>
 void nearest_in_block(const Scalar* block, Index rows, Index ld, Index d, const RowMatrix<Scalar>& centres,
@@ -231,18 +255,25 @@ void nearest_in_block(const Scalar* block, Index rows, Index ld, Index d, const 
   namespace ei = Eigen::internal;
   using P = Packet<Scalar>;
   constexpr Index W = kPacketSize<Scalar>;
-  const Index k = centres.rows();
+  const Index k = centres.rows(), cs = centres.outerStride();
   Index done = 0;
   if constexpr (W > 1) {
     done = rows - rows % W;
+    const Index tiled = k - k % kCentreTile;
     for (Index r = 0; r < done; r += W) {
       P near = ei::pset1<P>(std::numeric_limits<Scalar>::infinity()), index = ei::pzero(near);
-      for (Index c = 0; c < k; ++c) {
-        const P sum = packet_squared_distance(block, ld, d, r, centres.data() + c * centres.outerStride());
-        const P closer = ei::pcmp_lt(sum, near);  // strict: ties stay with the lower index
+      // Centres compared in index order with a strict <: ties stay with the lower index.
+      const auto compare = [&](const P& sum, Index c) {
+        const P closer = ei::pcmp_lt(sum, near);
         near = ei::pselect(closer, sum, near);
         index = ei::pselect(closer, ei::pset1<P>(static_cast<Scalar>(c)), index);
+      };
+      P sum[kCentreTile];
+      for (Index c0 = 0; c0 < tiled; c0 += kCentreTile) {
+        tile_squared_distances(block, ld, d, r, centres.data() + c0 * cs, cs, sum);
+        for (Index t = 0; t < kCentreTile; ++t) compare(sum[t], c0 + t);
       }
+      for (Index c = tiled; c < k; ++c) compare(packet_squared_distance(block, ld, d, r, centres.data() + c * cs), c);
       ei::pstoreu(nearest + r, near);
       ei::pstoreu(best + r, index);
     }
