@@ -5,6 +5,7 @@
  *  runs every case (or those named on the command line, or those of one test file)
  *  and returns the exit code. No framework to download, nothing but the standard library.
  */
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -87,9 +88,7 @@ inline int run_all(int argc, char** argv) {
     }
   }
   auto listed = [](const std::vector<std::string>& list, const std::string& value) {
-    for (const std::string& item : list)
-      if (item == value) return true;
-    return false;
+    return std::find(list.begin(), list.end(), value) != list.end();
   };
   int ran = 0;
   for (const Case& c : registry()) {
