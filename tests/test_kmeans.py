@@ -146,3 +146,21 @@ def test_kmeans_deterministic_under_seed():
     m2, c2 = km.kmeans(X, 4)
     assert np.array_equal(np.asarray(m1), np.asarray(m2))
     assert np.array_equal(np.asarray(c1), np.asarray(c2), equal_nan=True)
+
+
+@pytest.mark.parametrize("k, trials", [(3, None), (8, None), (30, None), (12, 9)])
+def test_kmeans_plus_plus_draws_scikit_learns_rows(k, trials):
+    """The core's greedy k-means++ on scikit-learn's random numbers picks
+    scikit-learn's rows: every number of local trials (2 + log K by default,
+    and 9, more than one tile of centres measured together) with the centre
+    kept last."""
+    from sklearn.cluster import kmeans_plusplus
+
+    from gaussmix import _core
+    rng = np.random.default_rng(k)
+    X = rng.normal(size=(3000, 7)) + rng.normal(scale=5.0, size=(k, 7))[rng.integers(0, k, 3000)]
+    t = trials or 2 + int(np.log(k))
+    _, expected = kmeans_plusplus(X, k, random_state=np.random.RandomState(0), n_local_trials=t)
+    draws = np.random.RandomState(0).random_sample(1 + (k - 1) * t)
+    _, indices = _core.kmeans_plus_plus(X, k, draws, t, 2, None)
+    np.testing.assert_array_equal(indices, expected)

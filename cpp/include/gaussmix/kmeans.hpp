@@ -218,26 +218,53 @@ Scalar row_squared_distance(const Scalar* block, Index ld, Index d, Index r, con
 }
 
 /** Centres measured together against one packet of rows in nearest_in_block. */
-constexpr Index kCentreTile = 8;
+constexpr Index kCentreTile = 8;  // packet_squared_distances' switch goes up to it
 
-/** The squared distances of the packet of rows r.. from the kCentreTile
- *  centres from first on (row-major, stride cs): each exactly
- *  packet_squared_distance's sum (the same terms in the same order), but each
- *  column of the packet loaded once for the whole tile instead of once per
- *  centre, so that the kernel is not bound by its loads (Lloyd at 3e5 x 32,
- *  K = 16, 2 threads: bench/NOTES.md section 26). */
-template <typename Scalar>
+/** The squared distances of the packet of rows r.. from the T centres from
+ *  first on (row-major, stride cs): each exactly packet_squared_distance's
+ *  sum (the same terms in the same order), but each column of the packet
+ *  loaded once for the whole tile instead of once per centre, so that the
+ *  kernel is not bound by its loads (Lloyd at 3e5 x 32, K = 16, 2 threads:
+ *  bench/NOTES.md section 26). */
+template <int T, typename Scalar>
 void tile_squared_distances(const Scalar* block, Index ld, Index d, Index r, const Scalar* first, Index cs,
-                            Packet<Scalar> (&sum)[kCentreTile]) {
+                            Packet<Scalar>* sum) {
   namespace ei = Eigen::internal;
   using P = Packet<Scalar>;
-  for (Index t = 0; t < kCentreTile; ++t) sum[t] = ei::pset1<P>(Scalar(0));
+  P tile[T];
+  for (int t = 0; t < T; ++t) tile[t] = ei::pset1<P>(Scalar(0));
   for (Index j = 0; j < d; ++j) {
     const P column = ei::ploadu<P>(block + j * ld + r);
-    for (Index t = 0; t < kCentreTile; ++t) {
+    for (int t = 0; t < T; ++t) {
       const P diff = ei::psub(column, ei::pset1<P>(first[t * cs + j]));
-      sum[t] = ei::pmadd(diff, diff, sum[t]);
+      tile[t] = ei::pmadd(diff, diff, tile[t]);
     }
+  }
+  for (int t = 0; t < T; ++t) sum[t] = tile[t];
+}
+
+/** tile_squared_distances for any number m of centres (tiles of
+ *  kCentreTile, then one tile of the m % kCentreTile left), the packet of
+ *  centre t's distances stored at out + t W. */
+template <typename Scalar>
+void packet_squared_distances(const Scalar* block, Index ld, Index d, Index r, const Scalar* first, Index cs, Index m,
+                              Scalar* out) {
+  constexpr Index W = kPacketSize<Scalar>;
+  Packet<Scalar> sum[kCentreTile];
+  for (Index t = 0; t < m; t += kCentreTile) {
+    const Scalar* tile = first + t * cs;
+    const Index count = std::min(kCentreTile, m - t);
+    switch (count) {
+      case 8: tile_squared_distances<8>(block, ld, d, r, tile, cs, sum); break;
+      case 7: tile_squared_distances<7>(block, ld, d, r, tile, cs, sum); break;
+      case 6: tile_squared_distances<6>(block, ld, d, r, tile, cs, sum); break;
+      case 5: tile_squared_distances<5>(block, ld, d, r, tile, cs, sum); break;
+      case 4: tile_squared_distances<4>(block, ld, d, r, tile, cs, sum); break;
+      case 3: tile_squared_distances<3>(block, ld, d, r, tile, cs, sum); break;
+      case 2: tile_squared_distances<2>(block, ld, d, r, tile, cs, sum); break;
+      default: tile_squared_distances<1>(block, ld, d, r, tile, cs, sum); break;
+    }
+    for (Index u = 0; u < count; ++u) Eigen::internal::pstoreu(out + (t + u) * W, sum[u]);
   }
 }
 
@@ -270,7 +297,7 @@ void nearest_in_block(const Scalar* block, Index rows, Index ld, Index d, const 
       };
       P sum[kCentreTile];
       for (Index c0 = 0; c0 < tiled; c0 += kCentreTile) {
-        tile_squared_distances(block, ld, d, r, centres.data() + c0 * cs, cs, sum);
+        tile_squared_distances<kCentreTile>(block, ld, d, r, centres.data() + c0 * cs, cs, sum);
         for (Index t = 0; t < kCentreTile; ++t) compare(sum[t], c0 + t);
       }
       for (Index c = tiled; c < k; ++c) compare(packet_squared_distance(block, ld, d, r, centres.data() + c * cs), c);
@@ -442,6 +469,8 @@ struct ScaledBlocks {
   Index rows = 0;
   Eigen::RowVectorXd zero;    ///< load_columns' centre
   std::vector<double> sums;  ///< score's per-candidate packet sums
+  RowMatrix<double> measured;  ///< score's centres: pending, then the candidates
+  std::vector<double> distances;  ///< their squared distances from a packet of rows, a packet each
 
   template <typename Scalar>
   void load(const DataRef<Scalar>& x, Index first, Index n_rows, double scale, const Eigen::VectorXd& row_weight) {
@@ -470,20 +499,27 @@ struct ScaledBlocks {
     constexpr Index W = kPacketSize<double>;
     const Index d = block.cols(), ld = block.rows();
     const double* data = block.data();
+    // pending (when folding), then the candidates: measured together, a tile at a time.
+    const Index fold = pending != nullptr ? 1 : 0, m = fold + n_scored;
+    measured.resize(m, d);
+    if (fold) measured.row(0) = Eigen::Map<const Eigen::RowVectorXd>(pending, d);
+    measured.bottomRows(n_scored) = candidates.topRows(n_scored);
     Index done = 0;
     if constexpr (W > 1) {
       done = rows - rows % W;
       sums.assign(static_cast<std::size_t>(n_scored * W), 0.0);
+      distances.resize(static_cast<std::size_t>(m * W));
       for (Index r = 0; r < done; r += W) {
         const P w = ei::ploadu<P>(weight + r);
         const P positive = ei::pcmp_lt(ei::pset1<P>(0.0), w);
         P near = ei::ploadu<P>(nearest + r);
-        if (pending != nullptr) {
-          near = ei::pselect(positive, ei::pmin(near, ei::pmul(w, packet_squared_distance(data, ld, d, r, pending))), near);
+        packet_squared_distances(data, ld, d, r, measured.data(), d, m, distances.data());
+        if (fold) {
+          near = ei::pselect(positive, ei::pmin(near, ei::pmul(w, ei::ploadu<P>(distances.data()))), near);
           ei::pstoreu(nearest + r, near);
         }
         for (Index t = 0; t < n_scored; ++t) {
-          const P candidate = ei::pmul(w, packet_squared_distance(data, ld, d, r, candidates.row(t).data()));
+          const P candidate = ei::pmul(w, ei::ploadu<P>(distances.data() + (fold + t) * W));
           double* sum = sums.data() + t * W;
           ei::pstoreu(sum, ei::padd(ei::ploadu<P>(sum), ei::pselect(positive, ei::pmin(near, candidate), near)));
         }
