@@ -175,14 +175,12 @@ constexpr Index kColumnPadding = 16;
 
 /** block's top rows = rows [first, first + rows) of x, column-major with
  *  kColumnPadding more rows (transpose_subtract of a zero centre: x - 0 is
- *  x, bit for bit), with as many rows after them asked into cache
- *  (prefetch_rows). */
+ *  x, bit for bit). The kernel that reads the block asks the next one into
+ *  cache (NextRows). */
 template <typename Scalar>
 void load_columns(const DataRef<Scalar>& x, Index first, Index rows, const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>& zero,
                   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& block) {
   block.resize(rows + kColumnPadding, x.cols());
-  prefetch_rows(x.data() + (first + rows) * x.outerStride(), std::min(rows, x.rows() - first - rows), x.cols(),
-                x.outerStride());
   transpose_subtract(x.data() + first * x.outerStride(), rows, x.cols(), x.outerStride(), zero.data(), block.data(),
                      block.rows());
 }
@@ -274,11 +272,12 @@ void packet_squared_distances(const Scalar* block, Index ld, Index d, Index r, c
  * over the centres, best[b] = that centre's index (the first of equals), in
  * the data's scalar type. One packet of rows at a time, the centres a tile at
  * a time, every centre's sum kept in a register and compared there: no pass
- * over memory per column or per centre. Rows that do not fill a packet go scalar.
+ * over memory per column or per centre. Rows that do not fill a packet go
+ * scalar. Each packet asks the same rows of the next block into cache.
  */
 template <typename Scalar>
 void nearest_in_block(const Scalar* block, Index rows, Index ld, Index d, const RowMatrix<Scalar>& centres,
-                      Scalar* nearest, Scalar* best) {
+                      Scalar* nearest, Scalar* best, const NextRows<Scalar>& next) {
   namespace ei = Eigen::internal;
   using P = Packet<Scalar>;
   constexpr Index W = kPacketSize<Scalar>;
@@ -288,6 +287,7 @@ void nearest_in_block(const Scalar* block, Index rows, Index ld, Index d, const 
     done = rows - rows % W;
     const Index tiled = k - k % kCentreTile;
     for (Index r = 0; r < done; r += W) {
+      next.prefetch(r, W);
       P near = ei::pset1<P>(std::numeric_limits<Scalar>::infinity()), index = ei::pzero(near);
       // Centres compared in index order with a strict <: ties stay with the lower index.
       const auto compare = [&](const P& sum, Index c) {
@@ -305,6 +305,7 @@ void nearest_in_block(const Scalar* block, Index rows, Index ld, Index d, const 
       ei::pstoreu(best + r, index);
     }
   }
+  next.prefetch(done, rows - done);
   for (Index r = done; r < rows; ++r) {
     nearest[r] = std::numeric_limits<Scalar>::infinity();
     best[r] = Scalar(0);
@@ -324,11 +325,14 @@ void nearest_in_block(const Scalar* block, Index rows, Index ld, Index d, const 
 /** labels[i] = the nearest centre of row i (nearest_centre's answer:
  *  nearest_in_block's squared distances in the data's precision, and
  *  nearest_centre itself for the rows whose nearest distance leaves the safe
- *  range); returns how many labels changed. */
-template <typename Scalar>
+ *  range); returns how many labels changed. labelled(chunk, first, rows)
+ *  runs after each block's labels are written, on the chunk's thread, the
+ *  blocks of a chunk in row order: what reads the block's rows again (the
+ *  centroid sums) then finds them in cache. */
+template <typename Scalar, typename Labelled = void (*)(Index, Index, Index)>
 Index nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres,
                       Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> labels, int n_threads,
-                      StopCheck& stop) {
+                      StopCheck& stop, Labelled&& labelled = [](Index, Index, Index) {}) {
   constexpr Scalar kSafeMin = std::numeric_limits<Scalar>::min() / std::numeric_limits<Scalar>::epsilon();
   const RowPartition part(x.rows());
   std::vector<Index> changed(static_cast<std::size_t>(part.n_chunks), 0);
@@ -342,7 +346,8 @@ Index nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres
     for (Index first = begin; first < end && !stop.requested(); first += kBlockRows) {
       const Index rows = std::min(end - first, kBlockRows);
       load_columns(x, first, rows, zero, block);
-      nearest_in_block(block.data(), rows, block.rows(), x.cols(), centres, nearest.data(), best.data());
+      nearest_in_block(block.data(), rows, block.rows(), x.cols(), centres, nearest.data(), best.data(),
+                       NextRows<Scalar>::after(x, first, rows));
       for (Index b = 0; b < rows; ++b) {
         const Index i = first + b;
         const bool safe = nearest[b] >= kSafeMin && nearest[b] <= std::numeric_limits<Scalar>::max();
@@ -350,6 +355,7 @@ Index nearest_centres(const DataRef<Scalar>& x, const RowMatrix<Scalar>& centres
         chunk_changed += label != labels[i];
         labels[i] = label;
       }
+      labelled(chunk, first, rows);
     }
     changed[static_cast<std::size_t>(chunk)] = chunk_changed;
   });
@@ -467,6 +473,7 @@ struct ScaledBlocks {
   Eigen::MatrixXd block;
   const double* weight = nullptr;  ///< the block's rows' weights
   Index rows = 0;
+  NextRows<double> next;  ///< the rows after the block's, when x is double (score asks them into cache)
   Eigen::RowVectorXd zero;    ///< load_columns' centre
   std::vector<double> sums;  ///< score's per-candidate packet sums
   RowMatrix<double> measured;  ///< score's centres: pending, then the candidates
@@ -478,6 +485,7 @@ struct ScaledBlocks {
       if (zero.size() != x.cols()) zero.setZero(x.cols());
       load_columns(x, first, n_rows, zero, block);
       block.topRows(n_rows) *= scale;  // a power of two: exact
+      next = NextRows<double>::after(x, first, n_rows);
     } else {
       block.resize(n_rows + kColumnPadding, x.cols());
       block.topRows(n_rows) = x.middleRows(first, n_rows).template cast<double>() * scale;
@@ -510,6 +518,7 @@ struct ScaledBlocks {
       sums.assign(static_cast<std::size_t>(n_scored * W), 0.0);
       distances.resize(static_cast<std::size_t>(m * W));
       for (Index r = 0; r < done; r += W) {
+        next.prefetch(r, W);
         const P w = ei::ploadu<P>(weight + r);
         const P positive = ei::pcmp_lt(ei::pset1<P>(0.0), w);
         P near = ei::ploadu<P>(nearest + r);
@@ -786,21 +795,25 @@ KMeansResult kmeans_lloyd(const DataRef<Scalar>& x, RowMatrix<double> centres, c
   Eigen::RowVectorXd column_scale = detail::column_max_abs(x, weight, threads, stop);
   for (Index j = 0; j < d; ++j) column_scale[j] = detail::unit_scale(column_scale[j]);
   bool labels_settled = false;  // the last assignment changed no label
+  // Each chunk's centroid sums, its rows in order, taken block by block as
+  // the assignment labels them (the same sums, bit for bit, as a second pass).
+  const auto add_to_sums = [&](Index chunk, Index first, Index rows) {
+    detail::CentroidSums& s = chunk_sums[static_cast<std::size_t>(chunk)];
+    for (Index i = first; i < first + rows; ++i) {
+      const double w = weight(i);  // 1 without weights
+      if (w == 0.0) continue;      // skipped, not multiplied: 0 * inf would be NaN
+      const Index label = static_cast<Index>(result.labels[i]);
+      detail::add_scaled_row(s.sums.row(label).data(), x, i, weight, column_scale);
+      s.counts[label] += w;
+    }
+  };
   for (int iter = 0; iter < options.max_iter; ++iter) {
-    labels_settled = detail::nearest_centres<Scalar>(x, centres.cast<Scalar>(), result.labels, threads, stop) == 0;
-    detail::parallel_for_chunks(part.n_chunks, threads, stop, [&](int, Index chunk) {
-      detail::CentroidSums& s = chunk_sums[static_cast<std::size_t>(chunk)];
+    for (auto& s : chunk_sums) {
       s.sums.setZero(k, d);
       s.counts.setZero(k);
-      const auto [begin, end] = part.chunk_rows(chunk);
-      for (Index i = begin; i < end; ++i) {
-        const double w = weight(i);  // 1 without weights
-        if (w == 0.0) continue;      // skipped, not multiplied: 0 * inf would be NaN
-        const Index label = static_cast<Index>(result.labels[i]);
-        detail::add_scaled_row(s.sums.row(label).data(), x, i, weight, column_scale);
-        s.counts[label] += w;
-      }
-    });
+    }
+    labels_settled =
+        detail::nearest_centres<Scalar>(x, centres.cast<Scalar>(), result.labels, threads, stop, add_to_sums) == 0;
     detail::CentroidSums total{RowMatrix<double>::Zero(k, d), Eigen::VectorXd::Zero(k)};  // weight of each centre's rows
     for (const auto& s : chunk_sums) {
       total.sums += s.sums;

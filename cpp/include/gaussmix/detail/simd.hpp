@@ -47,7 +47,7 @@ inline void in_register(T& value) {
  *  first reader (subtract_row) waited for it (17% of a diag iteration at
  *  D = 32). Prefetching never faults, also past the end of the data. */
 template <typename Scalar>
-inline void prefetch_rows(const Scalar* first, Index rows, Index d, Index ld) {
+EIGEN_ALWAYS_INLINE void prefetch_rows(const Scalar* first, Index rows, Index d, Index ld) {
 #if defined(__GNUC__)
   constexpr Index kLine = 64 / static_cast<Index>(sizeof(Scalar));
   for (Index r = 0; r < rows; ++r)
@@ -56,6 +56,40 @@ inline void prefetch_rows(const Scalar* first, Index rows, Index d, Index ld) {
   (void)first, (void)rows, (void)d, (void)ld;
 #endif
 }
+
+/**
+ * The rows of the block after the one a kernel is scoring, asked into cache
+ * a packet of rows at a time from inside the kernel's loop (prefetch(r, W)
+ * with the packet's own r): the requests then spread over the block's
+ * arithmetic. Asked all at once before the block (prefetch_rows of 512
+ * rows: 2,048 lines at D = 32), they filled the core's miss buffers and
+ * stalled it until memory answered, the arithmetic waiting behind them:
+ * Lloyd's assignment at 3e5 x 32, K = 16, 2 threads 9.0-9.4 -> 6.4-6.5 ms,
+ * at D = 64 17.4-17.5 -> 13.6 ms; k-means++ 122-135 -> 92-93 ms at D = 32
+ * (bench/NOTES.md section 27). The E-step's kernels, whose arithmetic is
+ * the longer part, gained nothing from it and keep subtract_row's burst.
+ * prefetch must be inlined: as a call, the kernels spilled their vector
+ * registers around it and ran slower than with the burst.
+ */
+template <typename Scalar>
+struct NextRows {
+  const Scalar* first = nullptr;  ///< the next block's first row
+  Index rows = 0;                 ///< its rows (0: none)
+  Index d = 0;                    ///< columns
+  Index ld = 0;                   ///< row stride
+
+  /** The block after rows [begin, begin + count) of x: as many rows, fewer at the end of x. */
+  template <typename Data>
+  static NextRows after(const Data& x, Index begin, Index count) {
+    const Index next = begin + count;
+    return {x.data() + next * x.outerStride(), std::max<Index>(0, std::min(count, x.rows() - next)), x.cols(),
+            x.outerStride()};
+  }
+  /** Asks rows [r, r + count) of the next block into cache (those that exist). */
+  EIGEN_ALWAYS_INLINE void prefetch(Index r, Index count) const {
+    if (r < rows) prefetch_rows(first + r * ld, std::min(count, rows - r), d, ld);
+  }
+};
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
