@@ -10,7 +10,9 @@ and ICL of every fit). scikit-learn: the hand-written loop of
 ``sklearn.mixture.GaussianMixture(K, covariance_type=model, n_init=n_init,
 random_state=0).fit(X)`` and ``.bic(X)``; and the same loop of gaussmix's
 estimator (what sharing the starts saves). Both on all cores; the chosen
-model must agree, else the row says VOID. Printed; --out bench/ writes bench/SELECTION.md.
+model must agree, else the row says VOID. Both libraries are warm when
+timed: their estimators imported and one small sweep run first, so no
+figure carries a first call's imports (about 1 s for scikit-learn's). Printed; --out bench/ writes bench/SELECTION.md.
 """
 from __future__ import annotations
 
@@ -64,12 +66,13 @@ def main():
     ks = range(1, args.max_k + 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from gaussmix import GaussianMixture
+        select_model(X[:500], [1, 2], n_init=1, random_state=0)  # warm: imports and first calls
+        sklearn_loop(X[:500], [1, 2], 1)
         t = time.perf_counter()
         sweep = select_model(X, ks, n_init=args.n_init, random_state=0)
         ours = time.perf_counter() - t
         t = time.perf_counter()
-        from gaussmix import GaussianMixture
-
         loop_best = loop(GaussianMixture, X, ks, args.n_init)
         our_loop = time.perf_counter() - t
         t = time.perf_counter()
