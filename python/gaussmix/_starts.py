@@ -46,6 +46,7 @@ class StartCache:
     def __init__(self):
         self._key = None
         self._assignments: dict = {}
+        self._means: dict = {}
 
     def _assignment(self, key: tuple, init: int, draw):
         """The assignment of initialisation init, drawn by draw() if not held yet."""
@@ -58,6 +59,17 @@ class StartCache:
         if init not in self._assignments:
             self._assignments[init] = draw()
         return self._assignments[init]
+
+    def _first_means(self, init: int, offset: float, compute):
+        """(weights, means) of initialisation init's assignment, computed by
+        compute() if not held yet: the M-step's means come from statistics of
+        the rows alone, the same for every covariance model (copies: each fit
+        owns its start)."""
+        key = (init, offset)
+        if key not in self._means:
+            self._means[key] = compute()
+        weights, means = self._means[key]
+        return weights.copy(), means.copy()
 
     def __repr__(self):
         return f"StartCache({len(self._assignments)} initialisations held)"
@@ -92,7 +104,8 @@ class StartProvider:
         resp, labels = self._assignment(init, xk, w, stats.var)
         total = float(len(xk) if w is None else w.sum())
         # The offset is the data's precision's, also when the kernels need float64 (as scikit-learn's on the same data).
-        weights, means, covariances = self._from_assignment(xk, w, resp, labels, resp_offset(x.dtype, total, len(x)))
+        weights, means, covariances = self._from_assignment(xk, w, resp, labels, resp_offset(x.dtype, total, len(x)),
+                                                            init)
         return Mixture(weights if inits.weights is None else inits.weights,
                        means if inits.means is None else inits.means,
                        covariances if inits.covariances is None else inits.covariances, self.covariance_type)
@@ -120,9 +133,10 @@ class StartProvider:
         resp /= resp.sum(axis=1)[:, np.newaxis]
         return resp, None
 
-    def _from_assignment(self, x, w, resp, labels, offset: float):
+    def _from_assignment(self, x, w, resp, labels, offset: float, init: int):
         """The M-step of given responsibilities (dense resp or labels): the
-        means from statistics around the first row, then, when needed, the
+        means from statistics around the first row (shared through the
+        cache by the fits of every covariance model), then, when needed, the
         covariances from statistics around those means (exact for components
         far from the first row)."""
         threads = threads_for_core()
@@ -132,8 +146,11 @@ class StartProvider:
                 return _core.label_stats(x, labels, covariance_type, shifts, w, threads)
             return _core.responsibility_stats(x, resp, covariance_type, shifts, w, threads)
 
-        first_row = np.repeat(x[:1].astype(np.float64), self.n_components, axis=0)
-        weights, means = _core.m_step_means(stats("spherical", first_row), offset)
+        def first_means():
+            first_row = np.repeat(x[:1].astype(np.float64), self.n_components, axis=0)
+            return _core.m_step_means(stats("spherical", first_row), offset)
+
+        weights, means = first_means() if self.cache is None else self.cache._first_means(init, offset, first_means)
         if self.inits.covariances is not None:
             return weights, means, None
         second = stats(self.covariance_type, means)
