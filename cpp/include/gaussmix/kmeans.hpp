@@ -189,22 +189,8 @@ void load_columns(const DataRef<Scalar>& x, Index first, Index rows, const Eigen
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wignored-attributes"  // Packet types as template arguments (harmless)
 #endif
-/** The squared distances of the packet of rows r.. of a column-major block
- *  (d columns, column stride ld) from centre: (x_j - c_j)^2 summed over j in
- *  order, in a register. */
-template <typename Scalar>
-Packet<Scalar> packet_squared_distance(const Scalar* block, Index ld, Index d, Index r, const Scalar* centre) {
-  namespace ei = Eigen::internal;
-  using P = Packet<Scalar>;
-  P sum = ei::pset1<P>(Scalar(0));
-  for (Index j = 0; j < d; ++j) {
-    const P diff = ei::psub(ei::ploadu<P>(block + j * ld + r), ei::pset1<P>(centre[j]));
-    sum = ei::pmadd(diff, diff, sum);
-  }
-  return sum;
-}
-
-/** packet_squared_distance for the one row r (the rows that do not fill a packet). */
+/** tile_squared_distances' sum (below) for one centre and the one row r
+ *  (the rows that do not fill a packet). */
 template <typename Scalar>
 Scalar row_squared_distance(const Scalar* block, Index ld, Index d, Index r, const Scalar* centre) {
   Scalar sum = Scalar(0);
@@ -218,12 +204,12 @@ Scalar row_squared_distance(const Scalar* block, Index ld, Index d, Index r, con
 /** Centres measured together against one packet of rows in nearest_in_block. */
 constexpr Index kCentreTile = 8;  // packet_squared_distances' switch goes up to it
 
-/** The squared distances of the packet of rows r.. from the T centres from
- *  first on (row-major, stride cs): each exactly packet_squared_distance's
- *  sum (the same terms in the same order), but each column of the packet
- *  loaded once for the whole tile instead of once per centre, so that the
- *  kernel is not bound by its loads (Lloyd at 3e5 x 32, K = 16, 2 threads:
- *  bench/NOTES.md section 26). */
+/** The squared distances of the packet of rows r.. of a column-major block
+ *  (d columns, column stride ld) from the T centres from first on
+ *  (row-major, stride cs): for each, (x_j - c_j)^2 summed over j in order,
+ *  in a register, each column of the packet loaded once for the whole tile
+ *  instead of once per centre, so that the kernel is not bound by its loads
+ *  (Lloyd at 3e5 x 32, K = 16, 2 threads: bench/NOTES.md section 26). */
 template <int T, typename Scalar>
 void tile_squared_distances(const Scalar* block, Index ld, Index d, Index r, const Scalar* first, Index cs,
                             Packet<Scalar>* sum) {
@@ -300,7 +286,10 @@ void nearest_in_block(const Scalar* block, Index rows, Index ld, Index d, const 
         tile_squared_distances<kCentreTile>(block, ld, d, r, centres.data() + c0 * cs, cs, sum);
         for (Index t = 0; t < kCentreTile; ++t) compare(sum[t], c0 + t);
       }
-      for (Index c = tiled; c < k; ++c) compare(packet_squared_distance(block, ld, d, r, centres.data() + c * cs), c);
+      for (Index c = tiled; c < k; ++c) {
+        tile_squared_distances<1>(block, ld, d, r, centres.data() + c * cs, cs, sum);
+        compare(sum[0], c);
+      }
       ei::pstoreu(nearest + r, near);
       ei::pstoreu(best + r, index);
     }
