@@ -144,3 +144,27 @@ def test_infinity_is_refused_with_scikit_learns_message_from_the_core_pass(dtype
     with pytest.raises(ValueError) as theirs:
         SkGaussianMixture(3).fit(np.where(np.isnan(X), 0, X))
     assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("row", [0, 2500, 3999])  # the first, a middle and the last of the core's 512-row blocks
+@pytest.mark.parametrize("with_nan", [False, True])
+def test_scoring_refuses_infinity_with_scikit_learns_message_from_the_core_pass(dtype, row, with_nan):
+    """The scoring calls leave the values to the core's pass (no NumPy check
+    before it): infinity anywhere, also beside NaN, is still scikit-learn's
+    ValueError, and the caller's array is not modified."""
+    X = blobs(n=4000, dtype=dtype)
+    ours = GaussianMixture(3, random_state=0).fit(X)
+    theirs = SkGaussianMixture(3, random_state=0).fit(X)
+    bad = X.copy()
+    bad[row, 1] = np.inf
+    if with_nan:
+        bad[(row + 7) % len(bad), 0] = np.nan
+    before = bad.copy()
+    for method in ("predict", "predict_proba", "score_samples", "score"):
+        with pytest.raises(ValueError) as got:
+            getattr(ours, method)(bad)
+        with pytest.raises(ValueError) as want:
+            getattr(theirs, method)(np.where(np.isnan(bad), 0, bad))
+        assert str(got.value) == str(want.value), method
+    np.testing.assert_array_equal(bad, before)

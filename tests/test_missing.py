@@ -247,6 +247,26 @@ def test_scoring_rows_with_nan_uses_their_observed_values(ctype):
     np.testing.assert_array_equal(model.score_samples(rows)[complete], model.score_samples(rows[complete]))
 
 
+@pytest.mark.parametrize("row", [0, 1500, 2999])  # in the first, a middle and the last of the core's 512-row blocks
+def test_one_nan_in_any_block_takes_the_rows_with_nan_path(row):
+    """The core's scoring pass finds a NaN where it reads it (not a NumPy
+    check before): a lone NaN anywhere sends the call to the missing-value
+    path, whose row is scored on its observed values (SciPy) and whose other
+    rows are scored as complete data."""
+    X = np.concatenate([X3] * 8)[:3000]
+    model = GaussianMixture(3, covariance_type="full", random_state=0).fit(X3)
+    rows = X.copy()
+    rows[row, 1] = np.nan
+    complete = np.arange(len(rows)) != row
+    got = model.score_samples(rows)
+    assert got[row] == pytest.approx(scipy_observed_density(rows[row], model), rel=1e-12)
+    np.testing.assert_array_equal(got[complete], model.score_samples(X[complete]))
+    proba = model.predict_proba(rows)
+    np.testing.assert_array_equal(proba[complete], model.predict_proba(X[complete]))
+    assert proba[row].sum() == pytest.approx(1.0)
+    np.testing.assert_array_equal(model.predict(rows)[complete], model.predict(X[complete]))
+
+
 def test_a_model_fitted_with_holes_fills_them():
     model = GaussianMixture(3, random_state=0).fit(X3_HOLES)
     filled = model.predict_missing(X3_HOLES)

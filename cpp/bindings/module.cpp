@@ -33,6 +33,8 @@ void register_errors(py::module_& m) {
   // CovProblem is PyPR's Cov_problem; gaussmix.gmm re-exports it under that name.
   auto& cov_problem = py::register_exception<CovProblem>(m, "Cov_problem", PyExc_Exception);
   cov_problem.attr("__module__") = "gaussmix.gmm";
+  // A ValueError whose own class lets the estimator score rows with NaN on their observed entries instead.
+  py::register_exception<NonFiniteData>(m, "NonFiniteData", PyExc_ValueError);
   // A call stopped by python_execution's check: the check left the signal
   // handler's exception (KeyboardInterrupt) set, so it propagates as it is.
   py::register_exception_translator([](std::exception_ptr thrown) {

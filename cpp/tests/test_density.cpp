@@ -2,6 +2,7 @@
 // assignment, the log-likelihood, and the errors a bad mixture raises.
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -157,6 +158,43 @@ TEST_CASE("a singular covariance is a CovProblem") {
   } catch (const gaussmix::CovProblem& e) {
     CHECK(std::string(e.what()).find("component 1") != std::string::npos);
   }
+}
+
+TEST_CASE("NaN or infinity in any block of X is NonFiniteData from every scoring function") {
+  // 3000 rows: six of the scoring pass's 512-row blocks; every fourth column
+  // left out, so the rows are not one run in memory, then the contiguous rows.
+  const auto mix = two_by_two();
+  RowMatrix wide = RowMatrix::Random(3000, 3);
+  const Eigen::Ref<const RowMatrix> strided = wide.leftCols(2);
+  for (const bool contiguous : {false, true}) {
+    for (const Index row : {Index(0), Index(1500), Index(2999)}) {
+      for (const double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity()}) {
+        RowMatrix x = contiguous ? RowMatrix(wide.leftCols(2)) : RowMatrix();
+        double& entry = contiguous ? x(row, 1) : wide(row, 1);
+        const double kept = entry;
+        entry = bad;
+        const gaussmix::DataRef<double> data = contiguous ? gaussmix::DataRef<double>(x) : strided;
+        Eigen::VectorXd per_row(3000);
+        RowMatrix per_component(3000, 2);
+        Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1> labels(3000);
+        CHECK_THROWS(gaussmix::log_density<double>(data, mix, per_row), gaussmix::NonFiniteData);
+        CHECK_THROWS(gaussmix::responsibilities<double>(data, mix, per_component), gaussmix::NonFiniteData);
+        CHECK_THROWS(gaussmix::log_prob_components<double>(data, mix, per_component), gaussmix::NonFiniteData);
+        CHECK_THROWS(gaussmix::log_likelihood<double>(data, mix), gaussmix::NonFiniteData);
+        CHECK_THROWS(gaussmix::assign_to_component<double>(data, mix, labels), gaussmix::NonFiniteData);
+        CHECK_THROWS(gaussmix::log_density<double>(data, mix, per_row), std::invalid_argument);  // a bad argument
+        entry = kept;
+        gaussmix::log_density<double>(contiguous ? gaussmix::DataRef<double>(x) : strided, mix, per_row);
+        CHECK(per_row.allFinite());
+      }
+    }
+  }
+  // The largest finite values are data, not infinity.
+  RowMatrix huge = RowMatrix::Constant(600, 2, std::numeric_limits<double>::max());
+  Eigen::VectorXd out(600);
+  gaussmix::log_density<double>(huge, mix, out);
+  CHECK(!out.array().isNaN().any());
 }
 
 TEST_CASE("bad mixture parameters are invalid_argument") {

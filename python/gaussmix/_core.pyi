@@ -12,6 +12,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 class Cov_problem(Exception): ...
+class NonFiniteData(ValueError): ...
 
 has_openmp: bool
 openmp_version: int  # _OPENMP: the specification's date, 0 without OpenMP

@@ -52,7 +52,7 @@ from . import _core
 from ._config import threads_for_core
 from ._engine import DataSource
 from ._mixture import Mixture
-from ._validation import column_stats, fit_data
+from ._validation import column_stats, fit_data, infinity_error
 
 
 def _first_empty_row(x: np.ndarray) -> int | None:
@@ -140,9 +140,16 @@ def incomplete_log_prob(x: np.ndarray, mixture: Mixture):
 def by_rows(x: np.ndarray, mixture: Mixture, complete, of_log_prob) -> np.ndarray:
     """complete(x) for x without NaN; else complete() of its complete rows
     and of_log_prob() of the component log-weights of its rows with NaN,
-    scored on their observed coordinates, put together in x's row order."""
-    if not np.isnan(x).any():
+    scored on their observed coordinates, put together in x's row order.
+    x's values are not checked before: complete (a core scoring function)
+    checks each block as it scores it and raises NonFiniteData on NaN or
+    infinity, so finite data is read once. Infinity is scikit-learn's
+    ValueError."""
+    try:
         return complete(x)
+    except _core.NonFiniteData:
+        if np.isinf(x).any():
+            raise infinity_error(x.dtype) from None
     is_complete, rows, log_prob = incomplete_log_prob(x, mixture)
     done = complete(np.ascontiguousarray(x[is_complete]))
     out = np.empty((len(x),) + done.shape[1:], dtype=done.dtype)

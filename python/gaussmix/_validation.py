@@ -87,6 +87,11 @@ def data_matrix(X, func: str, name: str = "X", allow_single_point_dim: int | Non
     return arr
 
 
+def infinity_error(dtype: np.dtype) -> ValueError:
+    """scikit-learn's error for X holding infinity (its check_array's wording)."""
+    return ValueError(f"Input X contains infinity or a value too large for {dtype!r}.")
+
+
 def _not_finite(func: str, name: str, hint: str = ""):
     raise ValueError(f"{func}(): {name} contains NaN or infinite values; remove or impute those rows first{hint}")
 
@@ -313,6 +318,20 @@ def covariances_must_factorise(func: str, name: str):
         raise ValueError(
             f"{func}(): {name}: {exc}; a covariance must be symmetric positive definite"
         ) from None
+
+
+@contextmanager
+def scored_in_core(func: str, cov_name: str):
+    """Around a core scoring call of the density functions, given X from
+    data_matrix(check_finite=False): covariances_must_factorise, and NaN or
+    infinity in X, which the core finds as its pass reads X (NonFiniteData),
+    is data_matrix's own error: finite X is read once, not checked by two
+    NumPy passes (min, max) before the core's."""
+    with covariances_must_factorise(func, cov_name):
+        try:
+            yield
+        except _core.NonFiniteData:
+            _not_finite(func, "X")
 
 
 # --------------------------------------------------------------------------- column scales

@@ -49,7 +49,8 @@ from ._fitted import GIVEN, History, NonFiniteFit, scoring_mixture, set_fitted
 from ._mixture import Mixture
 from ._params import INIT_PARAMS, InvalidParameterError, check_inits, check_params, is_int
 from ._starts import StartCache, StartProvider
-from ._validation import column_stats, data_matrix, kernel_data, mixture_params, sample_weight_vector
+from ._validation import (column_stats, data_matrix, infinity_error, kernel_data, mixture_params,
+                          sample_weight_vector)
 
 __all__ = ["GaussianMixture", "FitProgress", "InvalidParameterError", "NonFiniteFit", "StartCache", "INIT_PARAMS"]
 
@@ -262,7 +263,7 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         x = data_matrix(X, func, check_finite=False)
         stats = column_stats(x)  # infinity, NaN, and every start's and run's data checks: one pass over X
         if stats.has_inf.any():
-            raise ValueError(f"Input X contains infinity or a value too large for {x.dtype!r}.")  # scikit-learn's
+            raise infinity_error(x.dtype)
         n_samples = len(x)
         if n_samples < self.n_components:
             raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
@@ -279,11 +280,17 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, **validate)
         return data_matrix(X, f"{type(self).__name__}.{func}", check_finite=False)
 
+    def _scored_rows(self, X, func: str) -> np.ndarray:
+        """X for a scoring call, its values unchecked: the core's scoring pass
+        checks them as it reads them (_missing.by_rows), not two passes before
+        it (scikit-learn's check for infinity, then one for NaN)."""
+        return self._rows(X, func, ensure_all_finite=False)
+
     def _score(self, core_function, X, func: str, of_log_prob) -> np.ndarray:
         """A core scoring function's result for X, in float32 when X and the
         model are float32 (as scikit-learn's), else float64; of_log_prob:
         the same result from rows' component log-weights (for rows with NaN)."""
-        x = self._rows(X, func, ensure_all_finite="allow-nan")
+        x = self._scored_rows(X, func)
         mixture = scoring_mixture(self)
         float32_output = bool(x.dtype == np.float32 and self.means_.dtype == np.float32)
         return _missing.by_rows(x, mixture, self._on_complete_rows(core_function, mixture, float32_output), of_log_prob)
@@ -345,7 +352,7 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         """
         if _dask.is_dask_array(X):
             return self._map_dask(X, "predict", None)
-        return self._labels(self._rows(X, "predict", ensure_all_finite="allow-nan"), scoring_mixture(self))
+        return self._labels(self._scored_rows(X, "predict"), scoring_mixture(self))
 
     def _labels(self, x: np.ndarray, mixture: Mixture) -> np.ndarray:
         """Each row's most probable component under mixture."""

@@ -35,6 +35,7 @@ from ._validation import (
     real_array,
     real_number,
     require_finite,
+    scored_in_core,
     warn_if_transposed,
 )
 
@@ -97,10 +98,10 @@ def _log_normal(X, MU, SIGMA, func):
     """logmulnormpdf under the name of the public function called, for its messages."""
     mu = mean_vector(MU, func)
     sigma = covariance_matrix(SIGMA, mu.shape[0], func)
-    x = data_matrix(X, func, allow_single_point_dim=mu.shape[0])
+    x = data_matrix(X, func, allow_single_point_dim=mu.shape[0], check_finite=False)
     _check_columns(x, mu.shape[0], func)
     x = kernel_data(x, means=mu.reshape(1, -1), covariances=sigma.reshape(1, *sigma.shape))
-    with covariances_must_factorise(func, "SIGMA"):
+    with scored_in_core(func, "SIGMA"):
         return _core.log_density(x, np.ones(1), mu.reshape(1, -1), sigma.reshape(1, *sigma.shape),
                                  threads_for_core())
 
@@ -154,10 +155,10 @@ def gmm_pdf(X, centroids, ccov, mc, individual=False):
     """
     func = "gmm_pdf"
     weights, means, covs = mixture_params(centroids, ccov, mc, func)
-    x = data_matrix(X, func, allow_single_point_dim=means.shape[1])
+    x = data_matrix(X, func, allow_single_point_dim=means.shape[1], check_finite=False)
     _check_columns(x, means.shape[1], func)
     x = kernel_data(x, means=means, covariances=covs)
-    with covariances_must_factorise(func, "ccov"):
+    with scored_in_core(func, "ccov"):
         if individual:
             return _densities(_core.log_prob_components(x, weights, means, covs, threads_for_core()))
         return _densities(_core.log_density(x, weights, means, covs, threads_for_core()))
@@ -181,7 +182,7 @@ def gm_log_likelihood(X, center_list, cov_list, p_k):
     """
     func = "gm_log_likelihood"
     x, weights, means, covs = _data_and_mixture(X, center_list, cov_list, p_k, func)
-    with covariances_must_factorise(func, "cov_list"):
+    with scored_in_core(func, "cov_list"):
         return float(_core.log_likelihood(x, weights, means, covs, threads_for_core()))
 
 
@@ -202,7 +203,7 @@ def gm_assign_to_cluster(X, center_list, cov_list, p_k):
     """
     func = "gm_assign_to_cluster"
     x, weights, means, covs = _data_and_mixture(X, center_list, cov_list, p_k, func)
-    with covariances_must_factorise(func, "cov_list"):
+    with scored_in_core(func, "cov_list"):
         return _core.assign_to_component(x, weights, means, covs, threads_for_core())
 
 
@@ -813,6 +814,7 @@ def _dimension_indices(X_idx, dim, func):
 
 
 def _data_and_mixture(X, center_list, cov_list, p_k, func):
-    x = data_matrix(X, func)
+    """X and the mixture for a scoring call (X's values checked by the core's pass: scored_in_core)."""
+    x = data_matrix(X, func, check_finite=False)
     weights, means, covs = mixture_params(center_list, cov_list, p_k, func, names=_PARAM_NAMES, dim=x.shape[1])
     return kernel_data(x, means=means, covariances=covs), weights, means, covs

@@ -326,7 +326,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
   ws.chunk_log_likelihood.assign(n_chunks, 0.0);
   ws.chunk_weight_sum.assign(n_chunks, 0.0);
   ws.chunk_rows.assign(n_chunks, 0);
-  for_each_scored_block(x, mix, threads, stop, true, ws.blocks,
+  for_each_scored_block(x, mix, threads, stop, true, FiniteCheck::none, ws.blocks,
                         [&](int thread, Index chunk, Index begin, const auto& xb, auto& bw) {
                           const auto t = static_cast<std::size_t>(thread), c = static_cast<std::size_t>(chunk);
                           const Index b = xb.rows();

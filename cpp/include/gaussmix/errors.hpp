@@ -1,7 +1,8 @@
 #pragma once
 /** @file errors.hpp
  *  The exceptions the core throws. Bad arguments (shapes, option values) are
- *  std::invalid_argument; a covariance that cannot be factorised is CovProblem.
+ *  std::invalid_argument; a covariance that cannot be factorised is CovProblem;
+ *  data that a scoring function cannot score (NaN, infinity) is NonFiniteData.
  */
 #include <cstdio>
 #include <stdexcept>
@@ -15,6 +16,17 @@ namespace gaussmix {
 class CovProblem : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+/** Data rows holding NaN or infinity, given to a scoring function (scoring.hpp),
+ *  which scores finite rows only: found by the scoring pass itself, block by
+ *  block as it reads them, so that finite data is read once. A bad argument
+ *  like any other (std::invalid_argument); its own type lets a caller that
+ *  can score rows with NaN another way (gaussmix's Python estimator, on their
+ *  observed entries) tell it apart. */
+class NonFiniteData : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
 };
 
 namespace detail {

@@ -5,6 +5,8 @@
  *  log-likelihood. Each runs the E-step's block kernels in parallel over row
  *  chunks and writes straight into its output: no N x D temporaries. Each
  *  takes an Execution (threads, cancellation; an int is a thread count).
+ *  Each scores finite rows: X holding NaN or infinity throws NonFiniteData
+ *  (a std::invalid_argument), found as the pass reads each block.
  */
 #include <cstdint>
 #include <limits>
@@ -32,7 +34,7 @@ void write_component_scores(const char* func, const DataRef<Scalar>& x, const Mi
     invalid_argument(std::string(func) + ": output must be N x K");
   std::vector<BlockWorkspace<Scalar>> ws;
   StopCheck stop(execution);
-  for_each_scored_block(x, mix, execution.n_threads, stop, normalise, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+  for_each_scored_block(x, mix, execution.n_threads, stop, normalise, FiniteCheck::each_block, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
     out.middleRows(begin, xb.rows()) = w.log_prob.topRows(xb.rows()).template cast<Out>();
   });
 }
@@ -44,7 +46,7 @@ void write_log_density(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, Eig
   if (out.size() != x.rows()) invalid_argument("log_density: output must have N entries");
   std::vector<BlockWorkspace<Scalar>> ws;
   StopCheck stop(execution);
-  for_each_scored_block(x, mix, execution.n_threads, stop, true, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+  for_each_scored_block(x, mix, execution.n_threads, stop, true, detail::FiniteCheck::each_block, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
     out.segment(begin, xb.rows()) = w.row_log_density.head(xb.rows()).template cast<Out>();
   });
 }
@@ -104,7 +106,7 @@ double log_likelihood(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, cons
   std::vector<double> chunk_sums(static_cast<std::size_t>(part.n_chunks), 0.0);
   std::vector<detail::BlockWorkspace<Scalar>> ws;
   detail::StopCheck stop(execution);
-  detail::for_each_scored_block(x, mix, execution.n_threads, stop, true, ws, [&](int, Index chunk, Index, const auto& xb, auto& w) {
+  detail::for_each_scored_block(x, mix, execution.n_threads, stop, true, detail::FiniteCheck::each_block, ws, [&](int, Index chunk, Index, const auto& xb, auto& w) {
     chunk_sums[static_cast<std::size_t>(chunk)] +=
         w.row_log_density.head(xb.rows()).template cast<double>().sum();
   });
@@ -122,7 +124,7 @@ void assign_to_component(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
   if (out.size() != x.rows()) detail::invalid_argument("assign_to_component: output must have N entries");
   std::vector<detail::BlockWorkspace<Scalar>> ws;
   detail::StopCheck stop(execution);
-  detail::for_each_scored_block(x, mix, execution.n_threads, stop, false, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
+  detail::for_each_scored_block(x, mix, execution.n_threads, stop, false, detail::FiniteCheck::each_block, ws, [&](int, Index, Index begin, const auto& xb, auto& w) {
     Eigen::VectorXd delta;
     double log_density = 0.0;
     for (Index i = 0; i < xb.rows(); ++i) {

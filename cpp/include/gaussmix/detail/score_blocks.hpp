@@ -5,6 +5,7 @@
  *  rows' log-densities; and the chunk-parallel loop over blocks.
  */
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -455,17 +456,49 @@ void normalise_rows(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, Bloc
     }
 }
 
+/** Whether every entry of the block is finite. x * 0 is 0 for a finite x
+ *  and NaN for NaN and +-inf, and NaN survives the sum: a multiply-add per
+ *  packet and no branch, on rows the kernels read next (the scan brings the
+ *  block into cache for them, so finite data is still read from memory
+ *  once). */
+template <typename Scalar>
+bool block_is_finite(const BlockRef<Scalar>& xb) {
+  namespace ei = Eigen::internal;
+  using P = Packet<Scalar>;
+  constexpr Index width = kPacketSize<Scalar>;
+  const Index b = xb.rows(), d = xb.cols(), ld = xb.outerStride();
+  // Rows that follow each other in memory (ld == d) are one run of b * d values.
+  const Index runs = ld == d ? 1 : b, run = ld == d ? b * d : d;
+  const P zero = ei::pset1<P>(Scalar(0));
+  P acc = zero;
+  Scalar rest = Scalar(0);
+  for (Index r = 0; r < runs; ++r) {
+    const Scalar* v = xb.data() + r * ld;
+    Index j = 0;
+    for (; j + width <= run; j += width) acc = ei::pmadd(ei::ploadu<P>(v + j), zero, acc);
+    for (; j < run; ++j) rest += v[j] * Scalar(0);
+  }
+  return ei::predux(acc) + rest == Scalar(0);
+}
+
+/** Whether for_each_scored_block checks that the rows are finite: the
+ *  scoring functions do (as they read each block, throwing NonFiniteData);
+ *  EM's passes run on data checked once before the first. */
+enum class FiniteCheck { each_block, none };
+
 /**
  * The block driver shared by scoring and EM: for every row block of X, in
  * parallel over chunks, computes the weighted log-densities (and with
  * normalise, the responsibilities and row log-densities) into the calling
  * thread's workspace, then calls visit(thread, chunk, first_row, xb, ws).
  * workspaces is grown to the thread count and reused as it is. Between
- * blocks it asks stop; a requested stop ends the pass with Cancelled.
+ * blocks it asks stop; a requested stop ends the pass with Cancelled. With
+ * FiniteCheck::each_block, a block holding NaN or infinity ends the pass
+ * with NonFiniteData (the other blocks of the pass are then skipped).
  */
 template <typename Scalar, typename Visit>
 void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix, int n_threads, StopCheck& stop,
-                           bool normalise, std::vector<BlockWorkspace<Scalar>>& workspaces,
+                           bool normalise, FiniteCheck check, std::vector<BlockWorkspace<Scalar>>& workspaces,
                            Visit&& visit, Index max_chunks = kMaxChunks) {
   if (x.cols() != mix.dim())
     invalid_argument("data has " + std::to_string(x.cols()) + " columns but the mixture has dimension " +
@@ -477,11 +510,20 @@ void for_each_scored_block(const DataRef<Scalar>& x, const Mixture<Scalar>& mix,
   if (static_cast<int>(workspaces.size()) < threads) workspaces.resize(static_cast<std::size_t>(threads));
   for (auto& ws : workspaces) ws.resize(mix.dim(), mix.n_components(), mix.covariance_type() == CovarianceType::tied);
   const RowPartition part(x.rows(), max_chunks);
+  std::atomic<bool> non_finite{false};
   parallel_for_chunks(part.n_chunks, threads, stop, [&](int thread, Index chunk) {
     BlockWorkspace<Scalar>& ws = workspaces[static_cast<std::size_t>(thread)];
     for (Index blk = part.first_block(chunk); blk < part.first_block(chunk + 1) && !stop.requested(); ++blk) {
       const Index begin = part.block_begin(blk);
       const BlockRef<Scalar> xb = x.middleRows(begin, part.block_size(blk));
+      if (check == FiniteCheck::each_block) {
+        if (non_finite.load(std::memory_order_relaxed)) return;
+        if (!block_is_finite(xb)) {
+          non_finite.store(true, std::memory_order_relaxed);
+          throw NonFiniteData("X contains NaN or infinity, which the scoring functions do not score; remove or "
+                              "impute those rows first");
+        }
+      }
       weighted_log_prob(xb, mix, ws);
       if (normalise) normalise_rows(xb, mix, ws);
       visit(thread, chunk, begin, xb, ws);
