@@ -183,7 +183,7 @@ def _warn_if_fewer_clusters(labels: np.ndarray, n_components: int) -> None:
     in neither: k-means++ and random_from_data then start some components on
     the same point (which stay together), 'random' from random
     responsibilities, and scikit-learn says nothing about either."""
-    distinct = int(np.unique(labels).size)
+    distinct = int(np.count_nonzero(np.bincount(labels, minlength=n_components)))  # labels in 0..K-1; np.unique sorts
     if distinct < n_components:
         warn_at_caller(f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({n_components}). "
                        "Possibly due to duplicate points in X.", ConvergenceWarning)

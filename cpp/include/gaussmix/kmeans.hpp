@@ -472,8 +472,10 @@ struct ScaledBlocks {
   void load(const DataRef<Scalar>& x, Index first, Index n_rows, double scale, const Eigen::VectorXd& row_weight) {
     if constexpr (std::is_same_v<Scalar, double>) {
       if (zero.size() != x.cols()) zero.setZero(x.cols());
-      load_columns(x, first, n_rows, zero, block);
-      block.topRows(n_rows) *= scale;  // a power of two: exact
+      block.resize(n_rows + kColumnPadding, x.cols());
+      // (x - 0) * scale, scale a power of two: exactly x * scale
+      transpose_subtract<double, true>(x.data() + first * x.outerStride(), n_rows, x.cols(), x.outerStride(),
+                                       zero.data(), block.data(), block.rows(), scale);
       next = NextRows<double>::after(x, first, n_rows);
     } else {
       block.resize(n_rows + kColumnPadding, x.cols());
