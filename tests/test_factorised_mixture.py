@@ -43,6 +43,11 @@ def test_every_score_of_a_factorised_mixture_matches_scipy(covariance_type, dtyp
                                    atol=1e-10 if dtype == np.float64 else 1e-4)
         assert f.log_likelihood(X) == pytest.approx(density.sum(), rel=rtol)
         np.testing.assert_array_equal(f.assign_to_component(X), want.argmax(axis=1))
+        both = f.log_density_and_map(X)
+        assert both[0].dtype == both[1].dtype == np.float64
+        assert_close(both[0], density, rtol)
+        np.testing.assert_allclose(both[1], (want - density[:, None]).max(axis=1), rtol=rtol,
+                                   atol=1e-12 if dtype == np.float64 else 1e-5)
     assert f.log_density(X, float32_output=True).dtype == np.float32
     assert f.covariance_type == covariance_type
     for got, given in zip(f.parameters, (weights, means, covs)):

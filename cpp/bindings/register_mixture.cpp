@@ -126,6 +126,19 @@ void register_mixture_for(py::module_& m, py::class_<FactorisedMixture>& cls) {
       py::arg("X").noconvert(), py::arg("weights"), py::arg("means"), py::arg("covariances"),
       py::arg("n_threads") = 0, py::arg("covariance_type") = "full", "sum_n log p(x_n).");
   cls.def(
+      "log_density_and_map",
+      [](FactorisedMixture& self, const Data& x, int n_threads) {
+        py::array_t<double> density(x.rows()), top(x.rows());
+        Eigen::Map<Eigen::VectorXd> density_view(density.mutable_data(), x.rows()), top_view(top.mutable_data(), x.rows());
+        {
+          py::gil_scoped_release release;
+          log_density_and_map<Scalar>(x, self.kernels<Scalar>(), density_view, top_view, python_execution(n_threads));
+        }
+        return py::make_tuple(density, top);
+      },
+      py::arg("X").noconvert(), py::arg("n_threads") = 0,
+      "((N,) log p(x_n), (N,) log max_k p(k | x_n)) in float64, from one pass (ICL's two terms).");
+  cls.def(
       "assign_to_component",
       [](FactorisedMixture& self, const Data& x, int n_threads) {
         return assignments(self.kernels<Scalar>(), x, n_threads);

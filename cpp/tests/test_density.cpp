@@ -1,5 +1,6 @@
 // Scoring with a fixed mixture: log-densities, responsibilities, hard
 // assignment, the log-likelihood, and the errors a bad mixture raises.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -39,6 +40,11 @@ TEST_CASE("log_density at a point, computed by hand") {
   Eigen::VectorXd out(1);
   gaussmix::log_density<double>(x, mix, out);
   CHECK_NEAR(out[0], expected, 1e-12);
+  // One pass for both of ICL's terms: log p(x) and the log of the larger responsibility.
+  Eigen::VectorXd density(1), top(1);
+  gaussmix::log_density_and_map<double>(x, mix, density, top);
+  CHECK_NEAR(density[0], expected, 1e-12);
+  CHECK_NEAR(top[0], std::max(l1, l2) - expected, 1e-12);
 
   RowMatrix per_component(1, 2);
   gaussmix::log_prob_components<double>(x, mix, per_component);

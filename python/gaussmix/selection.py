@@ -114,22 +114,21 @@ def criteria(model, x: np.ndarray, sample_weight=None, *, complete: bool = False
     """(BIC, AIC, ICL, log L) of a fitted model on x (see the module's formulas).
 
     complete: x is C-contiguous float64 without NaN, as select_model checked
-    once for the whole sweep. The two scorings then go straight to the
-    fitted mixture's core calls, which are what score_samples and
-    predict_proba end in for such x (the same numbers), without their
-    per-call validation, NaN scan and conversion: six passes over x per fit."""
+    once for the whole sweep. Both terms then come from one pass of the
+    fitted mixture's core (log p(x) and the log of the largest
+    responsibility per row: the numbers score_samples and predict_proba
+    give for such x), not from two scoring calls and a reduction of the
+    N x K responsibilities."""
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if complete:
-        factorised, threads = scoring_mixture(model).factorised, threads_for_core()
-        log_prob, proba = factorised.log_density(x, threads), factorised.responsibilities(x, threads)
+        log_prob, log_map = scoring_mixture(model).factorised.log_density_and_map(x, threads_for_core())
     else:
         log_prob = model.score_samples(x).astype(np.float64)
-        proba = model.predict_proba(x).astype(np.float64)
+        with np.errstate(divide="ignore"):
+            log_map = np.log(model.predict_proba(x).astype(np.float64).max(axis=1))
     n = float(len(x) if w is None else w.sum())
     log_l = float(log_prob.sum() if w is None else w @ log_prob)
     p = _n_parameters(model)
-    with np.errstate(divide="ignore"):
-        log_map = np.log(proba.max(axis=1))
     penalty = float(log_map.sum() if w is None else w @ log_map)
     bic = -2.0 * log_l + p * math.log(n)
     return bic, -2.0 * log_l + 2.0 * p, bic - 2.0 * penalty, log_l

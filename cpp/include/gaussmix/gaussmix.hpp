@@ -13,7 +13,8 @@
  *    Every function below takes any of them; fit_em and m_step keep the
  *    model of their input.
  *  - Scoring (scoring.hpp): log_prob_components, log_density,
- *    log_likelihood, responsibilities, assign_to_component.
+ *    log_likelihood, responsibilities, assign_to_component,
+ *    log_density_and_map.
  *  - EM (em.hpp): fit_em with EmOptions (delta_stop on the total or the
  *    mean log-likelihood, diag_add and reg_covar, an optional callback) and
  *    optional sample weights (sample_weight.hpp); one iteration is

@@ -8,6 +8,7 @@
  *  Each scores finite rows: X holding NaN or infinity throws NonFiniteData
  *  (a std::invalid_argument), found as the pass reads each block.
  */
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -96,6 +97,26 @@ template <typename Scalar>
 void log_density(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::VectorXf> out,
                  const Execution& execution = {}) {
   detail::write_log_density<Scalar, float>(x, mix, out, execution);
+}
+
+/** log_density(i) = log p(x_i) and log_map(i) = log max_k p(k | x_i), the
+ *  log-responsibility of the row's most responsible component (the
+ *  classification term of ICL), in one pass: no N x K result to write and
+ *  reduce again. */
+template <typename Scalar>
+void log_density_and_map(const DataArg<Scalar>& x, const Mixture<Scalar>& mix, Eigen::Ref<Eigen::VectorXd> log_density,
+                         Eigen::Ref<Eigen::VectorXd> log_map, const Execution& execution = {}) {
+  if (log_density.size() != x.rows() || log_map.size() != x.rows())
+    detail::invalid_argument("log_density_and_map: outputs must have N entries");
+  std::vector<detail::BlockWorkspace<Scalar>> ws;
+  detail::StopCheck stop(execution);
+  detail::for_each_scored_block(x, mix, execution.n_threads, stop, true, detail::FiniteCheck::each_block, ws,
+                                [&](int, Index, Index begin, const auto& xb, auto& w) {
+                                  const Index b = xb.rows();
+                                  log_density.segment(begin, b) = w.row_log_density.head(b).template cast<double>();
+                                  for (Index i = 0; i < b; ++i)
+                                    log_map[begin + i] = std::log(static_cast<double>(w.log_prob.row(i).maxCoeff()));
+                                });
 }
 
 /** sum_i log p(x_i), accumulated in double per chunk and reduced in chunk order
