@@ -86,6 +86,17 @@ CASES = {
         setup="X = rng.standard_normal((200_000, 48)); arrays = [X]",
         call="km.kmeans(X, 2048, iter=1000)",
     ),
+    # Fits side by side in worker threads, which SIGINT does not reach: the main
+    # thread passes the stop on to their core calls (StopFlag). A fit at the
+    # largest K here runs for over 10 s on its one thread.
+    "select_model_side_by_side": dict(
+        threads=2,
+        setup=textwrap.dedent("""\
+            from gaussmix.selection import select_model
+            X = rng.standard_normal((100_000, 8)); arrays = [X]
+            select_model(X[:300], [1, 2], random_state=0)  # imports scikit-learn before it says ready"""),
+        call="select_model(X, range(2, 200), n_init=3, random_state=0)",
+    ),
     "predict": dict(
         threads=1,
         setup=textwrap.dedent("""\

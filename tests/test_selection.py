@@ -89,7 +89,8 @@ def test_the_table_is_a_dataframe_and_the_plot_has_a_curve_per_model():
     calls = []
     sweep = select_model(X, range(1, 4), ["full", "diag"], random_state=0,
                          progress=lambda done, total, c: calls.append((done, total, c.n_components)))
-    assert calls == [(1, 6, 1), (2, 6, 1), (3, 6, 2), (4, 6, 2), (5, 6, 3), (6, 6, 3)]
+    assert [(done, total) for done, total, _ in calls] == [(d, 6) for d in range(1, 7)]
+    assert sorted(k for _, _, k in calls) == [1, 1, 2, 2, 3, 3]  # in the order the fits finish
     table = sweep.table()
     assert isinstance(table, pd.DataFrame) and len(table) == 6
     np.testing.assert_array_equal(table["bic"], [c.bic for c in sweep.candidates])
@@ -126,3 +127,52 @@ def test_criteria_of_data_off_the_core_shortcut_are_the_estimators(kind):
         assert np.isfinite(c.bic)
         assert c.bic == pytest.approx(model.bic(x), rel=rel)
         assert c.aic == pytest.approx(model.aic(x), rel=rel)
+
+
+def _sweep_with_threads(n_threads, monkeypatch, **kwargs):
+    """select_model on n_threads core threads, recording whether its fits ran side by side."""
+    import gaussmix
+    from gaussmix import selection
+
+    calls = []
+    real = selection._run_side_by_side
+    monkeypatch.setattr(selection, "_run_side_by_side", lambda *a: calls.append(a[1:3]) or real(*a))
+    before = gaussmix.get_num_threads()
+    gaussmix.set_num_threads(n_threads)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return select_model(X, range(1, 6), n_init=2, random_state=3, **kwargs), calls
+    finally:
+        gaussmix.set_num_threads(before)
+
+
+def test_fits_side_by_side_are_the_fits_one_at_a_time(monkeypatch):
+    """With two threads the small fits run two at a time, each on one core
+    thread, in another order (the largest K first); the table, the models
+    and the progress reports are those of one fit at a time, bit for bit."""
+    seen = []
+    side, calls = _sweep_with_threads(2, monkeypatch, progress=lambda done, total, c: seen.append((done, total, c)))
+    assert calls == [(2, 1)]  # two workers, one core thread each
+    alone, calls = _sweep_with_threads(1, monkeypatch)
+    assert calls == []
+    strip = lambda c: c._replace(seconds=0.0)  # noqa: E731
+    assert [strip(c) for c in side.candidates] == [strip(c) for c in alone.candidates]
+    for key, model in alone.estimators_.items():
+        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+            np.testing.assert_array_equal(getattr(side.estimators_[key], name), getattr(model, name))
+    assert [d for d, _, _ in seen] == list(range(1, 21)) and {t for _, t, _ in seen} == {20}
+    assert sorted((c.n_components, c.covariance_type) for _, _, c in seen) == sorted(
+        (c.n_components, c.covariance_type) for c in alone.candidates)
+
+
+def test_an_error_in_a_fit_side_by_side_is_raised_in_the_caller(monkeypatch):
+    """A fit's error in a worker thread reaches the caller as it is; so does the progress callback's own."""
+    with pytest.raises(ValueError, match="max_iter"):
+        _sweep_with_threads(2, monkeypatch, max_iter=-1)
+
+    def failing(done, total, candidate):
+        raise RuntimeError("progress callback failed")
+
+    with pytest.raises(RuntimeError, match="progress callback failed"):
+        _sweep_with_threads(2, monkeypatch, progress=failing)

@@ -4,7 +4,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <atomic>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,10 +24,24 @@ namespace py = pybind11;
  * runs Python's signal handlers there, with the GIL taken for the check only.
  * A handler's exception (KeyboardInterrupt for Ctrl-C) stays set as this
  * thread's error; the core then stops, joins its threads and throws
- * Cancelled, which the translator in module.cpp turns back into that error.
+ * Cancelled, which the translator in module.cpp turns back into that error
+ * (KeyboardInterrupt when the stop came from a watched StopFlag).
  */
+/** A stop request for core calls made from Python threads other than the
+ *  main one, which signals never reach (CPython runs its handlers in the
+ *  main thread only): select_model's fits side by side. A worker thread
+ *  watches a flag (watch_stop in module.cpp); the main thread sets it on
+ *  Ctrl-C and the worker's call stops as at a signal. */
+struct StopFlag {
+  std::atomic<bool> requested{false};
+};
+
+/** The flag the calling Python thread watches (none: signals only). */
+inline thread_local std::shared_ptr<StopFlag> watched_stop;
+
 inline Execution python_execution(int n_threads) {
-  return Execution(n_threads, [] {
+  return Execution(n_threads, [flag = watched_stop] {
+    if (flag && flag->requested.load(std::memory_order_relaxed)) return true;
     py::gil_scoped_acquire gil;
     return PyErr_CheckSignals() != 0;
   });

@@ -37,6 +37,14 @@ void register_errors(py::module_& m) {
   py::register_exception<NonFiniteData>(m, "NonFiniteData", PyExc_ValueError);
   // A call stopped by python_execution's check: the check left the signal
   // handler's exception (KeyboardInterrupt) set, so it propagates as it is.
+  py::class_<StopFlag, std::shared_ptr<StopFlag>>(
+      m, "StopFlag", "A stop request that core calls in other Python threads watch (watch_stop): Ctrl-C for them.")
+      .def(py::init<>())
+      .def("request", [](StopFlag& f) { f.requested.store(true); }, "Stops the calls that watch this flag.")
+      .def_property_readonly("requested", [](const StopFlag& f) { return f.requested.load(); });
+  m.def(
+      "watch_stop", [](std::shared_ptr<StopFlag> flag) { watched_stop = std::move(flag); }, py::arg("flag"),
+      "The calling thread's core calls stop (KeyboardInterrupt) once flag is requested; None: signals only.");
   py::register_exception_translator([](std::exception_ptr thrown) {
     try {
       if (thrown) std::rethrow_exception(thrown);

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import operator
+import threading
+from contextlib import contextmanager
 
 from . import _core
 
 _n_threads = 0  # 0: all cores the OpenMP runtime offers
+_this_thread = threading.local()  # n_threads: a count for the calls of one Python thread (side_by_side_threads)
 
 
 def set_num_threads(n: int | None) -> None:
@@ -52,7 +55,8 @@ def set_num_threads(n: int | None) -> None:
 def get_num_threads() -> int:
     """Number of threads the core uses for the next call (at most; small
     problems run on fewer)."""
-    return _n_threads if _n_threads > 0 else int(_core.default_threads())
+    n = threads_for_core()
+    return n if n > 0 else int(_core.default_threads())
 
 
 def max_num_threads() -> int:
@@ -62,8 +66,23 @@ def max_num_threads() -> int:
 
 
 def threads_for_core() -> int:
-    """The n_threads argument to pass to _core functions (0 = all cores)."""
-    return _n_threads
+    """The n_threads argument to pass to _core functions (0 = all cores):
+    this Python thread's own count inside side_by_side_threads, else the
+    process-wide one."""
+    return getattr(_this_thread, "n_threads", _n_threads)
+
+
+@contextmanager
+def side_by_side_threads(n: int):
+    """The core calls of this Python thread use n threads while inside: for
+    work that runs several calls side by side (select_model's small fits),
+    each in its own Python thread on its share of the cores. Results do not
+    depend on the count."""
+    _this_thread.n_threads = n
+    try:
+        yield
+    finally:
+        del _this_thread.n_threads
 
 
 # OpenMP's _OPENMP macro is the date of the specification the compiler implements.
