@@ -104,7 +104,8 @@ def statistics(X, weights, means, covariances, covariance_type, shift, sample_we
     """The sufficient statistics around given shifts (K, D), by their definition:
     resp_sum_k = sum w r, first_k = sum w r (x - shift_k), second in the
     model's shape (full: the outer products; tied: their sum over k; diag:
-    the squares; spherical: the squared norms), sum w log p, sum w."""
+    the squares; spherical: the squared norms), sum w log p, sum w, and the
+    responsibilities' entropy -sum w r log r (0 log 0 = 0)."""
     X = np.asarray(X, dtype=np.float64)
     K, D = np.shape(means)
     dense = dense_covariances(covariance_type, covariances, K, D)
@@ -116,8 +117,9 @@ def statistics(X, weights, means, covariances, covariance_type, shift, sample_we
     second = {"full": outer, "tied": outer.sum(axis=0),
               "diag": np.stack([np.diag(o) for o in outer]),
               "spherical": np.stack([np.trace(o) for o in outer])}[covariance_type]
+    r_log_r = np.where(resp > 0, resp * np.log(np.where(resp > 0, resp, 1.0)), 0.0)
     return dict(resp_sum=wr.sum(axis=0), first=first, second=second, log_likelihood=float(w @ lse),
-                weight_sum=float(w.sum()))
+                weight_sum=float(w.sum()), resp_entropy=-float(w @ r_log_r.sum(axis=1)))
 
 
 def model_covariances(covariance_type, dense_covs):

@@ -48,8 +48,8 @@ def test_the_core_loop_and_the_python_loop_give_the_same_fit(covariance_type, we
     assert core.n_iter == python.n_iter > 1 and core.converged == python.converged
     np.testing.assert_allclose(core.lower_bounds, python.lower_bounds, rtol=1e-11)
     rtol = 1e-4 if dtype == np.float32 else 1e-9  # float32 kernels: the blocks round differently
-    np.testing.assert_allclose(core.mixture.means, python.mixture.means, rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(core.mixture.covariances, python.mixture.covariances, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(core.parameters.means, python.parameters.means, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(core.parameters.covariances, python.parameters.covariances, rtol=rtol, atol=rtol)
     # One event per iteration from either loop, carrying the lower bounds the run returns.
     for loop, run in (("core", core), ("python", python)):
         mine = [(i, lb) for name, i, lb in events if name == loop]

@@ -267,6 +267,24 @@ def test_one_nan_in_any_block_takes_the_rows_with_nan_path(row):
     np.testing.assert_array_equal(model.predict(rows)[complete], model.predict(X[complete]))
 
 
+@pytest.mark.parametrize("ctype", MODELS)
+def test_the_statistics_of_rows_with_nan_carry_their_responsibilities_entropy(ctype):
+    """resp_entropy (-sum_i w_i sum_k r_ik log r_ik, a term of the
+    variational lower bound) of the rows with and without NaN, under the
+    penalised objective's responsibilities, against the NumPy transcription;
+    a zero weight adds nothing."""
+    weights, means, covariances = given_start(ctype, X3)[1]
+    w = np.random.default_rng(3).uniform(0.5, 2.0, len(X3_HOLES))
+    w[::11] = 0.0
+    source = _missing.MissingData(X3_HOLES, w, "test", 1e-3)
+    mixture = gaussmix.Mixture(weights, means, covariances, ctype)
+    got = source.stats(mixture).resp_entropy
+    resp = reference_missing.expected_statistics(X3_HOLES, weights, means, covariances, ctype, 1e-3)[0]
+    want = -w @ np.where(resp > 0, resp * np.log(np.where(resp > 0, resp, 1.0)), 0.0).sum(axis=1)
+    assert want > 1.0
+    assert got == pytest.approx(want, rel=1e-10)
+
+
 def test_a_model_fitted_with_holes_fills_them():
     model = GaussianMixture(3, random_state=0).fit(X3_HOLES)
     filled = model.predict_missing(X3_HOLES)

@@ -35,6 +35,9 @@ log_likelihood : float
     sum_i w_i log p(x_i).
 weight_sum : float
     sum_i w_i.
+resp_entropy : float
+    -sum_i w_i sum_k r_ik log r_ik, the responsibilities' entropy (a term
+    of the variational lower bound).
 n_rows : int
     Number of rows.
 mixture_fingerprint : int
@@ -73,7 +76,7 @@ std::string shape_text(const DoubleArray& a) {
 SufficientStats stats_from_fields(const std::string& covariance_type, const DoubleArray& shift,
                                   const DoubleArray& resp_sum, const DoubleArray& first, const DoubleArray& second,
                                   double log_likelihood, double weight_sum, Index n_rows,
-                                  std::uint64_t mixture_fingerprint) {
+                                  std::uint64_t mixture_fingerprint, double resp_entropy) {
   const CovarianceType type = covariance_type_from_name(covariance_type);
   if (shift.ndim() != 2)
     throw std::invalid_argument("SufficientStats: shift must have shape (K, D), got " + shape_text(shift));
@@ -98,6 +101,7 @@ SufficientStats stats_from_fields(const std::string& covariance_type, const Doub
         Eigen::Map<const RowMatrix<double>>(second.data() + c * shape.rows * shape.cols, shape.rows, shape.cols);
   s.log_likelihood = log_likelihood;
   s.weight_sum = weight_sum;
+  s.resp_entropy = resp_entropy;
   s.n_rows = n_rows;
   s.mixture_fingerprint = mixture_fingerprint;
   return s;
@@ -120,7 +124,7 @@ py::tuple stats_state(const SufficientStats& s) {
   view(resp_sum) = s.resp_sum;
   view(first) = s.first;
   return py::make_tuple(covariance_type_name(s.covariance_type), shift, resp_sum, first, second_array(s),
-                        s.log_likelihood, s.weight_sum, s.n_rows, s.mixture_fingerprint);
+                        s.log_likelihood, s.weight_sum, s.n_rows, s.mixture_fingerprint, s.resp_entropy);
 }
 
 /** Same bits in every double, integer and string field. second compares on
@@ -133,7 +137,8 @@ bool same_bits(const SufficientStats& a, const SufficientStats& b) {
   auto same_number = [](double x, double y) { return std::memcmp(&x, &y, sizeof(double)) == 0; };
   if (a.covariance_type != b.covariance_type || a.n_rows != b.n_rows ||
       a.mixture_fingerprint != b.mixture_fingerprint || !same_number(a.log_likelihood, b.log_likelihood) ||
-      !same_number(a.weight_sum, b.weight_sum) || !same(a.shift, b.shift) || !same(a.resp_sum, b.resp_sum) ||
+      !same_number(a.weight_sum, b.weight_sum) || !same_number(a.resp_entropy, b.resp_entropy) ||
+      !same(a.shift, b.shift) || !same(a.resp_sum, b.resp_sum) ||
       !same(a.first, b.first) || a.second.size() != b.second.size())
     return false;
   const bool lower = a.covariance_type == CovarianceType::full || a.covariance_type == CovarianceType::tied;
@@ -157,7 +162,7 @@ void register_stats(py::module_& m) {
   cls.attr("__module__") = "gaussmix";
   cls.def(py::init(&stats_from_fields), py::kw_only(), py::arg("covariance_type"), py::arg("shift"),
           py::arg("resp_sum"), py::arg("first"), py::arg("second"), py::arg("log_likelihood"), py::arg("weight_sum"),
-          py::arg("n_rows"), py::arg("mixture_fingerprint"),
+          py::arg("n_rows"), py::arg("mixture_fingerprint"), py::arg("resp_entropy") = 0.0,
           "Statistics from their fields (shapes as the attributes'); the arrays are copied.")
       .def_property_readonly(
           "covariance_type", [](const SufficientStats& s) { return std::string(covariance_type_name(s.covariance_type)); })
@@ -173,6 +178,7 @@ void register_stats(py::module_& m) {
                              })
       .def_readonly("log_likelihood", &SufficientStats::log_likelihood)
       .def_readonly("weight_sum", &SufficientStats::weight_sum)
+      .def_readonly("resp_entropy", &SufficientStats::resp_entropy)
       .def_readonly("n_rows", &SufficientStats::n_rows)
       .def_readonly("mixture_fingerprint", &SufficientStats::mixture_fingerprint)
       .def(
@@ -192,10 +198,11 @@ void register_stats(py::module_& m) {
                     ", log_likelihood=" + detail::format_number(s.log_likelihood) + ")";
            })
       .def(py::pickle(&stats_state, [](const py::tuple& t) {
-        if (t.size() != 9) throw std::invalid_argument("SufficientStats: a pickled state has 9 fields");
+        if (t.size() != 10) throw std::invalid_argument("SufficientStats: a pickled state has 10 fields");
         return stats_from_fields(t[0].cast<std::string>(), t[1].cast<DoubleArray>(), t[2].cast<DoubleArray>(),
                                  t[3].cast<DoubleArray>(), t[4].cast<DoubleArray>(), t[5].cast<double>(),
-                                 t[6].cast<double>(), t[7].cast<Index>(), t[8].cast<std::uint64_t>());
+                                 t[6].cast<double>(), t[7].cast<Index>(), t[8].cast<std::uint64_t>(),
+                                 t[9].cast<double>());
       }));
   m.def(
       "merge_stats",

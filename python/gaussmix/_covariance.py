@@ -74,6 +74,12 @@ class CovarianceModel:
             return precisions_cholesky**2
         return precisions_cholesky @ np.swapaxes(precisions_cholesky, -1, -2)
 
+    def log_det_precisions_cholesky(self, precisions_cholesky: np.ndarray, n_features: int):
+        """log det U of each precision's Cholesky factor U (half the
+        precision's log-determinant): (K,) per component, or one number for
+        a shared covariance (scikit-learn's _compute_log_det_cholesky)."""
+        return np.sum(np.log(np.diagonal(precisions_cholesky, axis1=-2, axis2=-1)), axis=-1)
+
     def covariances_from_precisions_cholesky(self, precisions_cholesky: np.ndarray) -> np.ndarray:
         """The covariances whose precisions have these Cholesky factors (symmetrised)."""
         if not self.matrix:
@@ -157,6 +163,9 @@ class Diag(CovarianceModel):
     def variances(self, covariances, n_components, n_features):
         return np.array(covariances, dtype=np.float64)
 
+    def log_det_precisions_cholesky(self, precisions_cholesky, n_features):
+        return np.sum(np.log(precisions_cholesky), axis=1)
+
     def from_dense(self, dense):
         return np.diagonal(dense, axis1=1, axis2=2).copy()
 
@@ -172,6 +181,9 @@ class Spherical(CovarianceModel):
 
     def variances(self, covariances, n_components, n_features):
         return np.repeat(np.asarray(covariances, dtype=np.float64)[:, None], n_features, axis=1)
+
+    def log_det_precisions_cholesky(self, precisions_cholesky, n_features):
+        return n_features * np.log(precisions_cholesky)
 
     def from_dense(self, dense):
         return np.diagonal(dense, axis1=1, axis2=2)[:, 0].copy()

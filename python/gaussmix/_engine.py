@@ -10,9 +10,12 @@ update rule (see "The engine" in DESIGN.md).
   ``MissingData``, a Dask array gaussmix/_dask.py's ``DaskData``, and a chunk
   iterator will be one more class with the same methods.
 * An **update rule** turns merged statistics into the next parameters:
-  :class:`MaximumLikelihood` (the core's M-step); a variational posterior
-  update or a stepwise average is another class with ``statistics`` and
-  ``update``.
+  :class:`MaximumLikelihood` (the core's M-step, its parameters a
+  Mixture), gaussmix/_variational.py's ``Variational`` (the variational
+  posterior); a stepwise average is another class with ``initial`` (its
+  parameters from a start's Mixture), ``mixture`` (the Mixture whose
+  E-step statistics it needs), ``statistics``, ``update`` and
+  ``lower_bound``.
 * **The loop** (:func:`fit`, :func:`iterate`) is written once: n_init starts
   from a start provider (gaussmix/_starts.py) or the warm start, max_iter=0,
   scikit-learn's convergence rule (the lower bound changed by less than tol),
@@ -59,7 +62,7 @@ OnIteration = Optional[Callable[[int, float], None]]
 class Run(NamedTuple):
     """One initialisation's EM run."""
 
-    mixture: Mixture
+    parameters: object  #: the rule's: a Mixture for MaximumLikelihood
     n_iter: int
     converged: bool
     lower_bound: float
@@ -112,56 +115,80 @@ class MaximumLikelihood:
     def __init__(self, reg_covar: float, resp_offset: float):
         self.reg_covar, self.resp_offset = reg_covar, resp_offset
 
-    def statistics(self, source, mixture: Mixture):
-        """source's statistics under mixture, retaken around the M-step's
-        means of the components whose variances would cancel around the
-        shifts they were taken around (as the core's in-memory loop does)."""
-        stats = source.stats(mixture)
-        float_kernels = bool(source.kernel_dtype == np.float32)
-        for _ in range(_core.MAX_RECENTRING):
-            shifts = _core.recentred_shifts(stats, self.resp_offset, float_kernels)
-            if shifts is None:
-                break
-            stats = source.stats(mixture, shifts)
-        return stats
+    def initial(self, start: Mixture) -> Mixture:
+        """The parameters a run starts from: the start itself."""
+        return start
+
+    def mixture(self, parameters: Mixture) -> Mixture:
+        """The mixture of the E-step: the parameters themselves."""
+        return parameters
+
+    def statistics(self, source, parameters: Mixture):
+        """source's statistics under the parameters' mixture (retaken_statistics)."""
+        return retaken_statistics(source, self.mixture(parameters), self.resp_offset)
 
     def update(self, stats) -> Mixture:
         """The next parameters (the statistics carry the covariance model)."""
-        return mixture_from_core(_core.m_step(stats, _NO_DIAG_ADD, self.reg_covar, self.resp_offset))
+        return mixture_from_core(self.m_step(stats))
+
+    def m_step(self, stats):
+        """The core's M-step of the statistics (weights, means, covariances with reg_covar)."""
+        return _core.m_step(stats, _NO_DIAG_ADD, self.reg_covar, self.resp_offset)
+
+    def lower_bound(self, stats, parameters: Mixture) -> float:
+        """scikit-learn's lower_bound_: the mean log-likelihood of the parameters the statistics were taken under."""
+        return float(stats.log_likelihood / stats.weight_sum)
+
+
+def retaken_statistics(source, mixture: Mixture, resp_offset: float):
+    """source's statistics under mixture, retaken around the M-step's means
+    of the components whose variances would cancel around the shifts they
+    were taken around (as the core's in-memory loop does)."""
+    stats = source.stats(mixture)
+    float_kernels = bool(source.kernel_dtype == np.float32)
+    for _ in range(_core.MAX_RECENTRING):
+        shifts = _core.recentred_shifts(stats, resp_offset, float_kernels)
+        if shifts is None:
+            break
+        stats = source.stats(mixture, shifts)
+    return stats
 
 
 # --------------------------------------------------------------------------- the loop
 
 
 def fit(source, rule, starts, settings: Settings, events, warm: tuple | None = None) -> Run:
-    """The best of settings.n_init runs (one from warm = (mixture, its lower
-    bound) when given), each from starts.start(init, source)."""
+    """The best of settings.n_init runs (one from warm = (the rule's
+    parameters, their lower bound) when given), each from
+    rule.initial(starts.start(init, source))."""
     best = None
     for init in range(1 if warm is not None else settings.n_init):
         events.begin(init)
-        start, previous = warm if warm is not None else (starts.start(init, source), math.nan)
+        start, previous = warm if warm is not None else (rule.initial(starts.start(init, source)), math.nan)
         if settings.max_iter == 0:
             run = Run(start, 0, False, -math.inf, [])  # scikit-learn keeps the (last) start
         else:
-            run = iterate(source.for_start(start), rule, start, previous, settings, events.iterations(init, previous))
+            run = iterate(source.for_start(rule.mixture(start)), rule, start, previous, settings,
+                          events.iterations(init, previous))
             events.end(run)
         best = _better_run(best, run)
     return best
 
 
-def iterate(source, rule, start: Mixture, previous: float, settings: Settings, on_iteration: OnIteration) -> Run:
-    """EM from start: each iteration the statistics of the current parameters
-    (their lower bound) and the rule's update; converged once the lower bound
-    changed by less than tol from the previous one (previous: the warm
-    start's, NaN for a fresh start)."""
+def iterate(source, rule, start, previous: float, settings: Settings, on_iteration: OnIteration) -> Run:
+    """EM from the rule's parameters start: each iteration the statistics
+    of the current parameters, the rule's update and its lower bound (of
+    the statistics and the updated parameters); converged once the lower
+    bound changed by less than tol from the previous one (previous: the
+    warm start's, NaN for a fresh start)."""
     run = source.run_in_core(rule, start, previous, settings, on_iteration)
     if run is not None:
         return run
-    mixture, lower_bounds, converged = start, [], False
+    parameters, lower_bounds, converged = start, [], False
     for index in range(settings.max_iter):
-        stats = rule.statistics(source, mixture)
-        lower_bound = float(stats.log_likelihood / stats.weight_sum)
-        mixture = rule.update(stats)
+        stats = rule.statistics(source, parameters)
+        parameters = rule.update(stats)
+        lower_bound = rule.lower_bound(stats, parameters)
         lower_bounds.append(lower_bound)
         if on_iteration is not None:
             on_iteration(index, lower_bound)
@@ -169,7 +196,7 @@ def iterate(source, rule, start: Mixture, previous: float, settings: Settings, o
             converged = True
             break
         previous = lower_bound
-    return Run(mixture, len(lower_bounds), converged, lower_bounds[-1], lower_bounds)
+    return Run(parameters, len(lower_bounds), converged, lower_bounds[-1], lower_bounds)
 
 
 def _better_run(best: Run | None, run: Run) -> Run:

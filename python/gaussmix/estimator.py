@@ -248,7 +248,7 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
                                (scoring_mixture(self), self.lower_bound_) if warm else None)
         if not best.converged and max_iter > 0:
             warn_at_caller(NOT_CONVERGED, ConvergenceWarning)
-        set_fitted(self, best.mixture, source.dtype,
+        set_fitted(self, best.parameters, source.dtype,
                    History(best.converged, best.n_iter, best.lower_bound, best.lower_bounds))
         return source.data
 

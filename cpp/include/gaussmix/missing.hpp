@@ -162,6 +162,7 @@ inline void accumulate_pattern_block(const MissingPatterns& patterns, const Patt
       lw.setZero();
       continue;
     }
+    stats.resp_entropy += weight * detail::posterior_entropy(lw);
     lw = (lw.array() - top).exp().matrix();
     const double sum = lw.sum();
     stats.log_likelihood += weight * (top + std::log(sum));

@@ -39,6 +39,23 @@ constexpr double far_row_log_density() {
   return 1e-3 / static_cast<double>(std::numeric_limits<Scalar>::epsilon());
 }
 
+/** -sum_k p_k log p_k of the posterior p = softmax(log_weights): with
+ *  a = log_weights - max and e = exp(a), log(sum e) - sum_k e_k a_k / sum e;
+ *  a term with e_k = 0 (a_k = -inf or below exp's range) adds nothing. The
+ *  scalar form of normalise_rows' vectorised one, for the rows scored one
+ *  at a time (far rows, rows with missing values). */
+template <typename LogWeights>  // a vector expression of doubles: no copy of a row
+double posterior_entropy(const LogWeights& log_weights) {
+  const double top = log_weights.maxCoeff();
+  double sum = 0.0, weighted = 0.0;
+  for (Index k = 0; k < log_weights.size(); ++k) {
+    const double a = log_weights[k] - top, e = std::exp(a);
+    sum += e;
+    if (e > 0.0) weighted += e * a;
+  }
+  return std::log(sum) - weighted / sum;
+}
+
 /**
  * Row x's log-posteriors relative to its most probable component, into
  * delta (K entries: 0 there, <= 0 elsewhere, -inf where the difference is

@@ -32,6 +32,7 @@ struct BlockWorkspace {
   Matrix log_prob;  ///< B x K: weighted log-densities, then responsibilities
   Matrix whitened;  ///< tied: B x Dp, the block's x - c (or x - mean_k) times the shared W
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> row_log_density;  ///< B
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> row_entropy;      ///< B: -sum_k r_ik log r_ik (normalise_rows)
 
   /** Rows beyond a block's, so that a kernel may round any block up to whole
    *  register tiles (at most 4 packets of 16). */
@@ -46,6 +47,7 @@ struct BlockWorkspace {
     scaled.resize(kBlockRows, dim);
     log_prob.resize(kBlockRows + kPadding, n_components);
     row_log_density.resize(kBlockRows + kPadding);
+    row_entropy.resize(kBlockRows + kPadding);
   }
 };
 
@@ -408,7 +410,10 @@ void weighted_log_prob(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, B
 
 /** Replaces the rows of ws.log_prob of the block xb by responsibilities (rows
  *  sum to 1) and stores each row's log-density (log-sum-exp) in
- *  ws.row_log_density. A row far from every component (log-density below
+ *  ws.row_log_density and the responsibilities' entropy in ws.row_entropy
+ *  (log sum - sum_k e_k a_k / sum, a_k the entry minus the row maximum and
+ *  e_k its exp: one multiply-add per entry on values in registers; a term
+ *  whose exp is 0 adds nothing). A row far from every component (log-density below
  *  -far_row_log_density, or -inf where its Mahalanobis distances overflow)
  *  gets its posterior and log-density from far_row_posterior instead (the
  *  log-density -inf only below double's range).
@@ -430,21 +435,26 @@ void normalise_rows(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, Bloc
   ws.log_prob.middleRows(b, padded - b).setZero();      // computed, not used
   Scalar* lp = ws.log_prob.data();
   Scalar* lse = ws.row_log_density.data();
+  Scalar* entropy = ws.row_entropy.data();
   const P underflow = ei::pset1<P>(std::log(std::numeric_limits<Scalar>::min()));
   const P zero = ei::pset1<P>(Scalar(0)), one = ei::pset1<P>(Scalar(1));
   for (Index r = 0; r < padded; r += width) {
     P top = ei::ploadu<P>(lp + r);
     for (Index k = 1; k < k_count; ++k) top = ei::pmax(top, ei::ploadu<P>(lp + k * ld + r));
-    P sum = zero;
+    P sum = zero, weighted = zero;
     for (Index k = 0; k < k_count; ++k) {
       const P arg = ei::psub(ei::ploadu<P>(lp + k * ld + r), top);  // NaN on dead rows: fixed below
-      const P e = ei::pselect(ei::pcmp_lt(arg, underflow), zero, ei::pexp(arg));
+      const P below = ei::pcmp_lt(arg, underflow);
+      const P e = ei::pselect(below, zero, ei::pexp(arg));
       ei::pstoreu(lp + k * ld + r, e);
       sum = ei::padd(sum, e);
+      weighted = ei::pmadd(e, ei::pselect(below, zero, arg), weighted);  // arg may be -inf where e is 0
     }
     const P inverse = ei::pdiv(one, sum);
     for (Index k = 0; k < k_count; ++k) ei::pstoreu(lp + k * ld + r, ei::pmul(ei::ploadu<P>(lp + k * ld + r), inverse));
-    ei::pstoreu(lse + r, ei::padd(top, ei::plog(sum)));
+    const P log_sum = ei::plog(sum);
+    ei::pstoreu(lse + r, ei::padd(top, log_sum));
+    ei::pstoreu(entropy + r, ei::psub(log_sum, ei::pmul(weighted, inverse)));
   }
   Eigen::VectorXd delta;
   for (Index i = 0; i < b; ++i)
@@ -453,6 +463,7 @@ void normalise_rows(const BlockRef<Scalar>& xb, const Mixture<Scalar>& mix, Bloc
       far_row_posterior(xb.row(i), mix, delta, log_density);
       lse[i] = static_cast<Scalar>(log_density);
       ws.log_prob.row(i) = (delta.array().exp() / delta.array().exp().sum()).template cast<Scalar>().transpose();
+      entropy[i] = static_cast<Scalar>(posterior_entropy(delta));
     }
 }
 
