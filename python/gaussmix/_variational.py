@@ -27,7 +27,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
 from ._covariance import covariance_model
-from ._engine import MaximumLikelihood, retaken_statistics
+from ._engine import MaximumLikelihood
 from ._mixture import Mixture
 
 WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
@@ -83,7 +83,8 @@ class Variational:
         return posterior.e_step
 
     def statistics(self, source, posterior: Posterior):
-        return retaken_statistics(source, posterior.e_step, self.ml.resp_offset)
+        """The maximum-likelihood rule's statistics of the E-step's mixture."""
+        return self.ml.statistics(source, posterior.e_step)
 
     def update(self, stats) -> Posterior:
         _, means, covariances = self.ml.m_step(stats).parameters  # xbar_k and S_k (with reg_covar)
