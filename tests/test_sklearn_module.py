@@ -10,17 +10,11 @@ skipped). ``global_dtype`` runs both float64 and float32 (scikit-learn runs
 float32 only on request); ``global_random_seed`` is scikit-learn's default
 (42) unless SKLEARN_TESTS_GLOBAL_RANDOM_SEED says otherwise, as there.
 """
-import importlib.util
-import os
-import sys
-import types
-
-import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
 
-_IMPORT = "from sklearn.mixture import GaussianMixture\n"
+from sklearn_modules import collect, global_dtype, global_random_seed, load_swapped  # noqa: E402, F401
 
 #: Left out, and why.
 LEFT_OUT = {
@@ -44,66 +38,9 @@ LEFT_OUT = {
 }
 
 
-def _load_swapped():
-    spec = importlib.util.find_spec("sklearn.mixture.tests.test_gaussian_mixture")
-    if spec is None or spec.origin is None:
-        pytest.skip("scikit-learn's tests are not installed", allow_module_level=True)
-    with open(spec.origin, encoding="utf-8") as f:
-        source = f.read()
-    assert source.count(_IMPORT) == 1, "scikit-learn's test module no longer imports GaussianMixture as expected"
-    module = types.ModuleType("sklearn_test_gaussian_mixture_on_gaussmix")
-    module.__file__ = spec.origin
-    sys.modules[module.__name__] = module
-    exec(compile(source.replace(_IMPORT, "from gaussmix import GaussianMixture\n"), spec.origin, "exec"),
-         module.__dict__)
-    return module
-
-
-_module = _load_swapped()
+_module = load_swapped("sklearn.mixture.tests.test_gaussian_mixture", "GaussianMixture")
 assert _module.GaussianMixture.__module__ == "gaussmix.estimator"
-
-# scikit-learn's suite runs with warnings shown, not raised, and some of its
-# tests provoke a ConvergenceWarning without catching it; every other warning
-# stays an error here (this project's filterwarnings = error).
-_ALLOW_CONVERGENCE_WARNINGS = pytest.mark.filterwarnings("default::sklearn.exceptions.ConvergenceWarning")
-
-
-
-def _left_out(name: str, reason: str):
-    """A stand-in that reports the left-out test as one skip, without
-    collecting its parametrisations (the array-API ones are generators,
-    which newer pytest refuses at collection)."""
-    def test():
-        pytest.skip(f"left out: {reason}")
-    test.__name__ = test.__qualname__ = name
-    return test
-
-
-for _name in [n for n in vars(_module) if n.startswith("test_")]:
-    if _name in LEFT_OUT:
-        globals()[_name] = _left_out(_name, LEFT_OUT[_name])
-    else:
-        globals()[_name] = _ALLOW_CONVERGENCE_WARNINGS(getattr(_module, _name))
-
-
-def _random_seeds():
-    value = os.environ.get("SKLEARN_TESTS_GLOBAL_RANDOM_SEED")
-    if value is None:
-        return [42]
-    if value == "all":
-        return list(range(100))
-    low, _, high = value.partition("-")
-    return list(range(int(low), int(high or low) + 1))
-
-
-@pytest.fixture(params=[np.float32, np.float64])
-def global_dtype(request):
-    return request.param
-
-
-@pytest.fixture(params=_random_seeds())
-def global_random_seed(request):
-    return request.param
+collect(_module, LEFT_OUT, globals())
 
 
 def test_every_left_out_test_exists():

@@ -17,6 +17,7 @@ from sklearn.mixture import BayesianGaussianMixture as SkBayesian  # noqa: E402
 
 import gaussmix  # noqa: E402
 from gaussmix import _engine  # noqa: E402
+from gaussmix._starts import Start  # noqa: E402
 from gaussmix._validation import column_stats  # noqa: E402
 from gaussmix._variational import Priors, Variational  # noqa: E402
 
@@ -42,8 +43,7 @@ def priors_of(sk) -> Priors:
 
 def rule_of(sk) -> Variational:
     offset = _engine.resp_offset(np.float64, len(X), len(X))
-    return Variational(priors_of(sk), sk.weight_concentration_prior_type, sk.covariance_type, sk.reg_covar, offset,
-                       float(len(X)))
+    return Variational(priors_of(sk), sk.weight_concentration_prior_type, sk.covariance_type, sk.reg_covar, offset)
 
 
 def assert_posterior(posterior, sk, rtol):
@@ -86,10 +86,11 @@ def test_the_engine_loop_with_the_rule_is_scikit_learns_fit(ctype, prior_type):
     iterations: the same number, the same lower bounds, the same posterior."""
     sk = fitted_sklearn(ctype, prior_type)
     rule = rule_of(sk)
-    start = gaussmix.GaussianMixture(5, covariance_type=ctype, random_state=1, max_iter=0).fit(X).to_mixture()
+    mixture = gaussmix.GaussianMixture(5, covariance_type=ctype, random_state=1, max_iter=0).fit(X).to_mixture()
+    start = Start(mixture.weights, mixture.means, mixture.covariances, ctype, float(len(X)))
     source = _engine.InMemory(X, None, "test", column_stats(X))
     bounds = []
-    run = _engine.iterate(source.for_start(start), rule, rule.initial(start), math.nan,
+    run = _engine.iterate(source.for_start(mixture), rule, rule.initial(start), math.nan,
                           _engine.Settings(1, 100, 1e-3), lambda i, lb: bounds.append(lb))
     assert run.n_iter == sk.n_iter_ and run.converged == sk.converged_
     np.testing.assert_allclose(run.lower_bounds, np.ravel(sk.lower_bounds_), rtol=1e-9)  # (n_iter, 1) there

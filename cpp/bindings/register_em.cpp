@@ -151,6 +151,19 @@ void register_em(py::module_& m) {
       py::arg("stats"), py::arg("diag_add"), py::arg("reg_covar"), py::arg("resp_offset") = 0.0,
       "The mixture (a FactorisedMixture) that the M-step makes of the statistics.");
   m.def(
+      "m_step_parameters",
+      [](const SufficientStats& s, double reg_covar, double resp_offset) {
+        const MStepParameters p = m_step_parameters(s, Eigen::VectorXd(), reg_covar, resp_offset);
+        const Index k = p.means.rows(), d = p.means.cols();
+        DoubleArray weights(k), means({k, d});
+        Eigen::Map<Eigen::VectorXd>(weights.mutable_data(), k) = p.weights;
+        view(means) = p.means;
+        return py::make_tuple(weights, means, covariance_array(p.covariance_type, p.covariances, p.variances, k, d));
+      },
+      py::arg("stats"), py::arg("reg_covar"), py::arg("resp_offset") = 0.0,
+      "The M-step's (weights, means, covariances in the model's shape) as arrays, nothing factorised: a "
+      "covariance need not be positive definite (the variational rule adds its prior's scale to it).");
+  m.def(
       "m_step_means",
       [](const SufficientStats& stats, double resp_offset) {
         const WeightsAndMeans wm = m_step_means(stats, resp_offset);

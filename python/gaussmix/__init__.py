@@ -28,7 +28,8 @@ __version__ = "0.1.0"
 
 #: The names that need scikit-learn, and their modules: imported on first use,
 #: so that `import gaussmix` and the PyPR face stay light.
-_SCIKIT_LEARN_NAMES = {"GaussianMixture": "estimator", "StartCache": "_starts"}
+_SCIKIT_LEARN_NAMES = {"GaussianMixture": "estimator", "StartCache": "_starts",
+                       "BayesianGaussianMixture": "bayesian"}
 
 
 def __getattr__(name):

@@ -13,7 +13,7 @@ update rule (see "The engine" in DESIGN.md).
   :class:`MaximumLikelihood` (the core's M-step, its parameters a
   Mixture), gaussmix/_variational.py's ``Variational`` (the variational
   posterior); a stepwise average is another class with ``initial`` (its
-  parameters from a start's Mixture), ``mixture`` (the Mixture whose
+  parameters from a start: gaussmix/_starts.py's Start), ``mixture`` (the Mixture whose
   E-step statistics it needs), ``statistics``, ``update`` and
   ``lower_bound``.
 * **The loop** (:func:`fit`, :func:`iterate`) is written once: n_init starts
@@ -115,9 +115,11 @@ class MaximumLikelihood:
     def __init__(self, reg_covar: float, resp_offset: float):
         self.reg_covar, self.resp_offset = reg_covar, resp_offset
 
-    def initial(self, start: Mixture) -> Mixture:
-        """The parameters a run starts from: the start itself."""
-        return start
+    def initial(self, start) -> Mixture:
+        """The parameters a run starts from: the start's mixture (a
+        covariance that cannot be factorised is a Cov_problem)."""
+        return mixture_from_core(_core.FactorisedMixture(start.weights, start.means, start.covariances,
+                                                         start.covariance_type))
 
     def mixture(self, parameters: Mixture) -> Mixture:
         """The mixture of the E-step: the parameters themselves."""

@@ -16,6 +16,8 @@ covariance model of one K, so k-means runs once per K and initialisation.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
@@ -23,7 +25,6 @@ from . import _core
 from ._config import threads_for_core
 from ._covariance import covariance_model
 from ._engine import resp_offset, warn_at_caller
-from ._mixture import Mixture
 from ._params import Inits, is_int
 from ._validation import fit_data
 
@@ -75,6 +76,22 @@ class StartCache:
         return f"StartCache({len(self._assignments)} initialisations held)"
 
 
+class Start(NamedTuple):
+    """A start: the M-step's parameters of an initialisation's
+    responsibilities (arrays, in scikit-learn's shapes; a covariance need not
+    be positive definite yet: the maximum-likelihood rule factorises it, the
+    variational one adds its prior's scale first), and the responsibility
+    they were taken with (sum_ik w_i r_ik: the rows' weight, or for a start
+    from K chosen rows theirs alone), which a rule that counts rows needs
+    besides the weights."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    covariance_type: str
+    mass: float
+
+
 class StartProvider:
     """The start of each initialisation of one fit (see the module)."""
 
@@ -94,11 +111,11 @@ class StartProvider:
         """The user gave every initial parameter: no rows are needed."""
         return not any(v is None for v in self.inits)
 
-    def start(self, init: int, source) -> Mixture:
-        """The start of initialisation init, from source's start rows."""
+    def start(self, init: int, source) -> Start:
+        """The start of initialisation init, from source's start rows (see Start)."""
         inits = self.inits
         if self.given_in_full:
-            return Mixture(*inits, self.covariance_type)
+            return Start(*inits, self.covariance_type, source.weight_total)
         x, w, stats = source.start_rows(self.n_components, self.random_state)
         xk = fit_data(x, self.func, stats=stats)
         resp, labels = self._assignment(init, xk, w, stats.var)
@@ -106,9 +123,12 @@ class StartProvider:
         # The offset is the data's precision's, also when the kernels need float64 (as scikit-learn's on the same data).
         weights, means, covariances = self._from_assignment(xk, w, resp, labels, resp_offset(x.dtype, total, len(x)),
                                                             init)
-        return Mixture(weights if inits.weights is None else inits.weights,
-                       means if inits.means is None else inits.means,
-                       covariances if inits.covariances is None else inits.covariances, self.covariance_type)
+        assigned = labels >= 0 if labels is not None else None
+        mass = total if assigned is None or assigned.all() else float(
+            np.count_nonzero(assigned) if w is None else w[assigned].sum())
+        return Start(weights if inits.weights is None else inits.weights,
+                     means if inits.means is None else inits.means,
+                     covariances if inits.covariances is None else inits.covariances, self.covariance_type, mass)
 
     def _assignment(self, init: int, xk: np.ndarray, w, column_variances: np.ndarray):
         if self.cache is None:
@@ -156,7 +176,7 @@ class StartProvider:
         second = stats(self.covariance_type, means)
         if covariance_model(self.covariance_type).shared and labels is not None:
             second = _with_scikit_learn_tied_scatter(second, x, w, labels)
-        return _core.m_step(second, np.empty(0), self.reg_covar, offset).parameters
+        return _core.m_step_parameters(second, self.reg_covar, offset)
 
 
 def _kmeans_labels(x: np.ndarray, sample_weight, n_components: int, random_state,

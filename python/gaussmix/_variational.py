@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
+from . import _core
 from ._covariance import covariance_model
 from ._engine import MaximumLikelihood
 from ._mixture import Mixture
@@ -65,19 +66,20 @@ class Variational:
     M-step (reg_covar, resp_offset)."""
 
     def __init__(self, priors: Priors, weight_prior_type: str, covariance_type: str, reg_covar: float,
-                 resp_offset: float, weight_total: float):
+                 resp_offset: float):
         self.priors, self.weight_prior_type = priors, weight_prior_type
         self.covariance_type = covariance_type
         self.ml = MaximumLikelihood(reg_covar, resp_offset)
-        self.weight_total = weight_total
 
     # -- the engine's interface
 
-    def initial(self, start: Mixture) -> Posterior:
-        """The posterior of a start's responsibilities: N_k = weights x the
-        weight total (a start's weights are N_k / N), xbar_k = its means, S_k
-        = its covariances (with reg_covar)."""
-        return self.posterior(start.weights * self.weight_total, start.means, start.covariances)
+    def initial(self, start) -> Posterior:
+        """The posterior of a start's responsibilities (gaussmix/_starts.py's
+        Start): N_k = weights x their mass (a start's weights are
+        N_k / sum_k N_k; the mass is N, or K for a start from K chosen rows,
+        as scikit-learn's one-hot responsibilities there), xbar_k = its
+        means, S_k = its covariances (with reg_covar)."""
+        return self.posterior(start.weights * start.mass, start.means, start.covariances)
 
     def mixture(self, posterior: Posterior) -> Mixture:
         return posterior.e_step
@@ -87,7 +89,8 @@ class Variational:
         return self.ml.statistics(source, posterior.e_step)
 
     def update(self, stats) -> Posterior:
-        _, means, covariances = self.ml.m_step(stats).parameters  # xbar_k and S_k (with reg_covar)
+        # xbar_k and S_k (with reg_covar), as arrays: S_k may be singular (reg_covar=0), the prior's scale is added
+        _, means, covariances = _core.m_step_parameters(stats, self.ml.reg_covar, self.ml.resp_offset)
         return self.posterior(np.asarray(stats.resp_sum) + self.ml.resp_offset, means, covariances)
 
     def lower_bound(self, stats, posterior: Posterior) -> float:

@@ -58,7 +58,240 @@ NOT_CONVERGED = ("Best performing initialization did not converge. Try different
                  "max_iter, tol, or check for degenerate data.")
 
 
-class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
+class MixtureEstimator(DensityMixin, BaseEstimator):
+    """What GaussianMixture and BayesianGaussianMixture share: fit and
+    fit_predict over the engine (the data sources, the starts, the loop),
+    scoring (rows with NaN, Dask arrays, float32) and sample. An estimator
+    gives the hooks: _check_params, _inits (initial parameters the user
+    gave), _update_rule, _warm_start (the parameters and lower bound to
+    continue from), _set_fitted, _scoring_mixture (the mixture whose
+    E-step scores rows) and _log_density_offset (what score_samples adds
+    to its log-densities)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN is a missing value (EM on the observed entries)
+        return tags
+
+    def _log_density_offset(self) -> float:
+        return 0.0
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, X, y=None, sample_weight=None, *, progress=None, starts=None):
+        """Estimate the parameters with EM, ``n_init`` times, keeping the best.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            float64 or float32 (kept: float32 data gives a float32 model).
+            NaN marks a missing value: EM on the observed entries.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Finite, >= 0, positive sum; an integer weight counts a row that
+            many times, a weight of 0 removes it.
+        progress : callable, optional
+            Called after every EM iteration with a :class:`FitProgress`
+            (initialisation, iteration, lower bound, its change, seconds so
+            far), e.g. to drive a tqdm bar::
+
+                with tqdm(total=gm.max_iter * gm.n_init) as bar:
+                    gm.fit(X, progress=lambda p: bar.update(1))
+
+        starts : gaussmix.StartCache, optional
+            Initial assignments shared with other fits of the same X, K,
+            init_params and int random_state (see :class:`StartCache`;
+            :func:`gaussmix.select_model` uses one per K).
+
+        Returns
+        -------
+        self
+        """
+        self._fit(X, sample_weight, progress=progress, starts=starts)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None, *, progress=None, starts=None):
+        """:meth:`fit`, then the labels of X under the fitted model (what
+        ``fit(X).predict(X)`` gives).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int64
+        """
+        x = self._fit(X, sample_weight, progress=progress, starts=starts)
+        if _dask.is_dask_array(x):
+            return self.predict(x)
+        return self._labels(x, self._scoring_mixture())
+
+    def _fit(self, X, sample_weight, progress=None, starts=None):
+        """The fit: the engine's loop over X's data source with the
+        estimator's update rule; returns X as the source holds it (for
+        fit_predict's labels)."""
+        self._check_params()
+        func = f"{type(self).__name__}.fit"
+        max_iter = int(self.max_iter)
+        events = FitEvents(self.verbose, self.verbose_interval, progress, self.n_init, max_iter)
+        warm = self.warm_start and hasattr(self, "converged_")
+        source = self._data_source(X, sample_weight, func, warm)
+        provider = StartProvider(n_components=self.n_components, covariance_type=self.covariance_type,
+                                 init_params=self.init_params, reg_covar=float(self.reg_covar),
+                                 inits=self._inits(source.n_features),
+                                 random_state=check_random_state(self.random_state), seed=self.random_state,
+                                 func=func, cache=starts)
+        rule = self._update_rule(source, resp_offset(source.dtype, source.weight_total, source.n_samples))
+        settings = _engine.Settings(self.n_init, max_iter, float(self.tol))
+        with covariances_must_be_defined(source.dtype):
+            best = _engine.fit(source, rule, provider, settings, events, self._warm_start() if warm else None)
+        if not best.converged and max_iter > 0:
+            warn_at_caller(NOT_CONVERGED, ConvergenceWarning)
+        self._set_fitted(best, source, rule)
+        return source.data
+
+    def _data_source(self, X, sample_weight, func: str, warm: bool):
+        """X's data source, X and sample_weight checked as scikit-learn checks
+        them: a Dask array's chunks (gaussmix/_dask.py), rows with NaN
+        (gaussmix/_missing.py), or rows in memory."""
+        if _dask.is_dask_array(X):
+            return _dask.fit_source(self, X, sample_weight, func, warm)
+        # The values are checked from the core's one pass below (scikit-learn's own check is another pass).
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite=False)
+        x = data_matrix(X, func, check_finite=False)
+        stats = column_stats(x)  # infinity, NaN, and every start's and run's data checks: one pass over X
+        if stats.has_inf.any():
+            raise infinity_error(x.dtype)
+        n_samples = len(x)
+        if n_samples < self.n_components:
+            raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
+                             f"n_samples = {n_samples}")
+        w = sample_weight_vector(sample_weight, n_samples, func)
+        if stats.nan_count.any():
+            return _missing.MissingData(x, w, func, float(self.reg_covar))
+        return _engine.InMemory(x, w, func, stats)
+
+    # ------------------------------------------------------------------ fitted state and scoring
+
+    def _rows(self, X, func: str, **validate) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, **validate)
+        return data_matrix(X, f"{type(self).__name__}.{func}", check_finite=False)
+
+    def _scored_rows(self, X, func: str) -> np.ndarray:
+        """X for a scoring call, its values unchecked: the core's scoring pass
+        checks them as it reads them (_missing.by_rows), not two passes before
+        it (scikit-learn's check for infinity, then one for NaN)."""
+        return self._rows(X, func, ensure_all_finite=False)
+
+    def _score(self, core_function, X, func: str, of_log_prob) -> np.ndarray:
+        """A core scoring function's result for X, in float32 when X and the
+        model are float32 (as scikit-learn's), else float64; of_log_prob:
+        the same result from rows' component log-weights (for rows with NaN)."""
+        x = self._scored_rows(X, func)
+        mixture = self._scoring_mixture()
+        float32_output = bool(x.dtype == np.float32 and self.means_.dtype == np.float32)
+        return _missing.by_rows(x, mixture, self._on_complete_rows(core_function, mixture, float32_output), of_log_prob)
+
+    def _on_complete_rows(self, core_function, mixture: Mixture, *extra):
+        """core_function(mixture's factorisation, rows, threads, *extra) (a
+        method of _core.FactorisedMixture) as a function of rows without NaN
+        (in the kernels' precision for them)."""
+        def complete(rows):
+            rows = kernel_data(rows, means=mixture.means, variances=mixture.variances())
+            return core_function(mixture.factorised, rows, threads_for_core(), *extra)
+
+        return complete
+
+    # ------------------------------------------------------------------ scoring
+
+    def score_samples(self, X):
+        """Log-likelihood log p(x) of each row.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+        """
+        if _dask.is_dask_array(X):
+            return self._map_dask(X, "score_samples", None)
+        log_prob = self._score(_core.FactorisedMixture.log_density, X, "score_samples", _log_sum_exp)
+        offset = self._log_density_offset()
+        return log_prob if offset == 0.0 else log_prob + offset
+
+    def _map_dask(self, X, method: str, columns):
+        """method over each row chunk of the Dask array X: a lazy Dask array."""
+        check_is_fitted(self)
+        X = _dask.data_array(X, f"{type(self).__name__}.{method}", self.n_features_in_)
+        if method == "predict":
+            dtype = np.dtype(np.int64)
+        else:
+            dtype = np.dtype(np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64)
+        return _dask.map_rows(X, getattr(self, method), dtype, columns)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood of the rows of X (weighted by sample_weight if given).
+
+        Returns
+        -------
+        float
+        """
+        if _dask.is_dask_array(X):
+            return _dask.mean(self.score_samples(X).astype(np.float64), sample_weight, f"{type(self).__name__}.score")
+        log_prob = self.score_samples(X)
+        w = sample_weight_vector(sample_weight, len(log_prob), f"{type(self).__name__}.score")
+        if w is None:
+            return float(np.mean(log_prob))
+        return float(np.dot(w, log_prob.astype(np.float64)) / w.sum())
+
+    def predict(self, X):
+        """The most probable component of each row.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int64
+        """
+        if _dask.is_dask_array(X):
+            return self._map_dask(X, "predict", None)
+        return self._labels(self._scored_rows(X, "predict"), self._scoring_mixture())
+
+    def _labels(self, x: np.ndarray, mixture: Mixture) -> np.ndarray:
+        """Each row's most probable component under mixture."""
+        return _missing.by_rows(x, mixture, self._on_complete_rows(_core.FactorisedMixture.assign_to_component, mixture),
+                        lambda log_prob: log_prob.argmax(axis=1))
+
+    def predict_proba(self, X):
+        """Posterior probability p(k | x) of each component for each row.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+        """
+        if _dask.is_dask_array(X):
+            return self._map_dask(X, "predict_proba", self.n_components)
+        return self._score(_core.FactorisedMixture.responsibilities, X, "predict_proba", _softmax)
+
+    def sample(self, n_samples=1):
+        """Draw rows from the fitted mixture, with scikit-learn's random
+        numbers (the same random_state gives the same rows).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features), float64
+        y : ndarray of shape (n_samples,), int64
+            The component of each row (rows are grouped by component).
+        """
+        check_is_fitted(self)
+        if isinstance(n_samples, (bool, np.bool_)) or not is_int(n_samples):
+            raise TypeError(f"n_samples must be an integer, got {n_samples!r}")
+        if n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one "
+                             "sample.")
+        rng = check_random_state(self.random_state)
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        counts = rng.multinomial(n_samples, weights / weights.sum())
+        rows = covariance_model(self.covariance_type).sample(rng, self.means_, self.covariances_, counts)
+        labels = np.concatenate([np.full(int(n), k, dtype=np.int64) for k, n in enumerate(counts)])
+        return np.vstack(rows).astype(np.float64), labels
+
+
+class GaussianMixture(ConditioningMixin, MixtureEstimator):
     """Gaussian mixture model fitted by EM: scikit-learn's estimator, on gaussmix's core.
 
     The parameters, their defaults and meaning are those of
@@ -174,201 +407,26 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # NaN is a missing value (EM on the observed entries)
-        return tags
+    # ------------------------------------------------------------------ the engine's hooks
 
-    # ------------------------------------------------------------------ fitting
-
-    def fit(self, X, y=None, sample_weight=None, *, progress=None, starts=None):
-        """Estimate the parameters with EM, ``n_init`` times, keeping the best.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            float64 or float32 (kept: float32 data gives a float32 model).
-            NaN marks a missing value: EM on the observed entries.
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-            Finite, >= 0, positive sum; an integer weight counts a row that
-            many times, a weight of 0 removes it.
-        progress : callable, optional
-            Called after every EM iteration with a :class:`FitProgress`
-            (initialisation, iteration, lower bound, its change, seconds so
-            far), e.g. to drive a tqdm bar::
-
-                with tqdm(total=gm.max_iter * gm.n_init) as bar:
-                    gm.fit(X, progress=lambda p: bar.update(1))
-
-        starts : gaussmix.StartCache, optional
-            Initial assignments shared with other fits of the same X, K,
-            init_params and int random_state (see :class:`StartCache`;
-            :func:`gaussmix.select_model` uses one per K).
-
-        Returns
-        -------
-        self
-        """
-        self._fit(X, sample_weight, progress=progress, starts=starts)
-        return self
-
-    def fit_predict(self, X, y=None, sample_weight=None, *, progress=None, starts=None):
-        """:meth:`fit`, then the labels of X under the fitted model (what
-        ``fit(X).predict(X)`` gives).
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), int64
-        """
-        x = self._fit(X, sample_weight, progress=progress, starts=starts)
-        if _dask.is_dask_array(x):
-            return self.predict(x)
-        return self._labels(x, self._fitted.mixture)
-
-    def _fit(self, X, sample_weight, progress=None, starts=None):
-        """The fit: the engine's loop over X's data source; returns X as the
-        source holds it (for fit_predict's labels)."""
+    def _check_params(self) -> None:
         check_params(self)
-        func = f"{type(self).__name__}.fit"
-        max_iter = int(self.max_iter)
-        events = FitEvents(self.verbose, self.verbose_interval, progress, self.n_init, max_iter)
-        warm = self.warm_start and hasattr(self, "converged_")
-        source = self._data_source(X, sample_weight, func, warm)
-        inits = check_inits(self, source.n_features)
-        provider = StartProvider(n_components=self.n_components, covariance_type=self.covariance_type,
-                                 init_params=self.init_params, reg_covar=float(self.reg_covar), inits=inits,
-                                 random_state=check_random_state(self.random_state), seed=self.random_state,
-                                 func=func, cache=starts)
-        rule = _engine.MaximumLikelihood(float(self.reg_covar),
-                                         resp_offset(source.dtype, source.weight_total, source.n_samples))
-        settings = _engine.Settings(self.n_init, max_iter, float(self.tol))
-        with covariances_must_be_defined(source.dtype):
-            best = _engine.fit(source, rule, provider, settings, events,
-                               (scoring_mixture(self), self.lower_bound_) if warm else None)
-        if not best.converged and max_iter > 0:
-            warn_at_caller(NOT_CONVERGED, ConvergenceWarning)
+
+    def _inits(self, n_features: int):
+        return check_inits(self, n_features)
+
+    def _update_rule(self, source, offset: float):
+        return _engine.MaximumLikelihood(float(self.reg_covar), offset)
+
+    def _warm_start(self) -> tuple:
+        return scoring_mixture(self), self.lower_bound_
+
+    def _set_fitted(self, best, source, rule) -> None:
         set_fitted(self, best.parameters, source.dtype,
                    History(best.converged, best.n_iter, best.lower_bound, best.lower_bounds))
-        return source.data
 
-    def _data_source(self, X, sample_weight, func: str, warm: bool):
-        """X's data source, X and sample_weight checked as scikit-learn checks
-        them: a Dask array's chunks (gaussmix/_dask.py), rows with NaN
-        (gaussmix/_missing.py), or rows in memory."""
-        if _dask.is_dask_array(X):
-            return _dask.fit_source(self, X, sample_weight, func, warm)
-        # The values are checked from the core's one pass below (scikit-learn's own check is another pass).
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite=False)
-        x = data_matrix(X, func, check_finite=False)
-        stats = column_stats(x)  # infinity, NaN, and every start's and run's data checks: one pass over X
-        if stats.has_inf.any():
-            raise infinity_error(x.dtype)
-        n_samples = len(x)
-        if n_samples < self.n_components:
-            raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
-                             f"n_samples = {n_samples}")
-        w = sample_weight_vector(sample_weight, n_samples, func)
-        if stats.nan_count.any():
-            return _missing.MissingData(x, w, func, float(self.reg_covar))
-        return _engine.InMemory(x, w, func, stats)
-
-    # ------------------------------------------------------------------ fitted state and scoring
-
-    def _rows(self, X, func: str, **validate) -> np.ndarray:
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, **validate)
-        return data_matrix(X, f"{type(self).__name__}.{func}", check_finite=False)
-
-    def _scored_rows(self, X, func: str) -> np.ndarray:
-        """X for a scoring call, its values unchecked: the core's scoring pass
-        checks them as it reads them (_missing.by_rows), not two passes before
-        it (scikit-learn's check for infinity, then one for NaN)."""
-        return self._rows(X, func, ensure_all_finite=False)
-
-    def _score(self, core_function, X, func: str, of_log_prob) -> np.ndarray:
-        """A core scoring function's result for X, in float32 when X and the
-        model are float32 (as scikit-learn's), else float64; of_log_prob:
-        the same result from rows' component log-weights (for rows with NaN)."""
-        x = self._scored_rows(X, func)
-        mixture = scoring_mixture(self)
-        float32_output = bool(x.dtype == np.float32 and self.means_.dtype == np.float32)
-        return _missing.by_rows(x, mixture, self._on_complete_rows(core_function, mixture, float32_output), of_log_prob)
-
-    def _on_complete_rows(self, core_function, mixture: Mixture, *extra):
-        """core_function(mixture's factorisation, rows, threads, *extra) (a
-        method of _core.FactorisedMixture) as a function of rows without NaN
-        (in the kernels' precision for them)."""
-        def complete(rows):
-            rows = kernel_data(rows, means=mixture.means, variances=mixture.variances())
-            return core_function(mixture.factorised, rows, threads_for_core(), *extra)
-
-        return complete
-
-    # ------------------------------------------------------------------ scoring
-
-    def score_samples(self, X):
-        """Log-likelihood log p(x) of each row.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-        """
-        if _dask.is_dask_array(X):
-            return self._map_dask(X, "score_samples", None)
-        return self._score(_core.FactorisedMixture.log_density, X, "score_samples", _log_sum_exp)
-
-    def _map_dask(self, X, method: str, columns):
-        """method over each row chunk of the Dask array X: a lazy Dask array."""
-        check_is_fitted(self)
-        X = _dask.data_array(X, f"{type(self).__name__}.{method}", self.n_features_in_)
-        if method == "predict":
-            dtype = np.dtype(np.int64)
-        else:
-            dtype = np.dtype(np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64)
-        return _dask.map_rows(X, getattr(self, method), dtype, columns)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Mean log-likelihood of the rows of X (weighted by sample_weight if given).
-
-        Returns
-        -------
-        float
-        """
-        if _dask.is_dask_array(X):
-            return _dask.mean(self.score_samples(X).astype(np.float64), sample_weight, f"{type(self).__name__}.score")
-        log_prob = self.score_samples(X)
-        w = sample_weight_vector(sample_weight, len(log_prob), f"{type(self).__name__}.score")
-        if w is None:
-            return float(np.mean(log_prob))
-        return float(np.dot(w, log_prob.astype(np.float64)) / w.sum())
-
-    def predict(self, X):
-        """The most probable component of each row.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), int64
-        """
-        if _dask.is_dask_array(X):
-            return self._map_dask(X, "predict", None)
-        return self._labels(self._scored_rows(X, "predict"), scoring_mixture(self))
-
-    def _labels(self, x: np.ndarray, mixture: Mixture) -> np.ndarray:
-        """Each row's most probable component under mixture."""
-        return _missing.by_rows(x, mixture, self._on_complete_rows(_core.FactorisedMixture.assign_to_component, mixture),
-                        lambda log_prob: log_prob.argmax(axis=1))
-
-    def predict_proba(self, X):
-        """Posterior probability p(k | x) of each component for each row.
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-        """
-        if _dask.is_dask_array(X):
-            return self._map_dask(X, "predict_proba", self.n_components)
-        return self._score(_core.FactorisedMixture.responsibilities, X, "predict_proba", _softmax)
+    def _scoring_mixture(self) -> Mixture:
+        return scoring_mixture(self)
 
     def _n_parameters(self) -> int:
         """Free parameters of the model (as scikit-learn counts them)."""
@@ -383,29 +441,6 @@ class GaussianMixture(ConditioningMixin, DensityMixin, BaseEstimator):
         """Akaike information criterion of the model on X: -2 log L + 2 p (lower is better)."""
         log_prob = self.score_samples(X)
         return -2 * float(np.mean(log_prob)) * len(log_prob) + 2 * self._n_parameters()
-
-    def sample(self, n_samples=1):
-        """Draw rows from the fitted mixture, with scikit-learn's random
-        numbers (the same random_state gives the same rows).
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features), float64
-        y : ndarray of shape (n_samples,), int64
-            The component of each row (rows are grouped by component).
-        """
-        check_is_fitted(self)
-        if isinstance(n_samples, (bool, np.bool_)) or not is_int(n_samples):
-            raise TypeError(f"n_samples must be an integer, got {n_samples!r}")
-        if n_samples < 1:
-            raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one "
-                             "sample.")
-        rng = check_random_state(self.random_state)
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        counts = rng.multinomial(n_samples, weights / weights.sum())
-        rows = covariance_model(self.covariance_type).sample(rng, self.means_, self.covariances_, counts)
-        labels = np.concatenate([np.full(int(n), k, dtype=np.int64) for k, n in enumerate(counts)])
-        return np.vstack(rows).astype(np.float64), labels
 
     # ------------------------------------------------------------------ conversions
 

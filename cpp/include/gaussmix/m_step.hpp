@@ -155,9 +155,21 @@ bool recentred_shifts(const SufficientStats& stats, double resp_offset, RowMatri
   return true;
 }
 
+/** The M-step's parameters before they become a Mixture (nothing factorised):
+ *  the variational rule takes its statistics N_k, xbar_k, S_k from them, and
+ *  there a covariance need not be positive definite (the prior's scale is
+ *  added to it). covariances: full K matrices, tied one (lower triangles
+ *  mirrored); variances: diag K x D, spherical K x 1. */
+struct MStepParameters {
+  CovarianceType covariance_type = CovarianceType::full;
+  Eigen::VectorXd weights;
+  RowMatrix<double> means;
+  std::vector<Eigen::MatrixXd> covariances;
+  RowMatrix<double> variances;
+};
+
 /**
- * The M-step: the mixture that maximises the expected log-likelihood given
- * stats (around stats.shift), with n_k = N_k + resp_offset and
+ * The M-step's parameters (see m_step), with n_k = N_k + resp_offset and
  * delta_k = first_k / n_k:
  *   w_k'    = n_k / sum_k n_k
  *   mean_k' = shift_k + delta_k
@@ -167,6 +179,68 @@ bool recentred_shifts(const SufficientStats& stats, double resp_offset, RowMatri
  *   spherical: var_k'  = (second_k / n_k - ||delta_k||^2) / D
  * plus diag_add[j] + reg_covar on every covariance diagonal (spherical: the
  * mean of diag_add, + reg_covar).
+ * @throws CovProblem if a component received no responsibility (and
+ *         resp_offset is 0); std::invalid_argument on bad diag_add or reg_covar.
+ */
+inline MStepParameters m_step_parameters(const SufficientStats& stats, const Eigen::VectorXd& diag_add = Eigen::VectorXd(),
+                                         double reg_covar = 0.0, double resp_offset = 0.0) {
+  const Index k_count = stats.first.rows(), d = stats.first.cols();
+  const CovarianceType type = stats.covariance_type;
+  if (diag_add.size() != 0 && diag_add.size() != d)
+    detail::invalid_argument("m_step: diag_add must have D entries");
+  if (!std::isfinite(reg_covar) || reg_covar < 0.0)
+    detail::invalid_argument("m_step: reg_covar must be finite and >= 0, got " + detail::format_number(reg_covar));
+  const detail::ComponentMoments m = detail::component_moments("m_step", stats, resp_offset);
+  Eigen::VectorXd added = diag_add.size() != 0 ? diag_add : Eigen::VectorXd::Zero(d);
+  added.array() += reg_covar;
+  MStepParameters p;
+  p.covariance_type = type;
+  p.weights = m.resp_sum / m.total;
+  const RowMatrix<double>& offsets = m.offsets;
+  p.means = stats.shift + offsets;
+  auto symmetric = [](Eigen::MatrixXd s) {
+    s.template triangularView<Eigen::StrictlyUpper>() = s.transpose();
+    return s;
+  };
+  switch (type) {
+    case CovarianceType::full:
+      p.covariances.resize(static_cast<std::size_t>(k_count));
+      for (Index k = 0; k < k_count; ++k) {
+        Eigen::MatrixXd cov = symmetric(stats.second[static_cast<std::size_t>(k)] / m.resp_sum[k]);
+        cov.noalias() -= offsets.row(k).transpose() * offsets.row(k);
+        cov.diagonal() += added;
+        p.covariances[static_cast<std::size_t>(k)] = std::move(cov);
+      }
+      return p;
+    case CovarianceType::tied: {
+      Eigen::MatrixXd cov = symmetric(stats.second.front());
+      cov.noalias() -= offsets.transpose() * m.resp_sum.asDiagonal() * offsets;
+      cov /= m.total;
+      cov.diagonal() += added;
+      // The pooled product rounds its two triangles differently; the mixture
+      // keeps the lower one mirrored, as one made from the covariance's array does
+      // (the same parameters, hence the same fingerprint, after a round trip).
+      p.covariances.push_back(symmetric(std::move(cov)));
+      return p;
+    }
+    case CovarianceType::diag:
+      p.variances.resize(k_count, d);
+      for (Index k = 0; k < k_count; ++k)
+        p.variances.row(k) = stats.second.front().row(k) / m.resp_sum[k] - offsets.row(k).cwiseAbs2() +
+                             added.transpose();
+      return p;
+    case CovarianceType::spherical: break;
+  }
+  p.variances.resize(k_count, 1);
+  for (Index k = 0; k < k_count; ++k)
+    p.variances(k, 0) = (stats.second.front()(k, 0) / m.resp_sum[k] - offsets.row(k).squaredNorm()) /
+                            static_cast<double>(d) + added.mean();
+  return p;
+}
+
+/**
+ * The M-step: the mixture that maximises the expected log-likelihood given
+ * stats (around stats.shift), made of m_step_parameters (see there).
  * @param diag_add     length D, or empty: an absolute amount per variable
  *                     (the PyPR face passes a fraction of each column's variance).
  * @param reg_covar    one absolute amount for every variable (scikit-learn's).
@@ -181,57 +255,15 @@ bool recentred_shifts(const SufficientStats& stats, double resp_offset, RowMatri
 template <typename Scalar>
 Mixture<Scalar> m_step(const SufficientStats& stats, const Eigen::VectorXd& diag_add = Eigen::VectorXd(),
                        double reg_covar = 0.0, double resp_offset = 0.0) {
-  const Index k_count = stats.first.rows(), d = stats.first.cols();
-  const CovarianceType type = stats.covariance_type;
-  if (diag_add.size() != 0 && diag_add.size() != d)
-    detail::invalid_argument("m_step: diag_add must have D entries");
-  if (!std::isfinite(reg_covar) || reg_covar < 0.0)
-    detail::invalid_argument("m_step: reg_covar must be finite and >= 0, got " + detail::format_number(reg_covar));
-  const detail::ComponentMoments m = detail::component_moments("m_step", stats, resp_offset);
-  Eigen::VectorXd added = diag_add.size() != 0 ? diag_add : Eigen::VectorXd::Zero(d);
-  added.array() += reg_covar;
-  const Eigen::VectorXd weights = m.resp_sum / m.total;
-  const RowMatrix<double>& offsets = m.offsets;
-  RowMatrix<double> means = stats.shift + offsets;
-  auto symmetric = [](Eigen::MatrixXd s) {
-    s.template triangularView<Eigen::StrictlyUpper>() = s.transpose();
-    return s;
-  };
-  switch (type) {
-    case CovarianceType::full: {
-      std::vector<Eigen::MatrixXd> covs(static_cast<std::size_t>(k_count));
-      for (Index k = 0; k < k_count; ++k) {
-        Eigen::MatrixXd cov = symmetric(stats.second[static_cast<std::size_t>(k)] / m.resp_sum[k]);
-        cov.noalias() -= offsets.row(k).transpose() * offsets.row(k);
-        cov.diagonal() += added;
-        covs[static_cast<std::size_t>(k)] = std::move(cov);
-      }
-      return Mixture<Scalar>(weights, std::move(means), std::move(covs));
-    }
-    case CovarianceType::tied: {
-      Eigen::MatrixXd cov = symmetric(stats.second.front());
-      cov.noalias() -= offsets.transpose() * m.resp_sum.asDiagonal() * offsets;
-      cov /= m.total;
-      cov.diagonal() += added;
-      // The pooled product rounds its two triangles differently; the mixture
-      // keeps the lower one mirrored, as one made from the covariance's array does
-      // (the same parameters, hence the same fingerprint, after a round trip).
-      return Mixture<Scalar>::tied(weights, std::move(means), symmetric(std::move(cov)));
-    }
-    case CovarianceType::diag: {
-      RowMatrix<double> variances(k_count, d);
-      for (Index k = 0; k < k_count; ++k)
-        variances.row(k) = stats.second.front().row(k) / m.resp_sum[k] - offsets.row(k).cwiseAbs2() +
-                           added.transpose();
-      return Mixture<Scalar>::diag(weights, std::move(means), std::move(variances));
-    }
+  MStepParameters p = m_step_parameters(stats, diag_add, reg_covar, resp_offset);
+  switch (p.covariance_type) {
+    case CovarianceType::full: return Mixture<Scalar>(p.weights, std::move(p.means), std::move(p.covariances));
+    case CovarianceType::tied:
+      return Mixture<Scalar>::tied(p.weights, std::move(p.means), std::move(p.covariances.front()));
+    case CovarianceType::diag: return Mixture<Scalar>::diag(p.weights, std::move(p.means), std::move(p.variances));
     case CovarianceType::spherical: break;
   }
-  Eigen::VectorXd variances(k_count);
-  for (Index k = 0; k < k_count; ++k)
-    variances[k] = (stats.second.front()(k, 0) / m.resp_sum[k] - offsets.row(k).squaredNorm()) /
-                       static_cast<double>(d) + added.mean();
-  return Mixture<Scalar>::spherical(weights, std::move(means), variances);
+  return Mixture<Scalar>::spherical(p.weights, std::move(p.means), Eigen::VectorXd(p.variances.col(0)));
 }
 
 }  // namespace gaussmix
