@@ -139,3 +139,12 @@ def test_bad_parameters_raise_scikit_learns_errors(params):
         BayesianGaussianMixture(n_components=n_components, **params).fit(X)
     assert str(ours.value) == str(theirs.value)
     assert isinstance(ours.value, TypeError) == isinstance(theirs.value, TypeError)
+
+
+def test_rows_with_nan_are_refused_for_now_with_a_clear_message():
+    holes = X.copy()
+    holes[3, 1] = np.nan
+    with pytest.raises(ValueError, match="rows with NaN and Dask arrays are not supported yet"):
+        BayesianGaussianMixture(n_components=2).fit(holes)
+    fitted = BayesianGaussianMixture(n_components=2, random_state=0).fit(X)
+    assert np.isfinite(fitted.score_samples(holes)).all()  # scoring rows with NaN works (observed entries)
