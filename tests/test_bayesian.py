@@ -141,10 +141,30 @@ def test_bad_parameters_raise_scikit_learns_errors(params):
     assert isinstance(ours.value, TypeError) == isinstance(theirs.value, TypeError)
 
 
-def test_rows_with_nan_are_refused_for_now_with_a_clear_message():
+def test_rows_with_nan_are_refused_for_now_with_scikit_learns_message():
     holes = X.copy()
     holes[3, 1] = np.nan
     with pytest.raises(ValueError, match="rows with NaN and Dask arrays are not supported yet"):
         BayesianGaussianMixture(n_components=2).fit(holes)
     fitted = BayesianGaussianMixture(n_components=2, random_state=0).fit(X)
-    assert np.isfinite(fitted.score_samples(holes)).all()  # scoring rows with NaN works (observed entries)
+    theirs = SkBayesian(n_components=2, random_state=0).fit(X)
+    for method in ("predict", "predict_proba", "score_samples", "score"):
+        with pytest.raises(ValueError) as want:
+            getattr(theirs, method)(holes)
+        with pytest.raises(ValueError) as got:
+            getattr(fitted, method)(holes)
+        assert str(got.value) == str(want.value), method
+
+
+@pytest.mark.parametrize("ctype", MODELS)
+def test_weighted_rows_fit_as_their_repeats_from_the_same_start(ctype):
+    """Integer weights and the rows repeated in place (the same order, so
+    that the k-means start draws the same rows): the same fit."""
+    w = np.random.default_rng(5).integers(0, 3, len(X)).astype(float)
+    weighted = BayesianGaussianMixture(n_components=3, covariance_type=ctype, random_state=0).fit(X, sample_weight=w)
+    repeated = BayesianGaussianMixture(n_components=3, covariance_type=ctype, random_state=0).fit(
+        np.repeat(X, w.astype(int), axis=0))
+    assert weighted.n_iter_ == repeated.n_iter_
+    assert weighted.lower_bound_ == pytest.approx(repeated.lower_bound_, rel=1e-12)
+    for name in ("weights_", "means_", "covariances_", "degrees_of_freedom_", "mean_precision_"):
+        np.testing.assert_allclose(getattr(weighted, name), getattr(repeated, name), rtol=1e-10, atol=1e-13)

@@ -66,9 +66,9 @@ class BayesianGaussianMixture(MixtureEstimator):
     log-normaliser, as scikit-learn's. sample draws from the plug-in mixture
     (weights_, means_, covariances_).
 
-    The fitted attributes are float64. This first version fits rows in
-    memory without NaN (float64 or float32, with sample_weight); rows with
-    NaN and Dask arrays raise ValueError.
+    The fitted attributes are float64. This first version fits and scores
+    rows in memory without NaN (float64 or float32, with sample_weight); NaN
+    is scikit-learn's ValueError, and a Dask array a ValueError too.
     """
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
@@ -93,6 +93,11 @@ class BayesianGaussianMixture(MixtureEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False  # not yet: the priors' moments of rows with NaN (the class's note)
+        return tags
 
     # ------------------------------------------------------------------ the engine's hooks
 
@@ -136,6 +141,11 @@ class BayesianGaussianMixture(MixtureEstimator):
 
     def _scoring_mixture(self) -> Mixture:
         return self._posterior.e_step
+
+    def _scored_rows(self, X, func: str) -> np.ndarray:
+        """X checked as scikit-learn checks it (NaN refused, with its
+        message), as long as fit refuses rows with NaN (the tags say so)."""
+        return self._rows(X, func, ensure_all_finite=True)
 
     def _log_density_offset(self) -> float:
         return self._posterior.log_offset
