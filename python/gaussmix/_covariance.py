@@ -88,17 +88,24 @@ class CovarianceModel:
         covariances = np.swapaxes(inverse, -1, -2) @ inverse
         return (covariances + np.swapaxes(covariances, -1, -2)) / 2
 
-    def covariances_from_precisions(self, precisions: np.ndarray, name: str) -> np.ndarray:
-        """Precisions given as a start, checked as scikit-learn checks them
-        (ValueError with its wording; ``name`` is how it names them), as
-        covariances."""
+    def check_precisions(self, precisions: np.ndarray, name: str) -> None:
+        """ValueError (scikit-learn's wording; ``name`` is how it names them)
+        unless precisions in the model's shape are positive (diagonal models)
+        or symmetric positive definite (matrices). scikit-learn checks a
+        BayesianGaussianMixture's covariance_prior the same way."""
         if not self.matrix:
-            if (precisions <= 0).any():
+            if (np.asarray(precisions) <= 0).any():
                 raise ValueError(f"'{name}' should be positive")
-            return 1.0 / precisions
+            return
         # Every matrix at once: allclose is elementwise, so this is each matrix's test.
         if not (np.allclose(precisions, np.swapaxes(precisions, -1, -2)) and (np.linalg.eigvalsh(precisions) > 0).all()):
             raise ValueError(f"'{name}' should be symmetric, positive-definite")
+
+    def covariances_from_precisions(self, precisions: np.ndarray, name: str) -> np.ndarray:
+        """Precisions given as a start, checked (check_precisions), as covariances."""
+        self.check_precisions(precisions, name)
+        if not self.matrix:
+            return 1.0 / precisions
         inverse = np.linalg.inv(precisions)
         return (inverse + np.swapaxes(inverse, -1, -2)) / 2
 

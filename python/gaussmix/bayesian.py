@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_array
 
 from . import _core
+from ._covariance import covariance_model
 from ._engine import InMemory
 from ._fitted import History, set_fitted
 from ._mixture import Mixture
@@ -117,8 +118,7 @@ class BayesianGaussianMixture(MixtureEstimator):
         if not isinstance(source, InMemory):
             raise ValueError(f"{type(self).__name__}.fit(): rows with NaN and Dask arrays are not supported yet; "
                              "fit GaussianMixture, or pass rows without NaN in memory")
-        self._priors = self._check_priors(source)
-        return Variational(self._priors, self.weight_concentration_prior_type, self.covariance_type,
+        return Variational(self._check_priors(source), self.weight_concentration_prior_type, self.covariance_type,
                            float(self.reg_covar), offset)
 
     def _warm_start(self) -> tuple:
@@ -182,7 +182,6 @@ def _data_moments(source: InMemory, covariance_type: str):
     and their covariance with ddof = 1 (scikit-learn's np.cov / np.var),
     weighted by the source's weights, from the core's statistics of one
     component around the column means."""
-    d = source.n_features
     shape = "full" if covariance_type in ("full", "tied") else "diag"
     labels = np.zeros(source.n_samples, dtype=np.int64)
     around = np.asarray(source.column_stats.mean, dtype=np.float64)[None, :]
@@ -195,7 +194,7 @@ def _data_moments(source: InMemory, covariance_type: str):
         scatter = second - total * np.outer(offset, offset)
         return mean, np.atleast_2d(scatter / (total - 1.0))
     variances = (second - total * offset ** 2) / (total - 1.0)
-    return mean, variances if covariance_type == "diag" else float(variances.mean()) if d else 0.0
+    return mean, variances if covariance_type == "diag" else float(variances.mean())
 
 
 def _given_covariance_prior(value, covariance_type: str, d: int):
@@ -203,16 +202,9 @@ def _given_covariance_prior(value, covariance_type: str, d: int):
     if covariance_type == "spherical":
         return float(value)
     prior = check_array(value, dtype=[np.float64, np.float32], ensure_2d=False).astype(np.float64)
-    name = f"{covariance_type} covariance_prior"
+    _check_shape(prior, (d, d) if covariance_type in ("full", "tied") else (d,), f"{covariance_type} covariance_prior")
     # scikit-learn checks the prior with its precisions' checks, and names it so.
-    if covariance_type in ("full", "tied"):
-        _check_shape(prior, (d, d), name)
-        if not (np.allclose(prior, prior.T) and (np.linalg.eigvalsh(prior) > 0).all()):
-            raise ValueError(f"'{covariance_type} precision' should be symmetric, positive-definite")
-    else:
-        _check_shape(prior, (d,), name)
-        if (prior <= 0).any():
-            raise ValueError(f"'{covariance_type} precision' should be positive")
+    covariance_model(covariance_type).check_precisions(prior, f"{covariance_type} precision")
     return prior
 
 
