@@ -119,7 +119,7 @@ def statistics(X, weights, means, covariances, covariance_type, shift, sample_we
               "spherical": np.stack([np.trace(o) for o in outer])}[covariance_type]
     r_log_r = np.where(resp > 0, resp * np.log(np.where(resp > 0, resp, 1.0)), 0.0)
     return dict(resp_sum=wr.sum(axis=0), first=first, second=second, log_likelihood=float(w @ lse),
-                weight_sum=float(w.sum()), resp_entropy=-float(w @ r_log_r.sum(axis=1)))
+                weight_sum=float(w.sum()), latent_entropy=-float(w @ r_log_r.sum(axis=1)))
 
 
 def model_covariances(covariance_type, dense_covs):

@@ -141,21 +141,6 @@ def test_bad_parameters_raise_scikit_learns_errors(params):
     assert isinstance(ours.value, TypeError) == isinstance(theirs.value, TypeError)
 
 
-def test_rows_with_nan_are_refused_for_now_with_scikit_learns_message():
-    holes = X.copy()
-    holes[3, 1] = np.nan
-    with pytest.raises(ValueError, match="rows with NaN and Dask arrays are not supported yet"):
-        BayesianGaussianMixture(n_components=2).fit(holes)
-    fitted = BayesianGaussianMixture(n_components=2, random_state=0).fit(X)
-    theirs = SkBayesian(n_components=2, random_state=0).fit(X)
-    for method in ("predict", "predict_proba", "score_samples", "score"):
-        with pytest.raises(ValueError) as want:
-            getattr(theirs, method)(holes)
-        with pytest.raises(ValueError) as got:
-            getattr(fitted, method)(holes)
-        assert str(got.value) == str(want.value), method
-
-
 @pytest.mark.parametrize("ctype", MODELS)
 def test_weighted_rows_fit_as_their_repeats_from_the_same_start(ctype):
     """Integer weights and the rows repeated in place (the same order, so

@@ -66,8 +66,8 @@ def test_statistics_of_a_factorised_mixture_are_their_definition(covariance_type
         assert_close(getattr(s, name), want[name], 1e-9, name)
     assert s.log_likelihood == pytest.approx(want["log_likelihood"], rel=1e-12)
     assert s.weight_sum == pytest.approx(want["weight_sum"], rel=1e-14)
-    assert want["resp_entropy"] > 0.5  # the rows are not all certain of their component
-    assert s.resp_entropy == pytest.approx(want["resp_entropy"], rel=1e-10)
+    assert want["latent_entropy"] > 0.5  # the rows are not all certain of their component
+    assert s.latent_entropy == pytest.approx(want["latent_entropy"], rel=1e-10)
     around = f.accumulate_stats(X, w, 2, np.asarray(means) + 1.0)
     np.testing.assert_array_equal(around.shift, np.asarray(means) + 1.0)
 

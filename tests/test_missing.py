@@ -268,20 +268,29 @@ def test_one_nan_in_any_block_takes_the_rows_with_nan_path(row):
 
 
 @pytest.mark.parametrize("ctype", MODELS)
-def test_the_statistics_of_rows_with_nan_carry_their_responsibilities_entropy(ctype):
-    """resp_entropy (-sum_i w_i sum_k r_ik log r_ik, a term of the
-    variational lower bound) of the rows with and without NaN, under the
-    penalised objective's responsibilities, against the NumPy transcription;
-    a zero weight adds nothing."""
+def test_the_statistics_of_rows_with_nan_carry_their_posterior_entropy(ctype):
+    """latent_entropy (each row's E-step posterior entropy over its label
+    and its missing entries: -sum_k r_ik log r_ik + sum_k r_ik H(N(x_M |
+    x_O, k)), weighted; a term of the variational lower bound) of the rows
+    with and without NaN, under the penalised objective's responsibilities,
+    against the NumPy transcription's responsibilities and conditional
+    covariances; a zero weight adds nothing."""
     weights, means, covariances = given_start(ctype, X3)[1]
     w = np.random.default_rng(3).uniform(0.5, 2.0, len(X3_HOLES))
     w[::11] = 0.0
     source = _missing.MissingData(X3_HOLES, w, "test", 1e-3)
     mixture = gaussmix.Mixture(weights, means, covariances, ctype)
-    got = source.stats(mixture).resp_entropy
-    resp = reference_missing.expected_statistics(X3_HOLES, weights, means, covariances, ctype, 1e-3)[0]
-    want = -w @ np.where(resp > 0, resp * np.log(np.where(resp > 0, resp, 1.0)), 0.0).sum(axis=1)
-    assert want > 1.0
+    got = source.stats(mixture).latent_entropy
+    resp, _, _, conditional = reference_missing.expected_statistics(X3_HOLES, weights, means, covariances, ctype, 1e-3)
+    labels = -np.where(resp > 0, resp * np.log(np.where(resp > 0, resp, 1.0)), 0.0).sum(axis=1)
+    missing = np.zeros_like(resp)
+    for i, row in enumerate(X3_HOLES):
+        m = np.isnan(row)
+        for k in range(resp.shape[1]):
+            block = conditional[i, k][np.ix_(m, m)]
+            missing[i, k] = 0.5 * (m.sum() * np.log(2 * np.pi * np.e) + np.linalg.slogdet(block)[1]) if m.any() else 0.0
+    want = w @ (labels + (resp * missing).sum(axis=1))
+    assert abs(w @ (resp * missing).sum(axis=1)) > 1.0  # the missing entries' term is not negligible
     assert got == pytest.approx(want, rel=1e-10)
 
 

@@ -231,7 +231,7 @@ def test_em_as_a_python_loop_over_blocks_is_fit_em(covariance_type, far, weighte
 def _fields(s):
     return {name: getattr(s, name) for name in ("covariance_type", "shift", "resp_sum", "first", "second",
                                                 "log_likelihood", "weight_sum", "n_rows", "mixture_fingerprint",
-                                                "resp_entropy")}
+                                                "latent_entropy")}
 
 
 @pytest.mark.parametrize("covariance_type", MODELS)
@@ -273,7 +273,7 @@ def test_statistics_compare_equal_bit_for_bit():
     s = gaussmix.block_stats(X, mix)
     assert s == gaussmix.block_stats(X, mix)  # the same pass again: the same bits
     assert s == pickle.loads(pickle.dumps(s))
-    for name in ("log_likelihood", "weight_sum", "resp_entropy"):
+    for name in ("log_likelihood", "weight_sum", "latent_entropy"):
         fields = _fields(s)
         fields[name] = np.nextafter(fields[name], np.inf)
         assert gaussmix.SufficientStats(**fields) != s, name

@@ -70,7 +70,7 @@ def test_one_update_and_its_lower_bound_are_scikit_learns(ctype, prior_type):
     np.testing.assert_allclose(posterior.e_step.factorised.log_density(X) + posterior.log_offset,
                                logsumexp(sk._estimate_weighted_log_prob(X), axis=1), rtol=1e-12)
     stats = rule.statistics(_engine.InMemory(X, None, "test", column_stats(X)), posterior)
-    assert stats.resp_entropy == pytest.approx(-np.sum(np.exp(log_resp) * log_resp), rel=1e-10)
+    assert stats.latent_entropy == pytest.approx(-np.sum(np.exp(log_resp) * log_resp), rel=1e-10)
     updated = rule.update(stats)
     sk._m_step(X, log_resp)
     assert_posterior(updated, sk, 1e-10)

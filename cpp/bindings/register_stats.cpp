@@ -35,9 +35,12 @@ log_likelihood : float
     sum_i w_i log p(x_i).
 weight_sum : float
     sum_i w_i.
-resp_entropy : float
-    -sum_i w_i sum_k r_ik log r_ik, the responsibilities' entropy (a term
-    of the variational lower bound).
+latent_entropy : float
+    The entropy of the rows' E-step posterior over their latent variables:
+    -sum_i w_i sum_k r_ik log r_ik, plus, for rows with missing entries,
+    sum_i w_i sum_k r_ik times the entropy of their missing entries'
+    conditional Gaussian under component k (a term of the variational
+    lower bound).
 n_rows : int
     Number of rows.
 mixture_fingerprint : int
@@ -76,7 +79,7 @@ std::string shape_text(const DoubleArray& a) {
 SufficientStats stats_from_fields(const std::string& covariance_type, const DoubleArray& shift,
                                   const DoubleArray& resp_sum, const DoubleArray& first, const DoubleArray& second,
                                   double log_likelihood, double weight_sum, Index n_rows,
-                                  std::uint64_t mixture_fingerprint, double resp_entropy) {
+                                  std::uint64_t mixture_fingerprint, double latent_entropy) {
   const CovarianceType type = covariance_type_from_name(covariance_type);
   if (shift.ndim() != 2)
     throw std::invalid_argument("SufficientStats: shift must have shape (K, D), got " + shape_text(shift));
@@ -101,7 +104,7 @@ SufficientStats stats_from_fields(const std::string& covariance_type, const Doub
         Eigen::Map<const RowMatrix<double>>(second.data() + c * shape.rows * shape.cols, shape.rows, shape.cols);
   s.log_likelihood = log_likelihood;
   s.weight_sum = weight_sum;
-  s.resp_entropy = resp_entropy;
+  s.latent_entropy = latent_entropy;
   s.n_rows = n_rows;
   s.mixture_fingerprint = mixture_fingerprint;
   return s;
@@ -124,7 +127,7 @@ py::tuple stats_state(const SufficientStats& s) {
   view(resp_sum) = s.resp_sum;
   view(first) = s.first;
   return py::make_tuple(covariance_type_name(s.covariance_type), shift, resp_sum, first, second_array(s),
-                        s.log_likelihood, s.weight_sum, s.n_rows, s.mixture_fingerprint, s.resp_entropy);
+                        s.log_likelihood, s.weight_sum, s.n_rows, s.mixture_fingerprint, s.latent_entropy);
 }
 
 /** Same bits in every double, integer and string field. second compares on
@@ -137,7 +140,7 @@ bool same_bits(const SufficientStats& a, const SufficientStats& b) {
   auto same_number = [](double x, double y) { return std::memcmp(&x, &y, sizeof(double)) == 0; };
   if (a.covariance_type != b.covariance_type || a.n_rows != b.n_rows ||
       a.mixture_fingerprint != b.mixture_fingerprint || !same_number(a.log_likelihood, b.log_likelihood) ||
-      !same_number(a.weight_sum, b.weight_sum) || !same_number(a.resp_entropy, b.resp_entropy) ||
+      !same_number(a.weight_sum, b.weight_sum) || !same_number(a.latent_entropy, b.latent_entropy) ||
       !same(a.shift, b.shift) || !same(a.resp_sum, b.resp_sum) ||
       !same(a.first, b.first) || a.second.size() != b.second.size())
     return false;
@@ -162,7 +165,7 @@ void register_stats(py::module_& m) {
   cls.attr("__module__") = "gaussmix";
   cls.def(py::init(&stats_from_fields), py::kw_only(), py::arg("covariance_type"), py::arg("shift"),
           py::arg("resp_sum"), py::arg("first"), py::arg("second"), py::arg("log_likelihood"), py::arg("weight_sum"),
-          py::arg("n_rows"), py::arg("mixture_fingerprint"), py::arg("resp_entropy") = 0.0,
+          py::arg("n_rows"), py::arg("mixture_fingerprint"), py::arg("latent_entropy") = 0.0,
           "Statistics from their fields (shapes as the attributes'); the arrays are copied.")
       .def_property_readonly(
           "covariance_type", [](const SufficientStats& s) { return std::string(covariance_type_name(s.covariance_type)); })
@@ -178,7 +181,7 @@ void register_stats(py::module_& m) {
                              })
       .def_readonly("log_likelihood", &SufficientStats::log_likelihood)
       .def_readonly("weight_sum", &SufficientStats::weight_sum)
-      .def_readonly("resp_entropy", &SufficientStats::resp_entropy)
+      .def_readonly("latent_entropy", &SufficientStats::latent_entropy)
       .def_readonly("n_rows", &SufficientStats::n_rows)
       .def_readonly("mixture_fingerprint", &SufficientStats::mixture_fingerprint)
       .def(

@@ -49,7 +49,7 @@ TEST_CASE("log_density at a point, computed by hand") {
   const double r1 = std::exp(l1 - expected), r2 = std::exp(l2 - expected);
   const Eigen::VectorXd two = Eigen::VectorXd::Constant(1, 2.0);
   const gaussmix::SufficientStats stats = gaussmix::accumulate_stats<double>(x, mix, {}, two);
-  CHECK_NEAR(stats.resp_entropy, -2.0 * (r1 * std::log(r1) + r2 * std::log(r2)), 1e-12);
+  CHECK_NEAR(stats.latent_entropy, -2.0 * (r1 * std::log(r1) + r2 * std::log(r2)), 1e-12);
 
   RowMatrix per_component(1, 2);
   gaussmix::log_prob_components<double>(x, mix, per_component);

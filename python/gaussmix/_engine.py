@@ -212,10 +212,44 @@ def _better_run(best: Run | None, run: Run) -> Run:
 # --------------------------------------------------------------------------- data sources
 
 
+class Moments(NamedTuple):
+    """The rows' weighted mean and maximum-likelihood covariance (one
+    Gaussian's fit: the scatter divided by the weight total)."""
+
+    total: float  #: sum of the weights (the row count when unweighted)
+    mean: np.ndarray  #: (D,)
+    covariance: np.ndarray  #: (D, D) when asked for full, else the (D,) variances
+
+
 class DataSource:
     """What every data source has (see the module); subclasses give
     ``stats``, ``start_rows``, ``dtype``, ``n_samples``, ``n_features``,
     ``weight_total`` and ``data`` (the rows as the caller gave them, validated)."""
+
+    #: where moments() takes the rows' first statistics around: a guess of
+    #: their mean (None: the origin, retaken around the mean if needed)
+    rough_centre = None
+
+    def moments(self, full: bool, reg_covar: float) -> Moments:
+        """The rows' Moments (full: the covariance matrix, else the
+        variances), from one E-step of a one-component mixture: each row's
+        responsibility is 1, so its statistics are the rows' weighted
+        moments (retaken around their mean when they would cancel around
+        the rough centre). reg_covar: for sources that need more than one
+        pass (MissingData)."""
+        d = self.n_features
+        centre = np.zeros(d) if self.rough_centre is None else np.asarray(self.rough_centre, dtype=np.float64)
+        one = Mixture(np.ones(1), centre[None, :], np.eye(d)[None] if full else np.ones((1, d)),
+                      "full" if full else "diag")
+        stats = retaken_statistics(self.for_start(one), one, 0.0)
+        total = float(stats.resp_sum[0])
+        offset = np.asarray(stats.first[0]) / total
+        second = np.asarray(stats.second)[0]
+        if full:
+            covariance = (second - total * np.outer(offset, offset)) / total
+        else:
+            covariance = (second - total * offset ** 2) / total
+        return Moments(total, np.asarray(stats.shift)[0] + offset, covariance)
 
     @property
     def kernel_dtype(self):
@@ -249,6 +283,10 @@ class InMemory(DataSource):
     @property
     def kernel_dtype(self):
         return self.kx.dtype
+
+    @property
+    def rough_centre(self):
+        return self.column_stats.mean
 
     def start_rows(self, n_components: int, random_state):
         return self.x, self.w, self.column_stats

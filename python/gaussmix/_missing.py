@@ -43,14 +43,22 @@ Choices:
   observed values only.
 * The scale checks and the float32 decision are those of the in-memory fit,
   taken on that mean-filled X (its column extremes are the observed ones).
+* The rows' mean and covariance (``MissingData.moments``: the default priors
+  of BayesianGaussianMixture) are their maximum-likelihood estimates under
+  one Gaussian, missing at random: EM of one component on the observed
+  entries, from the mean-filled rows' moments. Mean-filling would shrink
+  every variance and covariance by the share of values missing; pairwise
+  complete covariances need not be positive semi-definite.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from . import _core
 from ._config import threads_for_core
-from ._engine import DataSource
+from ._engine import DataSource, InMemory, MaximumLikelihood, Moments, Settings, iterate
 from ._mixture import Mixture
 from ._validation import column_stats, fit_data, infinity_error
 
@@ -95,6 +103,34 @@ class MissingData(DataSource):
         complete[self.patterns.rows] = False
         self.complete_x = np.ascontiguousarray(x[complete])
         self.complete_w = None if w is None else np.ascontiguousarray(w[complete])
+
+    #: EM of the rows' moments stops when the mean log-likelihood changed by less than this, or after
+    #: MOMENTS_MAX_ITER iterations (they are a prior's scale: 1e-10 leaves them accurate to about 1e-5)
+    MOMENTS_TOL, MOMENTS_MAX_ITER = 1e-10, 100
+
+    @property
+    def rough_centre(self):
+        return self.column_stats.mean
+
+    def moments(self, full: bool, reg_covar: float) -> Moments:
+        """The maximum-likelihood mean and covariance of the rows under one
+        Gaussian (the module's choices), by EM on the observed entries
+        from the mean-filled rows' moments. While EM runs, the variances
+        carry reg_covar (at least 1e-10 of the largest variance, so that
+        a constant column stays factorisable), taken off the result. The
+        Gaussian has a full covariance whatever is asked for: the observed
+        entries of correlated columns inform each other's missing ones, so
+        that the mean and variances do not depend on the covariance model
+        asked for (as without NaN)."""
+        start = InMemory(self.filled, self.w, self.func, self.column_stats).moments(True, reg_covar)
+        guard = max(reg_covar, 1e-10 * float(np.max(np.diagonal(start.covariance))), np.finfo(np.float64).tiny)
+        added = guard * np.eye(self.n_features)
+        one = Mixture(np.ones(1), start.mean[None, :], (start.covariance + added)[None], "full")
+        run = iterate(self.for_start(one), MaximumLikelihood(guard, 0.0), one, math.nan,
+                      Settings(1, self.MOMENTS_MAX_ITER, self.MOMENTS_TOL), None)
+        fitted: Mixture = run.parameters
+        covariance = fitted.covariances[0] - added
+        return Moments(self.weight_total, np.array(fitted.means[0]), covariance if full else np.diagonal(covariance).copy())
 
     @property
     def n_patterns(self) -> int:

@@ -239,4 +239,4 @@ def _with_scikit_learn_tied_scatter(stats: _core.SufficientStats, x: np.ndarray,
     return _core.SufficientStats(
         covariance_type=stats.covariance_type, shift=stats.shift, resp_sum=stats.resp_sum, first=stats.first,
         second=stats.second + free_stats.second, log_likelihood=stats.log_likelihood, weight_sum=stats.weight_sum,
-        n_rows=stats.n_rows, mixture_fingerprint=stats.mixture_fingerprint, resp_entropy=stats.resp_entropy)
+        n_rows=stats.n_rows, mixture_fingerprint=stats.mixture_fingerprint, latent_entropy=stats.latent_entropy)

@@ -16,8 +16,20 @@ log sum_k exp(c_k) is added back where a log-density is reported). The
 M-step is the conjugate update of the Dirichlet (process), Gaussian and
 Wishart factors from the maximum-likelihood statistics N_k, xbar_k, S_k
 (S_k with reg_covar, as scikit-learn's). The lower bound needs the
-responsibilities' entropy, which the statistics carry (resp_entropy), so
-every source that gives statistics gives it too.
+entropy of the E-step's posterior, which the statistics carry
+(latent_entropy), so every source that gives statistics gives it too.
+
+Rows with missing entries: with the missing entries x_M among the latent
+variables, the optimal q(z = k, x_M) is proportional to
+exp(E[log pi_k] + E[log N(x | mu_k, Lambda_k^-1)]); integrating x_M out of
+the Gaussian in x_M it contains leaves exactly exp(c_k) N(x_O | m_kO, C_kOO),
+and q(x_M | z = k) is C_k's conditional Gaussian. So the E-step is the
+missing-data E-step of the same mixture (gaussmix/_missing.py, without its
+penalty), its statistics the expected ones (conditional means and
+covariances), and the lower bound's entropy term gains sum_k r_k times the
+entropy of q(x_M | z = k), which the missing-data statistics add to
+latent_entropy. The rest of the bound is the same function of the
+statistics (the log normaliser of the updated q(theta)).
 """
 from __future__ import annotations
 
@@ -111,7 +123,7 @@ class Variational:
         else:
             c = posterior.weight_concentration
             log_norm_weight = gammaln(np.sum(c)) - np.sum(gammaln(c))
-        return float(stats.resp_entropy - log_wishart - log_norm_weight
+        return float(stats.latent_entropy - log_wishart - log_norm_weight
                      - 0.5 * d * np.sum(np.log(posterior.mean_precision)))
 
     # -- the conjugate update

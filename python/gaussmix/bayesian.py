@@ -14,9 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError as _ScikitLear
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_array
 
-from . import _core
 from ._covariance import covariance_model
-from ._engine import InMemory
 from ._fitted import History, set_fitted
 from ._mixture import Mixture
 from ._params import Inits, InvalidParameterError, _check_shape
@@ -67,9 +65,30 @@ class BayesianGaussianMixture(MixtureEstimator):
     log-normaliser, as scikit-learn's. sample draws from the plug-in mixture
     (weights_, means_, covariances_).
 
-    The fitted attributes are float64. This first version fits and scores
-    rows in memory without NaN (float64 or float32, with sample_weight); NaN
-    is scikit-learn's ValueError, and a Dask array a ValueError too.
+    The fitted attributes are float64 (float32 X is fitted with float32
+    kernels and float64 accumulators).
+
+    Beyond scikit-learn:
+
+    * ``sample_weight`` in ``fit`` and ``score``: a weight counts a row that
+      many times (so the weights' scale matters, as the number of rows does
+      to a posterior; the default covariance_prior needs them to sum above 1).
+    * NaN marks a missing value. The fit is the mean-field variational
+      posterior with the missing entries among the latent variables: each
+      row's label and missing entries q(z, x_M) are updated together, which
+      integrates the missing entries out under the expected precision. It
+      comes to the E-step of the plug-in mixture (weights softmax of the
+      expected log weights and log-precision terms, covariances_) on the
+      observed entries, the missing entries completed by their conditional
+      means with their conditional covariances added to the scatter, and
+      the entropy of q(x_M | z) added to the lower bound, which still never
+      decreases (with reg_covar = 0; reg_covar is added to every S_k, as
+      scikit-learn's, with or without NaN). The default mean_prior and
+      covariance_prior are then the maximum-likelihood mean and covariance
+      of one Gaussian fitted to the observed entries (EM, missing at
+      random). Rows with NaN are scored on their observed entries.
+    * Dask arrays: fit and scoring run chunk by chunk (the start from a
+      sample, as :class:`gaussmix.GaussianMixture`'s).
     """
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
@@ -95,11 +114,6 @@ class BayesianGaussianMixture(MixtureEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False  # not yet: the priors' moments of rows with NaN (the class's note)
-        return tags
-
     # ------------------------------------------------------------------ the engine's hooks
 
     def _check_params(self) -> None:
@@ -114,51 +128,57 @@ class BayesianGaussianMixture(MixtureEstimator):
     def _inits(self, n_features: int) -> Inits:
         return Inits(None, None, None)
 
+    def _missing_value_penalty(self) -> float:
+        """None: the variational model's reg_covar is scikit-learn's, r added
+        to every S_k (the conjugate update's), with or without missing entries."""
+        return 0.0
+
     def _update_rule(self, source, offset: float) -> Variational:
-        if not isinstance(source, InMemory):
-            raise ValueError(f"{type(self).__name__}.fit(): rows with NaN and Dask arrays are not supported yet; "
-                             "fit GaussianMixture, or pass rows without NaN in memory")
-        return Variational(self._check_priors(source), self.weight_concentration_prior_type, self.covariance_type,
-                           float(self.reg_covar), offset)
+        return self._variational_rule(self._check_priors(source), offset)
 
     def _warm_start(self) -> tuple:
         return self._posterior, self.lower_bound_
 
     def _set_fitted(self, best, source, rule: Variational) -> None:
-        posterior: Posterior = best.parameters
+        self._set_posterior(best.parameters, rule.priors,
+                            History(best.converged, best.n_iter, best.lower_bound, best.lower_bounds))
+
+    def _variational_rule(self, priors: Priors, resp_offset: float = 0.0) -> Variational:
+        """The update rule of this estimator's parameters, under priors."""
+        return Variational(priors, self.weight_concentration_prior_type, self.covariance_type, float(self.reg_covar),
+                           resp_offset)
+
+    def _set_posterior(self, posterior: Posterior, priors: Priors, history: History) -> None:
+        """Make the estimator fitted to posterior (Variational.assemble's),
+        under priors, with history: every fitted attribute (a model file's
+        loader calls this too)."""
         weights = _expected_weights(posterior.weight_concentration, self.weight_concentration_prior_type)
         plug_in = Mixture(weights, posterior.means, posterior.covariances, self.covariance_type)
-        set_fitted(self, plug_in, np.float64, History(best.converged, best.n_iter, best.lower_bound,
-                                                      best.lower_bounds))
+        set_fitted(self, plug_in, np.float64, history)
         self.weight_concentration_ = posterior.weight_concentration
         self.mean_precision_ = posterior.mean_precision
         self.degrees_of_freedom_ = posterior.degrees_of_freedom
-        p = rule.priors
-        self.weight_concentration_prior_, self.mean_precision_prior_ = p.weight_concentration, p.mean_precision
-        self.mean_prior_, self.degrees_of_freedom_prior_ = p.mean, p.degrees_of_freedom
-        self.covariance_prior_ = p.covariance
+        self.weight_concentration_prior_, self.mean_precision_prior_ = priors.weight_concentration, priors.mean_precision
+        self.mean_prior_, self.degrees_of_freedom_prior_ = priors.mean, priors.degrees_of_freedom
+        self.covariance_prior_ = priors.covariance
         self._posterior = posterior
 
     def _scoring_mixture(self) -> Mixture:
         return self._posterior.e_step
-
-    def _scored_rows(self, X, func: str) -> np.ndarray:
-        """X checked as scikit-learn checks it (NaN refused, with its
-        message), as long as fit refuses rows with NaN (the tags say so)."""
-        return self._rows(X, func, ensure_all_finite=True)
 
     def _log_density_offset(self) -> float:
         return self._posterior.log_offset
 
     # ------------------------------------------------------------------ the priors
 
-    def _check_priors(self, source: InMemory) -> Priors:
+    def _check_priors(self, source) -> Priors:
         """The prior's parameters, given or from the data (as scikit-learn's
         _check_parameters, with its messages): the mean and the covariance
         (ddof = 1) of the rows, weighted by sample_weight when given (a
-        weight counts a row that many times), from one pass of the core."""
+        weight counts a row that many times): the data source's moments."""
         d = source.n_features
-        mean, covariance = _data_moments(source, self.covariance_type)
+        mean, covariance = _data_moments(source, self.covariance_type, float(self.reg_covar),
+                                         need_covariance=self.covariance_prior is None)
         weight = 1.0 / self.n_components if self.weight_concentration_prior is None \
             else float(self.weight_concentration_prior)
         precision = 1.0 if self.mean_precision_prior is None else float(self.mean_precision_prior)
@@ -177,24 +197,24 @@ class BayesianGaussianMixture(MixtureEstimator):
         return Priors(weight, precision, mean, dof, covariance)
 
 
-def _data_moments(source: InMemory, covariance_type: str):
+def _data_moments(source, covariance_type: str, reg_covar: float, need_covariance: bool):
     """(mean (D,), covariance prior in the model's shape): the rows' mean
     and their covariance with ddof = 1 (scikit-learn's np.cov / np.var),
-    weighted by the source's weights, from the core's statistics of one
-    component around the column means."""
-    shape = "full" if covariance_type in ("full", "tied") else "diag"
-    labels = np.zeros(source.n_samples, dtype=np.int64)
-    around = np.asarray(source.column_stats.mean, dtype=np.float64)[None, :]
-    stats = _core.label_stats(source.x, labels, shape, around, source.w, 0)
-    total = float(stats.resp_sum[0])
-    offset = np.asarray(stats.first[0]) / total
-    mean = around[0] + offset
-    second = np.asarray(stats.second)[0]  # full: (D, D); diag: (D,)
-    if shape == "full":
-        scatter = second - total * np.outer(offset, offset)
-        return mean, np.atleast_2d(scatter / (total - 1.0))
-    variances = (second - total * offset ** 2) / (total - 1.0)
-    return mean, variances if covariance_type == "diag" else float(variances.mean())
+    weighted by the source's weights (a weight counts a row that many
+    times), from the source's moments (with missing entries, their
+    maximum-likelihood estimates: gaussmix/_missing.py)."""
+    moments = source.moments(covariance_type in ("full", "tied"), reg_covar)
+    if not need_covariance:
+        return moments.mean, None
+    if moments.total <= 1.0:
+        raise ValueError(f"{source.func}(): the default covariance_prior is the rows' covariance with ddof = 1, "
+                         "each weight counting a row that many times, and sample_weight sums to "
+                         f"{moments.total:.6g} (at most one row's worth); scale sample_weight to count rows, or "
+                         "give covariance_prior")
+    covariance = moments.covariance * (moments.total / (moments.total - 1.0))
+    if covariance_type == "full" or covariance_type == "tied":
+        return moments.mean, np.atleast_2d(covariance)
+    return moments.mean, covariance if covariance_type == "diag" else float(covariance.mean())
 
 
 def _given_covariance_prior(value, covariance_type: str, d: int):

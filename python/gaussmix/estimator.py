@@ -65,8 +65,9 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
     gives the hooks: _check_params, _inits (initial parameters the user
     gave), _update_rule, _warm_start (the parameters and lower bound to
     continue from), _set_fitted, _scoring_mixture (the mixture whose
-    E-step scores rows) and _log_density_offset (what score_samples adds
-    to its log-densities)."""
+    E-step scores rows), _log_density_offset (what score_samples adds
+    to its log-densities) and _missing_value_penalty (the penalty the
+    statistics of rows with NaN carry)."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -75,6 +76,12 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
 
     def _log_density_offset(self) -> float:
         return 0.0
+
+    def _missing_value_penalty(self) -> float:
+        """The penalty on observed entries that the statistics of rows with
+        NaN carry (gaussmix/_missing.py): reg_covar, the maximum-likelihood
+        rule's regulariser."""
+        return float(self.reg_covar)
 
     # ------------------------------------------------------------------ fitting
 
@@ -165,7 +172,7 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
                              f"n_samples = {n_samples}")
         w = sample_weight_vector(sample_weight, n_samples, func)
         if stats.nan_count.any():
-            return _missing.MissingData(x, w, func, float(self.reg_covar))
+            return _missing.MissingData(x, w, func, self._missing_value_penalty())
         return _engine.InMemory(x, w, func, stats)
 
     # ------------------------------------------------------------------ fitted state and scoring

@@ -63,7 +63,7 @@ struct EmWorkspace {
   std::vector<Eigen::MatrixXd> chunk_moments;
   /** Per chunk: sum of w_i log p(x_i), sum of w_i, rows. */
   std::vector<double> chunk_log_likelihood;
-  std::vector<double> chunk_resp_entropy;
+  std::vector<double> chunk_latent_entropy;
   std::vector<double> chunk_weight_sum;
   std::vector<Index> chunk_rows;
 };
@@ -75,7 +75,7 @@ struct EmWorkspace {
  *  common-shift moments) 0, so that not even its values reach a sum. */
 template <typename Scalar>
 void weigh_block(Index b, const double* w, BlockWorkspace<Scalar>& ws, double& log_likelihood, double& weight_sum,
-                 double& resp_entropy) {
+                 double& latent_entropy) {
   const Scalar* lse = ws.row_log_density.data();
   const Scalar* entropy = ws.row_entropy.data();
   double ll = 0.0, total = 0.0, h = 0.0;
@@ -99,7 +99,7 @@ void weigh_block(Index b, const double* w, BlockWorkspace<Scalar>& ws, double& l
   }
   log_likelihood += ll;
   weight_sum += total;
-  resp_entropy += h;
+  latent_entropy += h;
 }
 
 /** Per-component path: folds one block's weighted responsibilities (in
@@ -330,7 +330,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
     }
   }
   ws.chunk_log_likelihood.assign(n_chunks, 0.0);
-  ws.chunk_resp_entropy.assign(n_chunks, 0.0);
+  ws.chunk_latent_entropy.assign(n_chunks, 0.0);
   ws.chunk_weight_sum.assign(n_chunks, 0.0);
   ws.chunk_rows.assign(n_chunks, 0);
   for_each_scored_block(x, mix, threads, stop, true, FiniteCheck::none, ws.blocks,
@@ -339,7 +339,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
                           const Index b = xb.rows();
                           const double* wb = w.size() != 0 ? w.data() + begin : nullptr;
                           weigh_block(b, wb, bw, ws.chunk_log_likelihood[c], ws.chunk_weight_sum[c],
-                                      ws.chunk_resp_entropy[c]);
+                                      ws.chunk_latent_entropy[c]);
                           ws.chunk_rows[c] += b;
                           // The moments first: they read x - c from bw.delta, which the
                           // per-component path then overwrites.
@@ -358,7 +358,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
   }
   for (std::size_t c = 0; c < n_chunks; ++c) {
     ws.total.log_likelihood += ws.chunk_log_likelihood[c];
-    ws.total.resp_entropy += ws.chunk_resp_entropy[c];
+    ws.total.latent_entropy += ws.chunk_latent_entropy[c];
     ws.total.weight_sum += ws.chunk_weight_sum[c];
     ws.total.n_rows += ws.chunk_rows[c];
   }

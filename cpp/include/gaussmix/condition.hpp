@@ -72,6 +72,9 @@ struct ComponentConditional {
   Eigen::VectorXd mean_a, mean_b;
   Eigen::MatrixXd whiten_b;  ///< L^{-1} of S_BB = L L^T: ||L^{-1}(x_B - mu_B)||^2 is the Mahalanobis term
   double log_weight_norm = 0.0;  ///< log w_k - (|B| log 2 pi + log det S_BB) / 2
+  /// The entropy of N(schur), (|A| log(2 pi e) + log det schur) / 2: set by
+  /// missing_stats (the variational lower bound's term for the missing entries).
+  double conditional_entropy = 0.0;
 };
 
 /** singular_ratio: the observed block is refused as singular when its

@@ -54,6 +54,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -162,7 +163,7 @@ inline void accumulate_pattern_block(const MissingPatterns& patterns, const Patt
       lw.setZero();
       continue;
     }
-    stats.resp_entropy += weight * detail::posterior_entropy(lw);
+    stats.latent_entropy += weight * detail::posterior_entropy(lw);
     lw = (lw.array() - top).exp().matrix();
     const double sum = lw.sum();
     stats.log_likelihood += weight * (top + std::log(sum));
@@ -186,6 +187,7 @@ inline void accumulate_pattern_block(const MissingPatterns& patterns, const Patt
     }
     // A row of weight 0 has r = 0, and finite completed values: it adds 0.
     stats.resp_sum[k] += r_sum;
+    stats.latent_entropy += r_sum * factors[static_cast<std::size_t>(k)].conditional_entropy;
     stats.first.row(k).noalias() += r.transpose() * ws.completed;
     const Eigen::MatrixXd& schur = factors[static_cast<std::size_t>(k)].schur;  // conditional covariance of M
     switch (type) {
@@ -252,6 +254,18 @@ inline std::uint64_t penalised_fingerprint(std::uint64_t fingerprint, double reg
   return fingerprint;
 }
 
+/** The entropy of a Gaussian of covariance cov, (m log(2 pi e) + log det
+ *  cov) / 2 (0 for m = 0); -inf when cov is singular in floating point (all
+ *  its mass on a lower-dimensional set). */
+inline double gaussian_entropy(const Eigen::MatrixXd& cov) {
+  const Index m = cov.rows();
+  if (m == 0) return 0.0;
+  const Eigen::LLT<Eigen::MatrixXd> llt(cov);
+  if (llt.info() != Eigen::Success) return -std::numeric_limits<double>::infinity();
+  const double log_2_pi_e = std::log(2.0 * 3.14159265358979323846) + 1.0;
+  return 0.5 * static_cast<double>(m) * log_2_pi_e + llt.matrixL().toDenseMatrix().diagonal().array().log().sum();
+}
+
 inline void check_reg_covar(const char* func, double reg_covar) {
   if (!std::isfinite(reg_covar) || reg_covar < 0.0)
     invalid_argument(std::string(func) + ": reg_covar must be finite and >= 0, got " + format_number(reg_covar));
@@ -276,7 +290,9 @@ inline void check_patterns(const char* func, const MissingPatterns& patterns, In
  * observed coordinates, the missing ones completed by their conditional mean
  * per component, and the conditional covariance added to the second moments.
  * log_likelihood is the weighted sum of the rows' observed-data log
- * densities.
+ * densities; latent_entropy the weighted sum of each row's E-step posterior
+ * entropy over its label and its missing entries: -sum_k r_k log r_k plus
+ * sum_k r_k times the entropy of component k's conditional N(x_M | x_O).
  * With reg_covar r > 0, the statistics of the penalised objective F (file
  * comment), for m_step with the same reg_covar: each row's component weight
  * carries exp(-(r/2) sum_{j in O} (S_k^{-1})_jj) (responsibilities and
@@ -306,6 +322,8 @@ SufficientStats missing_stats(const DataArg<Scalar>& x, const MissingPatterns& p
                                " has no observed value");
   detail::StopCheck stop(execution);
   auto factors = detail::pattern_conditionals(patterns, mix, execution.n_threads, stop, 0.0);
+  for (auto& pattern : factors)
+    for (auto& c : pattern) c.conditional_entropy = detail::gaussian_entropy(c.schur);
   if (reg_covar > 0.0) {  // the penalty of a pattern's observed entries joins its component weights
     const RowMatrix<double> precision = detail::precision_diagonals(mix);
     for (Index p = 0; p < patterns.n_patterns(); ++p)

@@ -48,9 +48,12 @@ inline SecondShape second_shape(CovarianceType type, Index k, Index d) {
  *     spherical: one K x 1, entry k = sum_i w_i r_ik ||x_i - shift_k||^2
  *   (D x D matrices: lower triangle only);
  *   log_likelihood = sum_i w_i log p(x_i), weight_sum = sum_i w_i,
- *   resp_entropy = -sum_i w_i sum_k r_ik log r_ik (the responsibilities'
- *   entropy: a term of the variational lower bound, which, unlike the
- *   others, no sum of moments gives for rows with missing values),
+ *   latent_entropy = the entropy of each row's E-step posterior over its
+ *   latent variables, weighted: -sum_i w_i sum_k r_ik log r_ik, plus, for a
+ *   row with missing entries (missing.hpp), sum_k r_ik times the entropy of
+ *   its missing entries' conditional given component k (a term of the
+ *   variational lower bound, which, unlike the others, no sum of moments
+ *   gives for such rows),
  *   n_rows = number of rows;
  *   mixture_fingerprint = Mixture::fingerprint() of the parameters used.
  * Statistics of disjoint row sets with the same model and shifts merge by
@@ -65,7 +68,7 @@ struct SufficientStats {
   std::vector<Eigen::MatrixXd> second;
   double log_likelihood = 0.0;
   double weight_sum = 0.0;
-  double resp_entropy = 0.0;
+  double latent_entropy = 0.0;
   Index n_rows = 0;
   std::uint64_t mixture_fingerprint = 0;
 
@@ -84,7 +87,7 @@ struct SufficientStats {
     for (auto& m : second) m.setZero(s.rows, s.cols);
     log_likelihood = 0.0;
     weight_sum = 0.0;
-    resp_entropy = 0.0;
+    latent_entropy = 0.0;
     n_rows = 0;
   }
 
@@ -107,7 +110,7 @@ struct SufficientStats {
     for (std::size_t k = 0; k < second.size(); ++k) second[k] += other.second[k];
     log_likelihood += other.log_likelihood;
     weight_sum += other.weight_sum;
-    resp_entropy += other.resp_entropy;
+    latent_entropy += other.latent_entropy;
     n_rows += other.n_rows;
   }
 };
