@@ -6,6 +6,7 @@ in-memory scoring gives, and refuses bad chunks from the client without
 leaving data on the workers."""
 from __future__ import annotations
 
+import copy
 import gc
 import math
 import time
@@ -88,6 +89,33 @@ def test_the_fit_equals_the_in_memory_fit(client, ctype, weighted):
     assert abs(got.lower_bound_ - expected.lower_bound_) <= 1e-12 * abs(expected.lower_bound_)
     assert got.n_iter_ == expected.n_iter_ == 12
     np.testing.assert_allclose(got.lower_bounds_, expected.lower_bounds_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("prior_type", ["dirichlet_process", "dirichlet_distribution"])
+@pytest.mark.parametrize("ctype", ["full", "tied", "diag", "spherical"])
+def test_a_bayesian_fit_equals_the_in_memory_fit(client, ctype, prior_type, weighted):
+    """BayesianGaussianMixture from one start (an in-memory fit with max_iter=0,
+    continued by warm_start): its priors (the data's moments, from the chunks'
+    statistics, retaken around the mean: X lies 1e5 from the origin) and 12
+    variational iterations on the Dask array are the in-memory ones."""
+    from gaussmix import BayesianGaussianMixture
+
+    w = W if weighted else None
+    start = BayesianGaussianMixture(n_components=4, covariance_type=ctype, weight_concentration_prior_type=prior_type,
+                                    max_iter=0, random_state=0, warm_start=True).fit(X + 1e5, sample_weight=w)
+    expected, got = copy.deepcopy(start), copy.deepcopy(start)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        for model, data, weights in ((expected, X + 1e5, w),
+                                     (got, da.from_array(X + 1e5, chunks=(CHUNK, D)),
+                                      None if w is None else da.from_array(w, chunks=CHUNK))):
+            model.set_params(max_iter=12, tol=0.0).fit(data, sample_weight=weights)
+    for name in ("mean_prior_", "covariance_prior_", "weights_", "means_", "covariances_", "mean_precision_",
+                 "degrees_of_freedom_"):
+        assert relative(getattr(got, name), getattr(expected, name)) < 1e-10, name
+    np.testing.assert_allclose(got.lower_bounds_, expected.lower_bounds_, rtol=1e-12)
+    assert got.n_iter_ == expected.n_iter_ == 12
 
 
 def test_float32_fits_a_float32_model_like_in_memory(client):
