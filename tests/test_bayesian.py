@@ -1,7 +1,8 @@
 """gaussmix.BayesianGaussianMixture against scikit-learn's on the same data
 and random_state: the start, the iterations and every fitted attribute, the
 scores, the priors (defaults and given), the validation messages; and what
-it adds: sample_weight (weights are repeated rows) and float32 data."""
+it adds: sample_weight (weights are repeated rows), float32 data, pruning,
+n_components_effective_ and conditioning on the plug-in mixture."""
 from __future__ import annotations
 
 import warnings
@@ -11,7 +12,9 @@ import pytest
 
 pytest.importorskip("sklearn")
 
+import reference_condition  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.metrics import adjusted_rand_score  # noqa: E402
 from sklearn.mixture import BayesianGaussianMixture as SkBayesian  # noqa: E402
 
 from gaussmix import BayesianGaussianMixture  # noqa: E402
@@ -153,3 +156,85 @@ def test_weighted_rows_fit_as_their_repeats_from_the_same_start(ctype):
     assert weighted.lower_bound_ == pytest.approx(repeated.lower_bound_, rel=1e-12)
     for name in ("weights_", "means_", "covariances_", "degrees_of_freedom_", "mean_precision_"):
         np.testing.assert_allclose(getattr(weighted, name), getattr(repeated, name), rtol=1e-10, atol=1e-13)
+
+
+# ---------------------------------------------------------------------- what gaussmix adds: pruning, conditioning
+
+def three_clusters(n=1000, seed=0):
+    """Three well-separated clusters (10 standard deviations apart) and their labels."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), n)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    return centres[labels] + rng.normal(size=(3 * n, 2)), labels
+
+
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+@pytest.mark.parametrize("ctype", MODELS)
+def test_pruning_ends_with_the_three_components_and_the_same_predictions(ctype, prior_type):
+    """n_components=10 on three well-separated clusters: with prune_threshold
+    the fit ends with 3 components (every fitted attribute has 3 rows), the
+    rows' labels are the clusters, and the partition is the unpruned fit's."""
+    X3, truth = three_clusters()
+    params = dict(n_components=10, covariance_type=ctype, weight_concentration_prior_type=prior_type, max_iter=2000,
+                  random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        unpruned = BayesianGaussianMixture(**params).fit(X3)
+        pruned = BayesianGaussianMixture(prune_threshold=0.01, **params).fit(X3)
+    assert pruned.weights_.shape == (3,) and pruned.means_.shape == (3, 2)
+    assert len(pruned.mean_precision_) == 3 and np.all(pruned.weights_ >= 0.01)
+    if ctype != "tied":
+        assert len(pruned.covariances_) == 3 and len(pruned.degrees_of_freedom_) == 3
+    np.testing.assert_allclose(np.sort(pruned.weights_), [1 / 3] * 3, atol=2e-3)
+    labels = pruned.predict(X3)
+    assert adjusted_rand_score(truth, labels) == 1.0
+    assert adjusted_rand_score(unpruned.predict(X3), labels) == 1.0
+    assert pruned.n_components_effective_ == 3
+    assert pruned.predict_proba(X3).shape == (len(X3), 3)
+    # the components went during the fit (its iterations differ), not only from the result
+    assert not np.array_equal(pruned.lower_bounds_[:100], unpruned.lower_bounds_[:100])
+
+
+def test_pruning_never_drops_the_heaviest_component_and_is_validated():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = BayesianGaussianMixture(n_components=4, prune_threshold=0.99, random_state=0).fit(X)
+    assert model.weights_.shape == (1,)
+    np.testing.assert_allclose(model.means_[0], X.mean(axis=0), rtol=1e-6)  # one component: the data's mean
+    for bad in (0.0, 1.0, -0.5, "0.1"):
+        with pytest.raises(ValueError, match="The 'prune_threshold' parameter of BayesianGaussianMixture must be"):
+            BayesianGaussianMixture(prune_threshold=bad).fit(X)
+
+
+def test_n_components_effective_counts_the_weights_of_at_least_1e_3():
+    X3, _ = three_clusters(300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = BayesianGaussianMixture(n_components=8, weight_concentration_prior_type="dirichlet_distribution",
+                                        max_iter=500, random_state=0).fit(X3)
+    assert model.n_components_effective_ == np.sum(model.weights_ >= 1e-3) == 3
+    assert model.weights_.shape == (8,)  # without prune_threshold, every component stays, as scikit-learn's
+
+
+def test_conditioning_works_on_the_plug_in_mixture():
+    """predict_missing, condition and marginal of a Bayesian fit are those of
+    the Gaussian mixture (weights_, means_, covariances_): against the NumPy
+    transcription of GMM regression and conditioning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = BayesianGaussianMixture(n_components=3, random_state=0).fit(X)
+    means, covs, weights = list(model.means_), list(model.covariances_), model.weights_
+    rows = X[:20].copy()
+    rows[::2, 0] = np.nan
+    rows[1::3, 2] = np.nan
+    want = np.array([reference_condition.predict_row(row, means, covs, weights)[0] for row in rows])
+    np.testing.assert_allclose(model.predict_missing(rows), want, rtol=1e-10)
+    conditional = model.condition([1], [4.5])
+    c_means, c_covs, c_weights = reference_condition.mixture_conditional([np.nan, 4.5, np.nan], means, covs, weights)
+    assert type(conditional).__name__ == "GaussianMixture"
+    np.testing.assert_allclose(conditional.weights_, c_weights, rtol=1e-10)
+    np.testing.assert_allclose(conditional.means_, c_means, rtol=1e-10)
+    np.testing.assert_allclose(conditional.covariances_, c_covs, rtol=1e-10)
+    marginal = model.marginal([2, 0])
+    np.testing.assert_allclose(marginal.means_, model.means_[:, [2, 0]], rtol=1e-12)
+    np.testing.assert_allclose(marginal.covariances_, model.covariances_[:, [2, 0]][:, :, [2, 0]], rtol=1e-12)

@@ -18,7 +18,10 @@ from ._validation import real_array
 
 class ConditioningMixin:
     """marginal, condition and predict_missing of a fitted estimator with
-    scikit-learn's fitted attributes (means_, covariance_type, ...)."""
+    scikit-learn's fitted attributes (means_, covariance_type, ...): of the
+    mixture of weights_, means_ and covariances_ (for
+    BayesianGaussianMixture, the plug-in mixture of the posterior's
+    expected parameters)."""
 
     def _feature_indices(self, features, func: str) -> np.ndarray:
         """features (indices, or names when the model has feature_names_in_) as unique int indices."""
@@ -45,11 +48,15 @@ class ConditioningMixin:
             raise ValueError(f"{type(self).__name__}.{func}(): features must not repeat, got {features!r}")
         return indices
 
+    def _derived_estimator(self, n_components: int):
+        """The unfitted estimator that holds a marginal or conditional of
+        this model (this class, with its parameters, the initial ones unset)."""
+        return type(self)(**{**self.get_params(), "weights_init": None, "means_init": None, "precisions_init": None})
+
     def _derived(self, weights, means, dense_covariances, kept: np.ndarray):
         """A fitted model over the features kept, from a core marginal or
         conditional (dense covariances, which have this model's structure)."""
-        params = {**self.get_params(), "weights_init": None, "means_init": None, "precisions_init": None}
-        model = type(self)(**params)
+        model = self._derived_estimator(len(weights))
         mixture = Mixture(weights, means, covariance_model(self.covariance_type).from_dense(dense_covariances),
                           self.covariance_type)
         set_fitted(model, mixture, self.means_.dtype, GIVEN)

@@ -78,10 +78,11 @@ class Variational:
     M-step (reg_covar, resp_offset)."""
 
     def __init__(self, priors: Priors, weight_prior_type: str, covariance_type: str, reg_covar: float,
-                 resp_offset: float):
+                 resp_offset: float, prune_threshold: float | None = None):
         self.priors, self.weight_prior_type = priors, weight_prior_type
         self.covariance_type = covariance_type
         self.ml = MaximumLikelihood(reg_covar, resp_offset)
+        self.prune_threshold = prune_threshold
 
     # -- the engine's interface
 
@@ -97,8 +98,32 @@ class Variational:
         return posterior.e_step
 
     def statistics(self, source, posterior: Posterior):
-        """The maximum-likelihood rule's statistics of the E-step's mixture."""
-        return self.ml.statistics(source, posterior.e_step)
+        """The maximum-likelihood rule's statistics of the E-step's mixture
+        (of the posterior pruned first, with a prune_threshold: so the
+        statistics, the next posterior and its lower bound have the same
+        components)."""
+        return self.ml.statistics(source, self.pruned(posterior).e_step)
+
+    def pruned(self, posterior: Posterior) -> Posterior:
+        """posterior without the components whose expected weight is below
+        prune_threshold (never the heaviest one); itself without a
+        threshold, or when none is below it."""
+        if self.prune_threshold is None:
+            return posterior
+        weights = self.expected_weights(posterior.weight_concentration)
+        keep = weights >= self.prune_threshold
+        keep[np.argmax(weights)] = True
+        if keep.all():
+            return posterior
+        concentration = posterior.weight_concentration
+        if self.weight_prior_type == "dirichlet_process":
+            concentration = tuple(c[keep] for c in concentration)
+        else:
+            concentration = concentration[keep]
+        shared = self.covariance_type == "tied"  # one covariance and one degrees of freedom for every component
+        return self.assemble(concentration, posterior.mean_precision[keep], posterior.means[keep],
+                             posterior.degrees_of_freedom if shared else posterior.degrees_of_freedom[keep],
+                             posterior.covariances if shared else posterior.covariances[keep])
 
     def update(self, stats) -> Posterior:
         # xbar_k and S_k (with reg_covar), as arrays: S_k may be singular (reg_covar=0), the prior's scale is added
@@ -175,6 +200,18 @@ class Variational:
         e_step = Mixture(np.exp(offsets - log_offset), means, covariances, self.covariance_type)
         return Posterior(concentration, beta, np.asarray(means, dtype=np.float64), nu[()] if nu.ndim == 0 else nu,
                          np.asarray(covariances, dtype=np.float64), e_step, log_offset)
+
+    def expected_weights(self, concentration) -> np.ndarray:
+        """E[pi] under the posterior: the stick-breaking means for the
+        Dirichlet process, the normalised concentrations for the Dirichlet
+        distribution (scikit-learn's weights_)."""
+        if self.weight_prior_type == "dirichlet_process":
+            alpha, beta = concentration
+            stick = alpha / (alpha + beta)
+            weights = stick * np.concatenate([[1.0], np.cumprod(beta / (alpha + beta))[:-1]])
+        else:
+            weights = np.asarray(concentration, dtype=np.float64)
+        return weights / weights.sum()
 
     def expected_log_weights(self, concentration) -> np.ndarray:
         """E[log pi_k] under the Dirichlet (process) posterior."""

@@ -8,23 +8,32 @@ scikit-learn's start and runs its iterations.
 """
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 from sklearn.mixture import BayesianGaussianMixture as _ScikitLearnBayesian
 from sklearn.utils._param_validation import InvalidParameterError as _ScikitLearnInvalidParameter
-from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_array
 
+from ._conditioning import ConditioningMixin
 from ._covariance import covariance_model
 from ._fitted import History, set_fitted
 from ._mixture import Mixture
 from ._params import Inits, InvalidParameterError, _check_shape
 from ._variational import Posterior, Priors, Variational
-from .estimator import MixtureEstimator
+from .estimator import GaussianMixture, MixtureEstimator
 
-__all__ = ["BayesianGaussianMixture"]
+__all__ = ["BayesianGaussianMixture", "EFFECTIVE_WEIGHT"]
+
+#: n_components_effective_ counts the components whose expected weight is at least this.
+EFFECTIVE_WEIGHT = 1e-3
+
+#: The constraints of gaussmix's own parameters (scikit-learn's cover the rest).
+_OWN_CONSTRAINTS = {"prune_threshold": [Interval(Real, 0.0, 1.0, closed="neither"), None]}
 
 
-class BayesianGaussianMixture(MixtureEstimator):
+class BayesianGaussianMixture(ConditioningMixin, MixtureEstimator):
     """Variational Bayesian estimation of a Gaussian mixture: scikit-learn's
     ``sklearn.mixture.BayesianGaussianMixture`` (scikit-learn 1.9), on
     gaussmix's core. The parameters, their defaults and meaning are
@@ -47,6 +56,15 @@ class BayesianGaussianMixture(MixtureEstimator):
     degrees_of_freedom_prior : float, default=None (n_features)
     covariance_prior : float or array-like, default=None
         The covariance of X (ddof = 1) in the model's shape.
+    prune_threshold : float in (0, 1), default=None
+        gaussmix's (scikit-learn never prunes): before every E-step, drop
+        the components whose expected weight is below prune_threshold
+        (never the heaviest one), so that later iterations cost only what
+        the components in use cost and the fitted model holds only those.
+        The fitted attributes then have fewer rows than n_components, and
+        labels index the kept components. The lower bound never decreases
+        between prunings; a pruning step changes it (a smaller model).
+        None (the default) keeps every component, as scikit-learn.
 
     Attributes
     ----------
@@ -59,11 +77,23 @@ class BayesianGaussianMixture(MixtureEstimator):
     degrees_of_freedom_ : ndarray of shape (K,) (tied: a float)
     converged_, n_iter_, lower_bound_, lower_bounds_, n_features_in_
     weight_concentration_prior_, mean_precision_prior_, mean_prior_, degrees_of_freedom_prior_, covariance_prior_
+    n_components_effective_ : int
+        gaussmix's: the number of components whose expected weight
+        (weights_) is at least EFFECTIVE_WEIGHT = 1e-3; the others hold
+        almost no rows and mostly the prior.
 
     predict_proba and predict use the variational E-step (the expected log
     weights and the expected log precisions), score_samples its
     log-normaliser, as scikit-learn's. sample draws from the plug-in mixture
     (weights_, means_, covariances_).
+
+    marginal, condition and predict_missing (gaussmix's, as
+    :class:`gaussmix.GaussianMixture`'s) work on the plug-in mixture too:
+    the Gaussian mixture of the posterior's expected weights, means and
+    covariances_, not the posterior predictive (a mixture of Student-t
+    distributions, whose conditionals are not Student-t mixtures of the same
+    form). marginal and condition return a fitted
+    :class:`gaussmix.GaussianMixture`.
 
     The fitted attributes are float64 (float32 X is fitted with float32
     kernels and float64 accumulators).
@@ -95,7 +125,7 @@ class BayesianGaussianMixture(MixtureEstimator):
                  init_params="kmeans", weight_concentration_prior_type="dirichlet_process",
                  weight_concentration_prior=None, mean_precision_prior=None, mean_prior=None,
                  degrees_of_freedom_prior=None, covariance_prior=None, random_state=None, warm_start=False,
-                 verbose=0, verbose_interval=10):
+                 verbose=0, verbose_interval=10, prune_threshold=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -113,6 +143,7 @@ class BayesianGaussianMixture(MixtureEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.prune_threshold = prune_threshold
 
     # ------------------------------------------------------------------ the engine's hooks
 
@@ -120,7 +151,7 @@ class BayesianGaussianMixture(MixtureEstimator):
         """scikit-learn's own constraints on the constructor parameters, its
         messages raised as gaussmix's InvalidParameterError."""
         try:
-            validate_parameter_constraints(_ScikitLearnBayesian._parameter_constraints,
+            validate_parameter_constraints({**_ScikitLearnBayesian._parameter_constraints, **_OWN_CONSTRAINTS},
                                            self.get_params(deep=False), caller_name=type(self).__name__)
         except _ScikitLearnInvalidParameter as exc:
             raise InvalidParameterError(str(exc)) from None
@@ -140,19 +171,20 @@ class BayesianGaussianMixture(MixtureEstimator):
         return self._posterior, self.lower_bound_
 
     def _set_fitted(self, best, source, rule: Variational) -> None:
-        self._set_posterior(best.parameters, rule.priors,
+        # Pruned once more: a component that fell below the threshold in the last update goes too.
+        self._set_posterior(rule.pruned(best.parameters), rule.priors,
                             History(best.converged, best.n_iter, best.lower_bound, best.lower_bounds))
 
     def _variational_rule(self, priors: Priors, resp_offset: float = 0.0) -> Variational:
         """The update rule of this estimator's parameters, under priors."""
         return Variational(priors, self.weight_concentration_prior_type, self.covariance_type, float(self.reg_covar),
-                           resp_offset)
+                           resp_offset, None if self.prune_threshold is None else float(self.prune_threshold))
 
     def _set_posterior(self, posterior: Posterior, priors: Priors, history: History) -> None:
         """Make the estimator fitted to posterior (Variational.assemble's),
         under priors, with history: every fitted attribute (a model file's
         loader calls this too)."""
-        weights = _expected_weights(posterior.weight_concentration, self.weight_concentration_prior_type)
+        weights = self._variational_rule(priors).expected_weights(posterior.weight_concentration)
         plug_in = Mixture(weights, posterior.means, posterior.covariances, self.covariance_type)
         set_fitted(self, plug_in, np.float64, history)
         self.weight_concentration_ = posterior.weight_concentration
@@ -161,6 +193,7 @@ class BayesianGaussianMixture(MixtureEstimator):
         self.weight_concentration_prior_, self.mean_precision_prior_ = priors.weight_concentration, priors.mean_precision
         self.mean_prior_, self.degrees_of_freedom_prior_ = priors.mean, priors.degrees_of_freedom
         self.covariance_prior_ = priors.covariance
+        self.n_components_effective_ = int(np.count_nonzero(self.weights_ >= EFFECTIVE_WEIGHT))
         self._posterior = posterior
 
     def _scoring_mixture(self) -> Mixture:
@@ -168,6 +201,11 @@ class BayesianGaussianMixture(MixtureEstimator):
 
     def _log_density_offset(self) -> float:
         return self._posterior.log_offset
+
+    def _derived_estimator(self, n_components: int):
+        """A marginal or conditional of the plug-in mixture is a GaussianMixture."""
+        return GaussianMixture(n_components, covariance_type=self.covariance_type, reg_covar=self.reg_covar,
+                               random_state=self.random_state)
 
     # ------------------------------------------------------------------ the priors
 
@@ -226,17 +264,3 @@ def _given_covariance_prior(value, covariance_type: str, d: int):
     # scikit-learn checks the prior with its precisions' checks, and names it so.
     covariance_model(covariance_type).check_precisions(prior, f"{covariance_type} precision")
     return prior
-
-
-def _expected_weights(concentration, prior_type: str) -> np.ndarray:
-    """E[pi] under the posterior: the stick-breaking means for the Dirichlet
-    process, the normalised concentrations for the Dirichlet distribution
-    (scikit-learn's weights_)."""
-    if prior_type == "dirichlet_process":
-        alpha, beta = concentration
-        stick = alpha / (alpha + beta)
-        weights = stick * np.concatenate([[1.0], np.cumprod(beta / (alpha + beta))[:-1]])
-    else:
-        weights = np.asarray(concentration, dtype=np.float64)
-    return weights / weights.sum()
-
