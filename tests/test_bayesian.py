@@ -62,9 +62,13 @@ def test_the_fit_is_scikit_learns(ctype, prior_type):
 
 
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
-def test_every_start_is_scikit_learns(init_params):
-    theirs, ours = both(n_components=4, covariance_type="diag", init_params=init_params, n_init=2, random_state=3,
-                        max_iter=40)
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+@pytest.mark.parametrize("ctype", MODELS)
+def test_every_start_is_scikit_learns(ctype, prior_type, init_params):
+    """Every covariance model x prior type x start, two initialisations: the
+    iterates, lower bounds, n_iter_ and converged_ of scikit-learn's fit."""
+    theirs, ours = both(n_components=4, covariance_type=ctype, weight_concentration_prior_type=prior_type,
+                        init_params=init_params, n_init=2, random_state=3, max_iter=40)
     assert_same_fit(theirs, ours)
 
 

@@ -35,7 +35,8 @@ def expected_failures(estimator) -> dict:
 @parametrize_with_checks(
     [GaussianMixture(covariance_type=t) for t in MODELS]
     + [GaussianMixture(n_components=2, covariance_type=t, init_params="k-means++") for t in MODELS]
-    + [BayesianGaussianMixture(n_components=2, covariance_type=t) for t in MODELS],
+    + [BayesianGaussianMixture(n_components=2, covariance_type=t, weight_concentration_prior_type=p)
+       for t in MODELS for p in ("dirichlet_process", "dirichlet_distribution")],
     expected_failed_checks=expected_failures,
 )
 # As in scikit-learn's own suite: a check's small random data may leave a fit short of
