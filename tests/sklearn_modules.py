@@ -19,7 +19,8 @@ ALLOW_CONVERGENCE_WARNINGS = pytest.mark.filterwarnings("default::sklearn.except
 
 def load_swapped(module: str, estimator: str):
     """The installed scikit-learn test module (dotted name) with ``from
-    sklearn.mixture import <estimator>`` replaced by gaussmix's."""
+    sklearn.mixture import <estimator>`` replaced by gaussmix's (estimator:
+    the names that line imports, e.g. "BayesianGaussianMixture, GaussianMixture")."""
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
         pytest.skip("scikit-learn's tests are not installed", allow_module_level=True)
