@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln, logsumexp
+from scipy.special import betaln, digamma, gammaln
 
 from . import _core
 from ._covariance import covariance_model
@@ -196,7 +196,8 @@ class Variational:
         nu = np.asarray(degrees_of_freedom, dtype=np.float64)
         offsets = (self.expected_log_weights(concentration)
                    + _e_step_precision_offsets(np.broadcast_to(nu, beta.shape), beta, np.shape(means)[1]))
-        log_offset = float(logsumexp(offsets))
+        top = float(offsets.max())  # log sum exp of K numbers (scipy's logsumexp costs 0.15 ms a call)
+        log_offset = top + float(np.log(np.sum(np.exp(offsets - top))))
         e_step = Mixture(np.exp(offsets - log_offset), means, covariances, self.covariance_type)
         return Posterior(concentration, beta, np.asarray(means, dtype=np.float64), nu[()] if nu.ndim == 0 else nu,
                          np.asarray(covariances, dtype=np.float64), e_step, log_offset)
