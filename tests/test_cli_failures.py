@@ -27,6 +27,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.mixture import GaussianMixture as SkGaussianMixture  # noqa: E402
 
 from gaussmix import GaussianMixture  # noqa: E402
+from gaussmix.estimator import MixtureEstimator  # noqa: E402
 from gaussmix.__main__ import main  # noqa: E402
 from test_cli import X, gaussmix, read_until_closed, write_csv  # noqa: E402
 
@@ -68,7 +69,7 @@ def _load_raising(exc):
 @pytest.mark.parametrize("command", ["info", "sample", "predict", "plot"])
 def test_any_exception_is_one_line_and_exit_code_1(tmp_path, monkeypatch, capsys, model_file, exc, message, command):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(GaussianMixture, "load", _load_raising(exc))
+    monkeypatch.setattr(MixtureEstimator, "load", _load_raising(exc))
     args = {"info": [], "sample": ["-n", "3"], "predict": ["data.csv"], "plot": ["data.csv", "-o", "fit.png"]}
     assert main([command, "model.npz", *args[command]]) == 1
     err = capsys.readouterr().err
@@ -94,7 +95,7 @@ def test_ctrl_c_in_any_command_is_one_line_and_exit_code_130(tmp_path, monkeypat
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(GaussianMixture, "load", classmethod(interrupted))
+    monkeypatch.setattr(MixtureEstimator, "load", classmethod(interrupted))
     monkeypatch.setattr(GaussianMixture, "_fit", interrupted)
     args = {"fit": ["data.csv", "-k", "2"], "predict": ["model.npz", "data.csv"], "sample": ["model.npz"],
             "info": ["model.npz"], "plot": ["model.npz", "data.csv"]}

@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("sklearn")
 
 from gaussmix import GaussianMixture  # noqa: E402
+from gaussmix.estimator import MixtureEstimator  # noqa: E402
 from gaussmix.__main__ import main  # noqa: E402
 from test_cli import X, write_csv  # noqa: E402
 
@@ -49,7 +50,7 @@ def _no_work(*args, **kwargs):
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_a_missing_directory_is_refused_before_the_work(workdir, monkeypatch, capsys, name):
     monkeypatch.setattr(GaussianMixture, "_fit", _no_work)  # the fit, and every fit of a sweep
-    monkeypatch.setattr(GaussianMixture, "load", classmethod(_no_work))
+    monkeypatch.setattr(MixtureEstimator, "load", classmethod(_no_work))
     assert main(command(name, "nowhere/out.file")) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"gaussmix {name}: error: cannot write nowhere/out.file: the directory ")
@@ -60,7 +61,7 @@ def test_a_missing_directory_is_refused_before_the_work(workdir, monkeypatch, ca
 def test_a_directory_as_output_is_refused_before_the_work(workdir, monkeypatch, capsys, name):
     (workdir / "folder").mkdir()
     monkeypatch.setattr(GaussianMixture, "_fit", _no_work)
-    monkeypatch.setattr(GaussianMixture, "load", classmethod(_no_work))
+    monkeypatch.setattr(MixtureEstimator, "load", classmethod(_no_work))
     assert main(command(name, "folder")) == 1
     assert capsys.readouterr().err == f"gaussmix {name}: error: folder is a directory; give a file name to write\n"
 
@@ -68,7 +69,7 @@ def test_a_directory_as_output_is_refused_before_the_work(workdir, monkeypatch, 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_an_empty_output_name_is_refused_before_the_work(workdir, monkeypatch, capsys, name):
     monkeypatch.setattr(GaussianMixture, "_fit", _no_work)
-    monkeypatch.setattr(GaussianMixture, "load", classmethod(_no_work))
+    monkeypatch.setattr(MixtureEstimator, "load", classmethod(_no_work))
     assert main(command(name, "")) == 1
     assert capsys.readouterr().err == f"gaussmix {name}: error: the file name to write is empty\n"
 

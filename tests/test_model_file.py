@@ -55,7 +55,7 @@ def test_a_newer_format_is_refused_with_a_clear_error(tmp_path):
     arrays["format_version"] = np.array(99)
     with open(tmp_path / "new.npz", "wb") as f:
         np.savez(f, **arrays)
-    with pytest.raises(ValueError, match=r"format 99, written by gaussmix .*reads format 2 and older: upgrade"):
+    with pytest.raises(ValueError, match=r"format 99, written by gaussmix .*reads format 3 and older: upgrade"):
         GaussianMixture.load(tmp_path / "new.npz")
 
 

@@ -1,33 +1,59 @@
-"""Model files: a fitted GaussianMixture in a safe, versioned ``.npz``.
+"""Model files: a fitted GaussianMixture or BayesianGaussianMixture in a safe, versioned ``.npz``.
 
 The file is a NumPy ``.npz`` archive of plain, uncompressed arrays: a
 ``format`` marker, the ``format_version`` (FORMAT_VERSION), the gaussmix
-version that wrote it, the constructor parameters as JSON, the mixture that
-scores rows (``mixture_weights``, ``mixture_means``, ``mixture_covariances``,
-float64), the ``dtype`` of the fitted attributes and the fit's history
-(``converged``, ``n_iter``, ``lower_bound``, ``lower_bounds``,
-``feature_names_in``). The fitted attributes (weights_, means_,
-covariances_, precisions_, precisions_cholesky_) are derived from the
-mixture on load exactly as a fit derives them, so a loaded model's
+version that wrote it, the constructor parameters as JSON, the fit's
+history (``converged``, ``n_iter``, ``lower_bound``, ``lower_bounds``,
+``feature_names_in``) and the fitted model.
+
+A GaussianMixture is stored as the mixture that scores rows
+(``mixture_weights``, ``mixture_means``, ``mixture_covariances``, float64)
+and the ``dtype`` of the fitted attributes. The fitted attributes (weights_,
+means_, covariances_, precisions_, precisions_cholesky_) are derived from
+the mixture on load exactly as a fit derives them, so a loaded model's
 attributes, scores and samples are bit-identical to the saved one's, and no
 two stored arrays can disagree. Format 1 also stored those attributes; its
 files are read and the stored attributes must agree with the derived ones.
+
+Format 3 adds a ``kind`` member, the estimator class the file holds: one of
+_KINDS. Files of formats 1 and 2 hold a GaussianMixture, and save still
+writes a GaussianMixture in format 2 (the oldest format that holds it, so
+that older gaussmix read it); a BayesianGaussianMixture, which older gaussmix
+cannot hold, is written in format 3, which they refuse as a newer format.
+A BayesianGaussianMixture is stored as its variational posterior and its
+priors, in scikit-learn's names without the trailing underscore:
+``weight_concentration`` ((2, K) for the Dirichlet process, the rows
+weight_concentration_'s two arrays; (K,) for the Dirichlet distribution),
+``mean_precision`` (K,), ``mixture_means`` (means_), ``degrees_of_freedom``
+((K,); tied: ()), ``mixture_covariances`` (covariances_), and
+``weight_concentration_prior``, ``mean_precision_prior``, ``mean_prior``
+(D,), ``degrees_of_freedom_prior`` and ``covariance_prior`` (one covariance
+in the model's shape: (D, D), (D,) diag, () spherical), all float64. Its
+fitted attributes (weights_, precisions_, the E-step's mixture, ...) are
+derived on load as a fit derives them, through
+BayesianGaussianMixture._set_posterior.
 
 A model file is untrusted input. ``load`` runs no code (no pickle), checks
 every member's dtype and shape against the model it describes before
 reading its data (a member is never larger than the bytes the file holds
 for it: gaussmix writes members uncompressed and a compressed one is
-refused), checks the parameters, the mixture (finite, weights summing to 1,
-covariances symmetric positive definite) and the history, and reports any
-defect as one ValueError: "<path> is not a valid gaussmix model file: <why>".
-``save`` validates and converts everything first, refuses what ``load``
-would refuse, and writes through gaussmix._atomic.atomic_write, so a failed
-write leaves an existing file as it was.
+refused), checks the parameters (with the estimator's own _check_params),
+the mixture (finite, weights summing to 1, covariances symmetric positive
+definite), the posterior and priors (finite; concentrations, mean
+precisions and the covariance prior positive, degrees of freedom above
+n_features - 1) and the history, and reports any defect as one ValueError:
+"<path> is not a valid gaussmix model file: <why>". A valid file of another
+class than the one load is called on (GaussianMixture.load of a
+BayesianGaussianMixture's file) is a ValueError that names the class to
+use; MixtureEstimator.load reads either. ``save`` validates and converts
+everything first, refuses what ``load`` would refuse, and writes through
+gaussmix._atomic.atomic_write, so a failed write leaves an existing file as
+it was.
 
 Parameters that are not JSON values (a RandomState given as random_state)
-are stored as None; array parameters (weights_init, ...) as lists. A
-parameter missing from a file takes its default (what the gaussmix that
-wrote the file did without it); an unknown one is refused.
+are stored as None; array parameters (weights_init, mean_prior, ...) as
+lists. A parameter missing from a file takes its default (what the
+gaussmix that wrote the file did without it); an unknown one is refused.
 """
 from __future__ import annotations
 
@@ -37,23 +63,30 @@ import os
 import struct
 import zipfile
 
+from typing import Callable, NamedTuple
+
 import numpy as np
 
 from ._atomic import atomic_write, check_writable
 from ._covariance import covariance_model
 from ._fitted import History, NonFiniteFit, fitted_attributes, scoring_mixture, set_fitted
 from ._mixture import Mixture
-from ._params import check_inits, check_params
+from ._validation import Cov_problem
 
 FORMAT = "gaussmix-model"
-FORMAT_VERSION = 2
+#: The newest format this gaussmix reads (and writes, for a BayesianGaussianMixture).
+FORMAT_VERSION = 3
 
-#: The fitted attributes that format 1 stored and format 2 derives from the mixture.
+#: The fitted attributes that format 1 stored and formats 2 and 3 derive from the stored model.
 _ATTRIBUTES = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
-_MIXTURE = ("mixture_weights", "mixture_means", "mixture_covariances")
 _COMMON = frozenset(("format", "format_version", "gaussmix_version", "params", "converged", "n_iter", "lower_bound",
-                     "lower_bounds") + _MIXTURE)
-_MEMBERS = {1: _COMMON | frozenset(_ATTRIBUTES), 2: _COMMON | {"dtype"}}
+                     "lower_bounds", "mixture_means", "mixture_covariances"))
+#: A GaussianMixture's members beyond _COMMON, by format (format 3 adds kind).
+_GAUSSIAN = {1: frozenset(("mixture_weights",) + _ATTRIBUTES), 2: frozenset(("mixture_weights", "dtype"))}
+#: A BayesianGaussianMixture's posterior and priors beyond _COMMON's means and covariances.
+_POSTERIOR = ("weight_concentration", "mean_precision", "degrees_of_freedom")
+_PRIORS = ("weight_concentration_prior", "mean_precision_prior", "mean_prior", "degrees_of_freedom_prior",
+           "covariance_prior")
 _OPTIONAL = frozenset(("feature_names_in",))
 _DTYPES = ("float64", "float32")
 
@@ -61,8 +94,8 @@ _DTYPES = ("float64", "float32")
 _MAX_SHORT_TEXT = 256       # format marker, versions, dtype name
 _MAX_NAME_LENGTH = 4096     # one feature name
 #: The params JSON: room for the scalar parameters, and for the array ones
-#: (weights_init, means_init, precisions_init) at most this many characters
-#: per number of a (K, D, D) array.
+#: (weights_init, means_init, precisions_init; mean_prior, covariance_prior)
+#: at most this many characters per number of a (K, D, D) array.
 _PARAMS_BASE_LENGTH = 65536
 _PARAMS_CHARS_PER_NUMBER = 32
 
@@ -71,7 +104,7 @@ _PARAMS_CHARS_PER_NUMBER = 32
 #: rounding and another machine's LAPACK, far below any change that matters.
 _AGREEMENT_RTOL = {"float64": 1e-6, "float32": 1e-4}
 
-_WRITE_REMEDY = "write one with GaussianMixture.save or gaussmix fit -o"
+_WRITE_REMEDY = "write one with GaussianMixture.save, BayesianGaussianMixture.save or gaussmix fit -o"
 
 #: What zipfile raises on a damaged archive or member (bad offsets, headers,
 #: CRCs, names, unsupported versions, encryption).
@@ -81,6 +114,14 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, struct.error,
 
 class _Defect(Exception):
     """Why a model file (or the file save would write) is not a valid one."""
+
+
+class _OtherClass(Exception):
+    """A file of another estimator class (its kind) than the one load was called on."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
 
 
 class _NewerFormat(Exception):
@@ -121,19 +162,39 @@ def _members(model) -> dict:
     from . import __version__
 
     owner = f"{type(model).__name__}.save()"
+    kind = _kind_of(model, owner)
+    version = _KINDS[kind].version
+    params = {name: _json_value(value) for name, value in model.get_params(deep=False).items()}
+    members = dict(
+        format=np.array(FORMAT), format_version=np.array(version), gaussmix_version=np.array(__version__),
+        params=np.array(json.dumps(params)), converged=np.array(bool(model.converged_)),
+        n_iter=np.array(int(model.n_iter_)), lower_bound=np.array(float(model.lower_bound_)),
+        lower_bounds=np.array(model.lower_bounds_, dtype=np.float64), **_KINDS[kind].write(model, owner))
+    if version >= 3:
+        members["kind"] = np.array(kind)
+    if hasattr(model, "feature_names_in_"):
+        members["feature_names_in"] = _feature_names(model.feature_names_in_, owner)
+    return members
+
+
+def _mixture_members(model, owner: str) -> dict:
+    """A GaussianMixture's members: the mixture that scores rows and the attributes' dtype."""
     mixture = scoring_mixture(model)
     dtype = np.asarray(model.means_).dtype
     if dtype.name not in _DTYPES:
         raise ValueError(f"{owner}: means_ must be float64 or float32, got {dtype}; refit")
-    params = {name: _json_value(value) for name, value in model.get_params(deep=False).items()}
-    members = dict(
-        format=np.array(FORMAT), format_version=np.array(FORMAT_VERSION), gaussmix_version=np.array(__version__),
-        params=np.array(json.dumps(params)), dtype=np.array(dtype.name), converged=np.array(bool(model.converged_)),
-        n_iter=np.array(int(model.n_iter_)), lower_bound=np.array(float(model.lower_bound_)),
-        lower_bounds=np.array(model.lower_bounds_, dtype=np.float64),
-        mixture_weights=mixture.weights, mixture_means=mixture.means, mixture_covariances=mixture.covariances)
-    if hasattr(model, "feature_names_in_"):
-        members["feature_names_in"] = _feature_names(model.feature_names_in_, owner)
+    return dict(dtype=np.array(dtype.name), mixture_weights=mixture.weights, mixture_means=mixture.means,
+                mixture_covariances=mixture.covariances)
+
+
+def _posterior_members(model, owner: str) -> dict:
+    """A BayesianGaussianMixture's members: its posterior and priors, float64."""
+    def float64(name: str) -> np.ndarray:
+        return np.asarray(getattr(model, name), dtype=np.float64)
+
+    # The Dirichlet process's two (K,) arrays are the rows of one member.
+    members = {name: float64(f"{name}_") for name in _POSTERIOR + _PRIORS}
+    members.update(mixture_means=float64("means_"), mixture_covariances=float64("covariances_"))
     return members
 
 
@@ -148,7 +209,7 @@ def save(model, path) -> None:
         derived = _model_from(type(model), _ArrayMembers(members))
         _check_agreement({name: getattr(model, name) for name in _ATTRIBUTES},
                          {name: getattr(derived, name) for name in _ATTRIBUTES}, model.covariance_type,
-                         members["dtype"].item())
+                         derived.means_.dtype.name)
     except _Defect as exc:
         raise ValueError(f"{owner}: cannot write a model file that load would refuse: {exc}; refit, or set "
                          "consistent attributes") from None
@@ -287,17 +348,19 @@ def _params(cls, members, K: int, D: int):
         raise _Defect(f"its params have unknown names {', '.join(map(repr, unknown))}")
     try:
         model = cls(**params)
-        check_params(model)
-        check_inits(model, D)
+        model._check_params()
+        model._inits(D)
     except (ValueError, TypeError) as exc:
         raise _Defect(f"its params are invalid ({exc})") from None
-    if model.n_components != K:
+    # A BayesianGaussianMixture with a prune_threshold keeps at most n_components.
+    pruned = getattr(model, "prune_threshold", None) is not None
+    if not (K == model.n_components or pruned and K < model.n_components):
         raise _Defect(f"its params say n_components={model.n_components} but its means are for {K} components")
     return model
 
 
-def _format_version(members) -> int:
-    """The file's format version, after its marker and its set of members are checked."""
+def _format(members) -> tuple[int, str]:
+    """The file's format version and kind, after its marker and its set of members are checked."""
     marker = _text(members, "format", _MAX_SHORT_TEXT) if "format" in members.names() else None
     if marker != FORMAT:
         raise _Defect(f"it has no '{FORMAT}' marker; {_WRITE_REMEDY}")
@@ -307,23 +370,68 @@ def _format_version(members) -> int:
     if version < 1:
         raise _Defect(f"format_version {version} does not exist")
     names = members.names()
-    missing, unknown = sorted(_MEMBERS[version] - names), sorted(names - _MEMBERS[version] - _OPTIONAL)
+    if version >= 3:
+        kind = _text(members, "kind", _MAX_SHORT_TEXT) if "kind" in names else None
+        if kind not in _KINDS:
+            raise _Defect(f"format {version} has no kind, or one not in {', '.join(_KINDS)} ({kind!r})")
+        expected, what = _COMMON | _KINDS[kind].members | {"kind"}, f"format {version} ({kind})"
+    else:
+        kind, expected, what = "GaussianMixture", _COMMON | _GAUSSIAN[version], f"format {version}"
+    missing, unknown = sorted(expected - names), sorted(names - expected - _OPTIONAL)
     if missing or unknown:
-        raise _Defect(f"format {version} has " + "; ".join(
+        raise _Defect(f"{what} has " + "; ".join(
             [f"no {', '.join(missing)}"] * bool(missing) + [f"unknown members {', '.join(unknown)}"] * bool(unknown)))
     _text(members, "gaussmix_version", _MAX_SHORT_TEXT)
-    return version
+    return version, kind
+
+
+def _kind_class(kind: str):
+    """The estimator class of a kind (the package's lazily imported name)."""
+    import importlib
+
+    return getattr(importlib.import_module(__package__), kind)
+
+
+def _kind_of(model, owner: str) -> str:
+    """The kind of a model save writes."""
+    for kind in _KINDS:
+        if isinstance(model, _kind_class(kind)):
+            return kind
+    raise TypeError(f"{owner}: model files hold a {' or a '.join(_KINDS)}, not a {type(model).__name__}")
+
+
+def _model_class(cls, kind: str):
+    """The class load makes for a file of kind, called on cls: cls itself when
+    it is the kind's class (or derives from it), the kind's class when cls is a
+    base of it (MixtureEstimator); _OtherClass otherwise."""
+    kind_class = _kind_class(kind)
+    if issubclass(cls, kind_class):
+        return cls
+    if issubclass(kind_class, cls):
+        return kind_class
+    raise _OtherClass(kind)
 
 
 def _model_from(cls, members):
     """The fitted estimator that members describe; _Defect says what is wrong with them."""
-    version = _format_version(members)
+    version, kind = _format(members)
+    model_class = _model_class(cls, kind)
     means = members.array("mixture_means", "float64", lambda s: len(s) == 2 and s[0] >= 1 and s[1] >= 1)
     K, D = means.shape
-    model = _params(cls, members, K, D)
+    model = _params(model_class, members, K, D)
+    covariances = members.array("mixture_covariances", "float64", covariance_model(model.covariance_type).shape(K, D))
+    _KINDS[kind].read(model, members, version, means, covariances, _history(members, model.max_iter))
+    if "feature_names_in" in members.names():
+        model.feature_names_in_ = members.array("feature_names_in", "text", (D,), _MAX_NAME_LENGTH).astype(object)
+    return model
+
+
+def _read_mixture(model, members, version: int, means: np.ndarray, covariances: np.ndarray,
+                  history: History) -> None:
+    """Make model (a GaussianMixture) fitted to the file's mixture."""
+    K, D = means.shape
     ctype = model.covariance_type
     weights = members.array("mixture_weights", "float64", (K,))
-    covariances = members.array("mixture_covariances", "float64", covariance_model(ctype).shape(K, D))
     try:
         mixture = Mixture(weights, means, covariances, ctype)
     except (ValueError, TypeError) as exc:
@@ -339,17 +447,77 @@ def _model_from(cls, members):
             raise _Defect(f"its dtype is {dtype_name!r}, not one of {', '.join(_DTYPES)}")
     with np.errstate(all="ignore"):  # a float32 overflow is NonFiniteFit
         try:
-            attributes = fitted_attributes(mixture, dtype_name, cls.__name__)
+            attributes = fitted_attributes(mixture, dtype_name, type(model).__name__)
         except NonFiniteFit as exc:
             raise _Defect(f"its mixture gives non-finite {exc.name} in {dtype_name}") from None
         except ValueError as exc:
             raise _Defect(f"its mixture is invalid ({exc})") from None
     if version == 1:
         _check_agreement(stored, attributes, ctype, dtype_name)
-    set_fitted(model, mixture, dtype_name, _history(members, model.max_iter), attributes)
-    if "feature_names_in" in members.names():
-        model.feature_names_in_ = members.array("feature_names_in", "text", (D,), _MAX_NAME_LENGTH).astype(object)
-    return model
+    set_fitted(model, mixture, dtype_name, history, attributes)
+
+
+def _read_posterior(model, members, version: int, means: np.ndarray, covariances: np.ndarray,
+                    history: History) -> None:
+    """Make model (a BayesianGaussianMixture) fitted to the file's posterior
+    under its priors, as a fit makes it (_set_posterior)."""
+    from ._variational import Priors
+
+    K, D = means.shape
+    model_of_covariances = covariance_model(model.covariance_type)
+    process = model.weight_concentration_prior_type == "dirichlet_process"
+    concentration = _real(members, "weight_concentration", (2, K) if process else (K,), 0.0)
+    mean_precision = _real(members, "mean_precision", (K,), 0.0)
+    degrees_of_freedom = _real(members, "degrees_of_freedom", () if model_of_covariances.shared else (K,), D - 1.0,
+                               " (n_features - 1)")
+    # The prior's covariance is one covariance in the model's shape.
+    one_covariance = model_of_covariances.shape(1, D)[0 if model_of_covariances.shared else 1:]
+    covariance_prior = _real(members, "covariance_prior", one_covariance)
+    try:
+        model_of_covariances.check_precisions(covariance_prior, "covariance_prior")
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise _Defect(f"its covariance_prior is invalid ({exc})") from None
+    priors = Priors(float(_real(members, "weight_concentration_prior", (), 0.0)),
+                    float(_real(members, "mean_precision_prior", (), 0.0)), _real(members, "mean_prior", (D,)),
+                    float(_real(members, "degrees_of_freedom_prior", (), D - 1.0, " (n_features - 1)")),
+                    covariance_prior if covariance_prior.ndim else float(covariance_prior))
+    if process:  # weight_concentration_ is a tuple of two arrays of their own
+        concentration = (concentration[0].copy(), concentration[1].copy())
+    # Values whose E-step or plug-in mixture over- or underflows (no finite weights, covariances the core cannot
+    # factorise, non-finite attributes) are refused by the Mixture checks and set_fitted, as a fit's would be.
+    with np.errstate(all="ignore"):
+        try:
+            posterior = model._variational_rule(priors).assemble(concentration, mean_precision, means,
+                                                                 degrees_of_freedom, covariances)
+            model._set_posterior(posterior, priors, history)
+        except (ValueError, TypeError, np.linalg.LinAlgError, Cov_problem) as exc:
+            raise _Defect(f"its posterior is invalid ({exc})") from None
+
+
+def _real(members, name: str, shape: tuple, above: float | None = None, bound: str = "") -> np.ndarray:
+    """A float64 member of shape whose values are finite and, if above is given, greater than it."""
+    values = members.array(name, "float64", shape)
+    if not np.isfinite(values).all():
+        raise _Defect(f"{name} has non-finite values")
+    if above is not None and not (values > above).all():
+        raise _Defect(f"{name} must be greater than {above:g}{bound}, and has {values.min():.6g}")
+    return values
+
+
+class _Kind(NamedTuple):
+    """How a model file holds one estimator class."""
+
+    version: int  #: the format save writes it in: the oldest that holds it
+    members: frozenset  #: its members beyond _COMMON in format 3 (which adds kind)
+    write: Callable  #: (model, owner) -> those members, validated and converted
+    read: Callable  #: (model, members, version, means, covariances, history): make model fitted
+
+
+#: The estimator classes a model file holds, by their names: a format 3 file's kind.
+_KINDS = {
+    "GaussianMixture": _Kind(2, _GAUSSIAN[2], _mixture_members, _read_mixture),
+    "BayesianGaussianMixture": _Kind(3, frozenset(_POSTERIOR + _PRIORS), _posterior_members, _read_posterior),
+}
 
 
 def _history(members, max_iter: int) -> History:
@@ -396,7 +564,8 @@ def _check_agreement(stored: dict, derived: dict, covariance_type: str, dtype_na
 
 
 def load(cls, path):
-    """The model saved in path, as an instance of cls (GaussianMixture)."""
+    """The model saved in path, as an instance of cls (GaussianMixture,
+    BayesianGaussianMixture, or MixtureEstimator for either)."""
     try:
         file = open(path, "rb")
     except FileNotFoundError:
@@ -411,5 +580,7 @@ def load(cls, path):
         except _NewerFormat as exc:
             raise ValueError(f"{path} has model file format {exc.version}, written by gaussmix {exc.written_by}; "
                              f"this gaussmix reads format {FORMAT_VERSION} and older: upgrade gaussmix") from None
+        except _OtherClass as exc:
+            raise ValueError(f"{path} holds a {exc.kind}, not a {cls.__name__}: load it with {exc.kind}.load") from None
         except _Defect as exc:
             raise ValueError(f"{path} is not a valid gaussmix model file: {exc}") from None

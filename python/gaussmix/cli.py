@@ -3,6 +3,7 @@ predict with it, sample from it and plot it, without writing a program.
 
     gaussmix fit data.csv -k 3 -o model.npz
     gaussmix fit data.csv -k 1..10 --covariance full,diag --criterion bic -o model.npz
+    gaussmix fit data.csv -k 10 --bayesian -o model.npz
     gaussmix info model.npz
     gaussmix predict model.npz data.csv --proba > proba.csv
     gaussmix sample model.npz -n 1000 > samples.csv
@@ -37,7 +38,11 @@ Exit codes: 0 success; 1 bad input or a failure (the message is one line on
 stderr: ``gaussmix <command>: error: ...``); 2 bad usage (argparse's); 130
 interrupted (Ctrl-C: ``gaussmix <command>: interrupted``). Warnings are one
 line each: ``gaussmix <command>: warning: ...``.
-Model files are GaussianMixture.save's (gaussmix/_model_file.py).
+Model files are those of GaussianMixture.save and BayesianGaussianMixture.save
+(gaussmix/_model_file.py): ``fit`` writes a GaussianMixture, or with
+``--bayesian`` a variational BayesianGaussianMixture (one K, the most
+components its posterior may use; ``--weight-prior``,
+``--weight-concentration``), and the other commands read either.
 """
 from __future__ import annotations
 
@@ -135,6 +140,17 @@ def parse_models(text: str) -> list[str]:
     return values
 
 
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text}: must be a finite number above 0")
+    return value
+
+
 def parse_dims(text: str) -> tuple[int, int]:
     """--dims I,J: two different 0-based column indices."""
     parts = [t.strip() for t in text.split(",")]
@@ -160,12 +176,26 @@ def count(minimum: int):
 
 
 def _load_model(path: str):
-    from .estimator import GaussianMixture
+    """The model in a model file: a GaussianMixture or a BayesianGaussianMixture."""
+    from .estimator import MixtureEstimator
 
     try:
-        return GaussianMixture.load(path)
+        return MixtureEstimator.load(path)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from None
+
+
+def _is_bayesian(model) -> bool:
+    from .bayesian import BayesianGaussianMixture
+
+    return isinstance(model, BayesianGaussianMixture)
+
+
+def _effective_components(model) -> str:
+    """How many components a variational posterior uses, and what that means."""
+    from .bayesian import EFFECTIVE_WEIGHT
+
+    return f"{model.n_components_effective_} effective: weight at least {EFFECTIVE_WEIGHT:g}"
 
 
 def _feature_names(model) -> list | None:
@@ -194,6 +224,12 @@ def _read(args, wanted=None):
 
 def cmd_fit(args) -> int:
     _check_output(args.output)
+    if args.bayesian and (len(args.k) != 1 or len(args.covariance) != 1):
+        raise InputError("--bayesian fits one model: give one K (the most components its posterior may use) and "
+                         "one --covariance model")
+    if not args.bayesian and (args.weight_prior is not None or args.weight_concentration is not None):
+        raise InputError("--weight-prior and --weight-concentration set the prior of a variational mixture: add "
+                         "--bayesian")
     from ._progress import ProgressBar
     from .estimator import GaussianMixture
     from .selection import select_model
@@ -219,7 +255,21 @@ def cmd_fit(args) -> int:
     params = dict(max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar, init_params=args.init)
     bar = ProgressBar(enabled=False if args.quiet else None)
     try:
-        if len(args.k) == 1 and len(args.covariance) == 1:
+        if args.bayesian:
+            from .bayesian import BayesianGaussianMixture
+
+            model = BayesianGaussianMixture(
+                args.k[0], covariance_type=args.covariance[0], n_init=args.n_init, random_state=args.seed,
+                weight_concentration_prior_type=args.weight_prior or "dirichlet_process",
+                weight_concentration_prior=args.weight_concentration, **params)
+            model.fit(data, progress=bar.fit_iteration)
+            bar.close()
+            print(f"fitted a variational Bayesian mixture of up to K = {model.n_components}, {model.covariance_type}, "
+                  f"{model.weight_concentration_prior_type} weight prior, to {plural(len(data), 'row')} x "
+                  f"{plural(data.shape[1], 'column')}: {'converged' if model.converged_ else 'NOT converged'} after "
+                  f"{plural(model.n_iter_, 'iteration')}, {plural(len(model.weights_), 'component')} "
+                  f"({_effective_components(model)}), log-density per row {model.score(data):.6g}")
+        elif len(args.k) == 1 and len(args.covariance) == 1:
             model = GaussianMixture(args.k[0], covariance_type=args.covariance[0], n_init=args.n_init,
                                     random_state=args.seed, **params)
             model.fit(data, progress=bar.fit_iteration)
@@ -319,15 +369,26 @@ def describe(model, path: str) -> str:
     with np.load(path, allow_pickle=False) as archive:
         version, written_by = int(archive["format_version"]), str(archive["gaussmix_version"])
     K, D = model.means_.shape
-    lines = [f"{path}: a Gaussian mixture of {plural(K, 'component')} in {plural(D, 'dimension')}, "
-             f"{model.covariance_type} covariances, {model.means_.dtype}",
-             f"  fitted by EM: {'converged' if model.converged_ else 'NOT converged'} after "
-             f"{plural(model.n_iter_, 'iteration')}, lower bound {model.lower_bound_:.6g} per row",
-             f"  model file format {version}, written by gaussmix {written_by}"]
+    converged = f"{'converged' if model.converged_ else 'NOT converged'} after {plural(model.n_iter_, 'iteration')}"
+    if _is_bayesian(model):
+        lines = [f"{path}: a variational Bayesian Gaussian mixture of {plural(K, 'component')} "
+                 f"({_effective_components(model)}) in {plural(D, 'dimension')}, {model.covariance_type} "
+                 f"covariances, {model.means_.dtype}",
+                 f"  weight prior {model.weight_concentration_prior_type}, concentration "
+                 f"{model.weight_concentration_prior_:.6g}; below, the posterior's expected weights (weights_), "
+                 "means_ and covariances_",
+                 f"  fitted by variational inference: {converged}, variational lower bound {model.lower_bound_:.6g}"]
+    else:
+        lines = [f"{path}: a Gaussian mixture of {plural(K, 'component')} in {plural(D, 'dimension')}, "
+                 f"{model.covariance_type} covariances, {model.means_.dtype}",
+                 f"  fitted by EM: {converged}, lower bound {model.lower_bound_:.6g} per row"]
+    lines.append(f"  model file format {version}, written by gaussmix {written_by}")
     names = _feature_names(model)
     if names is not None:
         lines.append(f"  features (the order of the means and sds): {', '.join(names)}")
-    mixture = model.to_mixture()
+    from ._fitted import scoring_mixture
+
+    mixture = scoring_mixture(model)  # weights_, means_, covariances_ (a variational posterior's expected ones)
     dense = mixture.dense_covariances()
     order = np.argsort(-model.weights_)
     for k in order:
@@ -421,7 +482,8 @@ def _subparser(sub, name, help_text, example, reads_data=True):
 def add_commands(sub) -> dict:
     """The data commands on an argparse subparsers object; returns name -> handler."""
     p = _subparser(sub, "fit", "fit a Gaussian mixture to a data file and write a model file",
-                   "gaussmix fit data.csv -k 1..10 --covariance full,diag --criterion bic -o model.npz")
+                   "gaussmix fit data.csv -k 1..10 --covariance full,diag --criterion bic -o model.npz\n"
+                   "  gaussmix fit data.csv -k 10 --bayesian -o model.npz")
     _data_options(p)
     p.add_argument("-k", "--components", dest="k", type=parse_k, required=True, metavar="K",
                    help="number of components: K, a range LO..HI or a list K1,K2 (several: a selection sweep)")
@@ -438,6 +500,14 @@ def add_commands(sub) -> dict:
     p.add_argument("--seed", type=int, default=0, help="random seed of the initialisation (default 0)")
     p.add_argument("--missing", action="store_true",
                    help="fit rows with missing values by EM on their observed entries (else they are an error)")
+    p.add_argument("--bayesian", action="store_true",
+                   help="fit a variational Bayesian mixture (BayesianGaussianMixture) of at most K components, "
+                        "which leaves those the data do not need nearly empty (one K and one covariance model)")
+    p.add_argument("--weight-prior", choices=["dirichlet_process", "dirichlet_distribution"], default=None,
+                   help="with --bayesian: the prior on the weights (default dirichlet_process)")
+    p.add_argument("--weight-concentration", type=positive_float, default=None, metavar="FLOAT",
+                   help="with --bayesian: the weight prior's concentration (default 1/K); smaller leaves more "
+                        "components empty")
     p.add_argument("-o", "--output", default="model.npz", metavar="MODEL", help="model file (default model.npz)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     handlers = {"fit": cmd_fit}

@@ -61,7 +61,8 @@ NOT_CONVERGED = ("Best performing initialization did not converge. Try different
 class MixtureEstimator(DensityMixin, BaseEstimator):
     """What GaussianMixture and BayesianGaussianMixture share: fit and
     fit_predict over the engine (the data sources, the starts, the loop),
-    scoring (rows with NaN, Dask arrays, float32) and sample. An estimator
+    scoring (rows with NaN, Dask arrays, float32), sample, and model files
+    (save, load; gaussmix/_model_file.py). An estimator
     gives the hooks: _check_params, _inits (initial parameters the user
     gave), _update_rule, _warm_start (the parameters and lower bound to
     continue from), _set_fitted, _scoring_mixture (the mixture whose
@@ -297,6 +298,60 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
         labels = np.concatenate([np.full(int(n), k, dtype=np.int64) for k, n in enumerate(counts)])
         return np.vstack(rows).astype(np.float64), labels
 
+    # ------------------------------------------------------------------ model files
+
+    def save(self, path) -> None:
+        """Write the fitted model to a model file (a versioned ``.npz`` of plain
+        arrays, no pickle; see gaussmix/_model_file.py), which :meth:`load`
+        and the ``gaussmix`` command line read back bit-identically: a
+        GaussianMixture's mixture, a BayesianGaussianMixture's posterior
+        and priors, the parameters and the fit's history.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, exactly that name (an existing file is
+            replaced only once the new one is complete).
+
+        Raises
+        ------
+        ValueError
+            If the model's attributes would make a file that :meth:`load`
+            refuses (attributes set by hand that disagree, parameters that
+            disagree with the fit).
+        """
+        _model_file.save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """The model in a model file written by :meth:`save` or ``gaussmix fit``,
+        as an instance of the class this is called on:
+        ``GaussianMixture.load`` reads a GaussianMixture's file,
+        ``BayesianGaussianMixture.load`` a BayesianGaussianMixture's, and
+        ``MixtureEstimator.load`` either.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        An instance of cls, fitted: its attributes, scores and samples are
+        bit-identical to those of the model that was saved.
+
+        Raises
+        ------
+        ValueError
+            "<path> is not a valid gaussmix model file: <why>" for any defect
+            of the file (a model file is untrusted input: every member is
+            checked before it is used); a file of a newer format than this
+            gaussmix reads; a file of another class (the message names the
+            class whose load reads it).
+        FileNotFoundError, PermissionError
+            If the file does not exist or cannot be read.
+        """
+        return _model_file.load(cls, path)
+
 
 class GaussianMixture(ConditioningMixin, MixtureEstimator):
     """Gaussian mixture model fitted by EM: scikit-learn's estimator, on gaussmix's core.
@@ -496,37 +551,6 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
         ``gaussmix.gmm.gmm_pdf(X, *model.to_pypr())`` is ``exp(score_samples(X))``."""
         mixture = self.to_mixture()
         return list(mixture.means.copy()), list(mixture.dense_covariances()), mixture.weights.copy()
-
-    # ------------------------------------------------------------------ model files
-
-    def save(self, path) -> None:
-        """Write the fitted model to a model file (a versioned ``.npz`` of plain
-        arrays, no pickle; see gaussmix/_model_file.py), which
-        :meth:`load` and the ``gaussmix`` command line read back
-        bit-identically.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The file to write, exactly that name.
-        """
-        _model_file.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "GaussianMixture":
-        """The model in a model file written by :meth:`save` or ``gaussmix fit``.
-
-        Raises
-        ------
-        ValueError
-            "<path> is not a valid gaussmix model file: <why>" for any defect
-            of the file (a model file is untrusted input: every member is
-            checked before it is used), or if it has a newer format than
-            this gaussmix reads.
-        FileNotFoundError, PermissionError
-            If the file does not exist or cannot be read.
-        """
-        return _model_file.load(cls, path)
 
 
 def _log_sum_exp(log_prob: np.ndarray) -> np.ndarray:
