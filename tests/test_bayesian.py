@@ -242,3 +242,24 @@ def test_conditioning_works_on_the_plug_in_mixture():
     marginal = model.marginal([2, 0])
     np.testing.assert_allclose(marginal.means_, model.means_[:, [2, 0]], rtol=1e-12)
     np.testing.assert_allclose(marginal.covariances_, model.covariances_[:, [2, 0]][:, :, [2, 0]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+@pytest.mark.parametrize("ctype", MODELS)
+def test_scoring_reads_the_attributes_as_scikit_learn_does(ctype, prior_type):
+    """Attributes changed by hand after the fit (means_, precisions_cholesky_,
+    mean_precision_, degrees_of_freedom_, weight_concentration_) change the
+    scores as they change scikit-learn's."""
+    theirs, ours = both(n_components=4, covariance_type=ctype, weight_concentration_prior_type=prior_type,
+                        random_state=0)
+    for model in (theirs, ours):
+        model.means_ = model.means_ + 0.5
+        model.precisions_cholesky_ = model.precisions_cholesky_ * 1.1
+        model.mean_precision_ = model.mean_precision_ * 2.0
+        model.degrees_of_freedom_ = model.degrees_of_freedom_ + 1.0
+        if prior_type == "dirichlet_process":
+            model.weight_concentration_ = (model.weight_concentration_[0] * 1.5, model.weight_concentration_[1])
+        else:
+            model.weight_concentration_ = model.weight_concentration_ * 1.5
+    np.testing.assert_allclose(ours.score_samples(X), theirs.score_samples(X), rtol=1e-10)
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-8, atol=1e-12)

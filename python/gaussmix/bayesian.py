@@ -195,12 +195,38 @@ class BayesianGaussianMixture(ConditioningMixin, MixtureEstimator):
         self.covariance_prior_ = priors.covariance
         self.n_components_effective_ = int(np.count_nonzero(self.weights_ >= EFFECTIVE_WEIGHT))
         self._posterior = posterior
+        self._posterior_attributes = _scored_attributes(self)
 
     def _scoring_mixture(self) -> Mixture:
-        return self._posterior.e_step
+        return self._scored_posterior().e_step
 
     def _log_density_offset(self) -> float:
-        return self._posterior.log_offset
+        return self._scored_posterior().log_offset
+
+    def _scored_posterior(self) -> Posterior:
+        """The posterior that scores rows: the fit's, while the attributes
+        scikit-learn scores with (weight_concentration_, mean_precision_,
+        means_, degrees_of_freedom_, precisions_cholesky_) are as the fit
+        left them; else the posterior of those attributes, as scikit-learn
+        scores with them."""
+        current = _scored_attributes(self)
+        if all(np.array_equal(a, b) for a, b in zip(current, self._posterior_attributes)):
+            return self._posterior
+        concentration, mean_precision, means, degrees_of_freedom, precisions_cholesky = current
+        if self.weight_concentration_prior_type == "dirichlet_process":
+            concentration = tuple(concentration)
+        try:
+            covariances = covariance_model(self.covariance_type).covariances_from_precisions_cholesky(
+                precisions_cholesky)
+            return self._variational_rule(self._posterior_priors()).assemble(
+                concentration, mean_precision, means, degrees_of_freedom, covariances)
+        except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
+            raise ValueError(f"{type(self).__name__}: the fitted attributes do not form a valid variational "
+                             f"posterior ({exc}); refit, or set consistent attributes") from None
+
+    def _posterior_priors(self) -> Priors:
+        return Priors(self.weight_concentration_prior_, self.mean_precision_prior_, self.mean_prior_,
+                      self.degrees_of_freedom_prior_, self.covariance_prior_)
 
     def _derived_estimator(self, n_components: int):
         """A marginal or conditional of the plug-in mixture is a GaussianMixture."""
@@ -233,6 +259,13 @@ class BayesianGaussianMixture(ConditioningMixin, MixtureEstimator):
         if self.covariance_prior is not None:
             covariance = _given_covariance_prior(self.covariance_prior, self.covariance_type, d)
         return Priors(weight, precision, mean, dof, covariance)
+
+
+def _scored_attributes(model) -> tuple:
+    """Copies of the fitted attributes scikit-learn's scoring reads (the weight
+    concentration as one array)."""
+    return tuple(np.array(getattr(model, name), dtype=np.float64) for name in (
+        "weight_concentration_", "mean_precision_", "means_", "degrees_of_freedom_", "precisions_cholesky_"))
 
 
 def _data_moments(source, covariance_type: str, reg_covar: float, need_covariance: bool):
