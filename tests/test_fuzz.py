@@ -850,12 +850,29 @@ def test_find_density_diff(data):
         r = np.asarray(result)
         if _finite(r):
             return True
+        if r.dtype.kind != "f" or np.isnan(r).any():
+            return False
+        K = len(centers)
+        if method == "KL":
+            # KL(N_j || N_i) holds the Mahalanobis term d^T S_i^-1 d, d = mu_i - mu_j: +inf is its
+            # rounding where that term alone exceeds the largest float (means 1e300 apart).
+            for i in range(K):
+                for j in range(K):
+                    if r[i, j] == np.inf:
+                        d = np.asarray(centers[i], dtype=np.float64) - np.asarray(centers[j], dtype=np.float64)
+                        scale = np.abs(d).max()
+                        unit = d / scale
+                        log_maha = 2 * np.log(scale) + np.log(unit @ np.linalg.solve(np.asarray(covs[i], dtype=np.float64), unit))
+                        if not log_maha > np.log(np.finfo(np.float64).max):
+                            return False
+                    elif not np.isfinite(r[i, j]):
+                        return False
+            return True
         # 'hellinger_weighted' is 1 - exp(t) with t = log 2 + (log|S_i|_F + log|S_j|_F) / 4
         # + log(2 pi) / 2 + log N(0 | mu_i - mu_j, 2 S_i + 2 S_j): -inf is its rounding
         # where t > log(max float), which a D x D covariance near 1e-300 reaches.
-        if method != "hellinger_weighted" or r.dtype.kind != "f" or np.isnan(r).any():
+        if method != "hellinger_weighted":
             return False
-        K = len(centers)
         for i in range(K):
             for j in range(i, K):
                 if r[i, j] == -np.inf:
