@@ -222,6 +222,34 @@ def _read(args, wanted=None):
 # --------------------------------------------------------------------------- commands
 
 
+def _one_model(args, params: dict):
+    """The estimator of a fit of one K and one covariance model: a
+    GaussianMixture, or with --bayesian a BayesianGaussianMixture."""
+    common = dict(covariance_type=args.covariance[0], n_init=args.n_init, random_state=args.seed, **params)
+    if args.bayesian:
+        from .bayesian import BayesianGaussianMixture
+
+        return BayesianGaussianMixture(args.k[0], weight_concentration_prior_type=args.weight_prior or
+                                       "dirichlet_process", weight_concentration_prior=args.weight_concentration,
+                                       **common)
+    from .estimator import GaussianMixture
+
+    return GaussianMixture(args.k[0], **common)
+
+
+def _fitted_summary(model, data) -> str:
+    """The line fit prints about one fitted model."""
+    shape = f"to {plural(len(data), 'row')} x {plural(data.shape[1], 'column')}"
+    run = f"{'converged' if model.converged_ else 'NOT converged'} after {plural(model.n_iter_, 'iteration')}"
+    if _is_bayesian(model):
+        return (f"fitted a variational Bayesian mixture of up to K = {model.n_components}, {model.covariance_type}, "
+                f"{model.weight_concentration_prior_type} weight prior, {shape}: {run}, "
+                f"{plural(len(model.weights_), 'component')} ({_effective_components(model)}), log-density per row "
+                f"{model.score(data):.6g}")
+    return (f"fitted K = {model.n_components}, {model.covariance_type}, {shape}: {run}, log-likelihood per row "
+            f"{model.score(data):.6g}, BIC {model.bic(data):.3f}")
+
+
 def cmd_fit(args) -> int:
     _check_output(args.output)
     if args.bayesian and (len(args.k) != 1 or len(args.covariance) != 1):
@@ -231,7 +259,6 @@ def cmd_fit(args) -> int:
         raise InputError("--weight-prior and --weight-concentration set the prior of a variational mixture: add "
                          "--bayesian")
     from ._progress import ProgressBar
-    from .estimator import GaussianMixture
     from .selection import select_model
 
     table = _read(args)
@@ -255,29 +282,11 @@ def cmd_fit(args) -> int:
     params = dict(max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar, init_params=args.init)
     bar = ProgressBar(enabled=False if args.quiet else None)
     try:
-        if args.bayesian:
-            from .bayesian import BayesianGaussianMixture
-
-            model = BayesianGaussianMixture(
-                args.k[0], covariance_type=args.covariance[0], n_init=args.n_init, random_state=args.seed,
-                weight_concentration_prior_type=args.weight_prior or "dirichlet_process",
-                weight_concentration_prior=args.weight_concentration, **params)
+        if args.bayesian or (len(args.k) == 1 and len(args.covariance) == 1):
+            model = _one_model(args, params)
             model.fit(data, progress=bar.fit_iteration)
             bar.close()
-            print(f"fitted a variational Bayesian mixture of up to K = {model.n_components}, {model.covariance_type}, "
-                  f"{model.weight_concentration_prior_type} weight prior, to {plural(len(data), 'row')} x "
-                  f"{plural(data.shape[1], 'column')}: {'converged' if model.converged_ else 'NOT converged'} after "
-                  f"{plural(model.n_iter_, 'iteration')}, {plural(len(model.weights_), 'component')} "
-                  f"({_effective_components(model)}), log-density per row {model.score(data):.6g}")
-        elif len(args.k) == 1 and len(args.covariance) == 1:
-            model = GaussianMixture(args.k[0], covariance_type=args.covariance[0], n_init=args.n_init,
-                                    random_state=args.seed, **params)
-            model.fit(data, progress=bar.fit_iteration)
-            bar.close()
-            print(f"fitted K = {model.n_components}, {model.covariance_type}, to {plural(len(data), 'row')} x "
-                  f"{plural(data.shape[1], 'column')}: {'converged' if model.converged_ else 'NOT converged'} after "
-                  f"{plural(model.n_iter_, 'iteration')}, log-likelihood per row {model.score(data):.6g}, "
-                  f"BIC {model.bic(data):.3f}")
+            print(_fitted_summary(model, data))
         else:
             sweep = select_model(data, list(args.k), args.covariance, criterion=args.criterion, n_init=args.n_init,
                                  random_state=args.seed, progress=bar.sweep_fit, **params)
