@@ -56,6 +56,29 @@ class CovarianceModel:
         K, D = n_components, n_features
         return self.covariance_parameters(K, D) + K * D + K - 1
 
+    # Statistics per unit weight (stepwise EM: gaussmix/_stepwise.py) -----------------------------
+
+    def mass_weighted(self, covariances: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The scatter per unit weight behind covariances (no reg_covar) whose
+        components hold weights: each covariance times its weight (tied: the
+        pooled covariance already is)."""
+        return covariances * weights.reshape((-1,) + (1,) * (covariances.ndim - 1))
+
+    def from_mass_weighted(self, scatter: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`mass_weighted`."""
+        return scatter / weights.reshape((-1,) + (1,) * (scatter.ndim - 1))
+
+    def moved_scatter(self, weights: np.ndarray, moves: np.ndarray) -> np.ndarray:
+        """What moving each component's centre by moves[k] (K, D) adds to the
+        scatter per unit weight around it, its mass being weights[k]."""
+        raise NotImplementedError
+
+    def regularised(self, covariances: np.ndarray, reg_covar: float) -> np.ndarray:
+        """covariances with reg_covar added to every variance (a new array)."""
+        if not self.matrix:
+            return covariances + reg_covar
+        return covariances + reg_covar * np.eye(covariances.shape[-1])
+
     # Precisions (scikit-learn's fitted attributes) ---------------------------------------------
 
     def precisions_cholesky(self, covariances: np.ndarray) -> np.ndarray:
@@ -138,6 +161,9 @@ class Full(CovarianceModel):
     def from_dense(self, dense):
         return dense
 
+    def moved_scatter(self, weights, moves):
+        return weights[:, None, None] * moves[:, :, None] * moves[:, None, :]
+
 
 class Tied(CovarianceModel):
     name, matrix, shared = "tied", True, True
@@ -156,6 +182,15 @@ class Tied(CovarianceModel):
 
     def from_dense(self, dense):
         return dense[0]
+
+    def mass_weighted(self, covariances, weights):
+        return np.array(covariances, dtype=np.float64)
+
+    def from_mass_weighted(self, scatter, weights):
+        return np.array(scatter, dtype=np.float64)
+
+    def moved_scatter(self, weights, moves):
+        return np.einsum("k,ki,kj->ij", weights, moves, moves)
 
 
 class Diag(CovarianceModel):
@@ -176,6 +211,9 @@ class Diag(CovarianceModel):
     def from_dense(self, dense):
         return np.diagonal(dense, axis1=1, axis2=2).copy()
 
+    def moved_scatter(self, weights, moves):
+        return weights[:, None] * moves ** 2
+
 
 class Spherical(CovarianceModel):
     name, matrix, shared = "spherical", False, False
@@ -194,6 +232,9 @@ class Spherical(CovarianceModel):
 
     def from_dense(self, dense):
         return np.diagonal(dense, axis1=1, axis2=2)[:, 0].copy()
+
+    def moved_scatter(self, weights, moves):
+        return weights * np.mean(moves ** 2, axis=1)
 
 
 #: The models by name, in scikit-learn's order.

@@ -78,6 +78,10 @@ PARAMETER_RULES = {
     "verbose": ("an int in the range [0, inf), an instance of 'bool' or an instance of 'numpy.bool'",
                 lambda v: isinstance(v, (bool, np.bool_)) or (is_int(v) and v >= 0)),
     "verbose_interval": ("an int in the range [1, inf)", _integral_at_least(1)),
+    # gaussmix's own: partial_fit's step sizes (gaussmix/_stepwise.py)
+    "step_size_power": ("a float in the range (0.5, 1.0]",
+                        lambda v: isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and 0.5 < v <= 1.0),
+    "step_size_offset": ("a float in the range [0.0, inf)", _finite_real_at_least(0.0)),
 }
 
 

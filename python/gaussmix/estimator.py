@@ -155,20 +155,22 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
         self._set_fitted(best, source, rule)
         return source.data
 
-    def _data_source(self, X, sample_weight, func: str, warm: bool):
+    def _data_source(self, X, sample_weight, func: str, warm: bool, batch: bool = False):
         """X's data source, X and sample_weight checked as scikit-learn checks
         them: a Dask array's chunks (gaussmix/_dask.py), rows with NaN
-        (gaussmix/_missing.py), or rows in memory."""
+        (gaussmix/_missing.py), or rows in memory. batch: a later batch of
+        partial_fit, which may hold fewer rows than components (one, even)."""
         if _dask.is_dask_array(X):
             return _dask.fit_source(self, X, sample_weight, func, warm)
         # The values are checked from the core's one pass below (scikit-learn's own check is another pass).
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite=False)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1 if batch else 2,
+                          ensure_all_finite=False, reset=not batch)
         x = data_matrix(X, func, check_finite=False)
         stats = column_stats(x)  # infinity, NaN, and every start's and run's data checks: one pass over X
         if stats.has_inf.any():
             raise infinity_error(x.dtype)
         n_samples = len(x)
-        if n_samples < self.n_components:
+        if n_samples < self.n_components and not batch:
             raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
                              f"n_samples = {n_samples}")
         w = sample_weight_vector(sample_weight, n_samples, func)
@@ -395,6 +397,10 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
         1: print initialisations and iterations; 2: also times and changes.
     verbose_interval : int, default=10
         Iterations between prints.
+    step_size_power, step_size_offset : float, default=0.6 and 2.0
+        gaussmix's: :meth:`partial_fit`'s step sizes, eta_t = (t +
+        step_size_offset) ** -step_size_power, with step_size_power in
+        (0.5, 1] (smaller forgets old batches faster).
 
     Attributes
     ----------
@@ -422,6 +428,8 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         When X had feature names (a pandas DataFrame with string columns).
+    n_samples_seen_ : int
+        gaussmix's: rows fitted (by fit, then every partial_fit batch).
 
     The fitted attributes have X's dtype: float32 data gives a float32 model
     (fitted with float32 kernels and float64 accumulators).
@@ -431,6 +439,7 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
     Where gaussmix differs from scikit-learn:
 
     * ``fit``, ``fit_predict`` and ``score`` take ``sample_weight``.
+    * :meth:`partial_fit`: stepwise EM over batches of rows.
     * With the k-means++ and random_from_data initialisations the initial
       weights are 1/K each; scikit-learn leaves them summing to K/N, which
       only lowers its first lower bound (and can cost it one more iteration).
@@ -453,7 +462,7 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
                  init_params="kmeans", weights_init=None, means_init=None, precisions_init=None, random_state=None,
-                 warm_start=False, verbose=0, verbose_interval=10):
+                 warm_start=False, verbose=0, verbose_interval=10, step_size_power=0.6, step_size_offset=2.0):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -468,6 +477,8 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.step_size_power = step_size_power
+        self.step_size_offset = step_size_offset
 
     # ------------------------------------------------------------------ the engine's hooks
 
@@ -486,6 +497,92 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
     def _set_fitted(self, best, source, rule) -> None:
         set_fitted(self, best.parameters, source.dtype,
                    History(best.converged, best.n_iter, best.lower_bound, best.lower_bounds))
+        self.n_samples_seen_ = source.n_samples
+        self._running = None  # partial_fit continues from the fitted parameters
+
+    # ------------------------------------------------------------------ stepwise EM
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of stepwise EM on a batch of rows (gaussmix's; scikit-learn's
+        GaussianMixture has no partial_fit).
+
+        The batch's E-step statistics under the current parameters, averaged
+        per unit of sample weight, are blended into running statistics,
+        ``s <- (1 - eta_t) s + eta_t s_batch``, and the parameters become the
+        M-step of the running statistics (with reg_covar), with
+
+            eta_t = (t + step_size_offset) ** -step_size_power,
+
+        t the number of batches blended before this one (t counts batches,
+        not rows: a batch's rows weigh by their sample_weight inside it). The
+        first call starts the model from the batch (init_params, or
+        weights_init / means_init / precisions_init; its first
+        initialisation, whatever n_init) and takes one EM step on it
+        (eta_0 = 1). Called on a model fitted by :meth:`fit`, it continues
+        from the fitted parameters, which count as the batches of this
+        batch's size that the fit's rows make (so that one batch does not
+        undo a fit on many rows). Cappe and Moulines (2009), Liang and Klein
+        (2009), Nguyen, Forbes and McLachlan (2020): with step_size_power in
+        (0.5, 1], stepwise EM approaches batch EM's optimum within a few
+        passes over the data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One batch: float64 or float32, NaN as missing values; any number
+            of rows after the first batch (which needs n_components).
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+
+        After the call: ``n_iter_`` is the number of batches blended (since
+        the last fit), ``lower_bound_`` the batch's mean log-likelihood under
+        the parameters before the step (``lower_bounds_``: every batch's),
+        ``converged_`` False (stepwise EM has no stopping rule),
+        ``n_samples_seen_`` the rows seen, a fit's included.
+        """
+        from ._stepwise import Stepwise
+
+        self._check_params()
+        func = f"{type(self).__name__}.partial_fit"
+        if _dask.is_dask_array(X):
+            raise TypeError(f"{func}(): takes batches in memory (NumPy arrays); fit a Dask array with fit, or pass "
+                            "its chunks one at a time (chunk.compute())")
+        started = hasattr(self, "converged_")
+        source = self._data_source(X, sample_weight, func, warm=started, batch=started)
+        rule = Stepwise(self.covariance_type, float(self.reg_covar),
+                        resp_offset(source.dtype, source.weight_total, source.n_samples),
+                        float(self.step_size_power), float(self.step_size_offset))
+        running, steps = getattr(self, "_running", None), getattr(self, "_steps", 0)
+        with covariances_must_be_defined(source.dtype):
+            if not started:
+                provider = StartProvider(n_components=self.n_components, covariance_type=self.covariance_type,
+                                         init_params=self.init_params, reg_covar=float(self.reg_covar),
+                                         inits=self._inits(source.n_features),
+                                         random_state=check_random_state(self.random_state), seed=self.random_state,
+                                         func=func, cache=None)
+                mixture = _engine.MaximumLikelihood(float(self.reg_covar), 0.0).initial(provider.start(0, source))
+                dtype, history, seen, steps = source.dtype, [], 0, 0
+            else:
+                mixture = scoring_mixture(self)
+                dtype, seen = self.means_.dtype, getattr(self, "n_samples_seen_", 0)
+                history = list(self.lower_bounds_) if running is not None else []
+                if running is None:  # continuing a fit (or a loaded model): its parameters, as batches of this size
+                    running = rule.of_mixture(mixture)
+                    steps = max(1, seen // source.n_samples)
+            stats = rule.statistics(source, mixture)
+            batch = rule.averages(stats)
+            running = batch if running is None else rule.blend(running, batch, rule.step_size(steps))
+            parameters = rule.mixture(running)
+        lower_bound = float(stats.log_likelihood / stats.weight_sum)
+        history.append(lower_bound)
+        set_fitted(self, parameters, dtype, History(False, len(history), lower_bound, history))
+        self._running, self._steps = running, steps + 1
+        self.n_samples_seen_ = seen + source.n_samples
+        return self
 
     def _scoring_mixture(self) -> Mixture:
         return scoring_mixture(self)
