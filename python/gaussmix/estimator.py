@@ -141,11 +141,7 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
         events = FitEvents(self.verbose, self.verbose_interval, progress, self.n_init, max_iter)
         warm = self.warm_start and hasattr(self, "converged_")
         source = self._data_source(X, sample_weight, func, warm)
-        provider = StartProvider(n_components=self.n_components, covariance_type=self.covariance_type,
-                                 init_params=self.init_params, reg_covar=float(self.reg_covar),
-                                 inits=self._inits(source.n_features),
-                                 random_state=check_random_state(self.random_state), seed=self.random_state,
-                                 func=func, cache=starts)
+        provider = self._start_provider(source, func, starts)
         rule = self._update_rule(source, resp_offset(source.dtype, source.weight_total, source.n_samples))
         settings = _engine.Settings(self.n_init, max_iter, float(self.tol))
         with covariances_must_be_defined(source.dtype):
@@ -154,6 +150,14 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
             warn_at_caller(NOT_CONVERGED, ConvergenceWarning)
         self._set_fitted(best, source, rule)
         return source.data
+
+    def _start_provider(self, source, func: str, cache=None) -> StartProvider:
+        """The starts of a fit of source (gaussmix/_starts.py): init_params or
+        the given initial parameters, from random_state."""
+        return StartProvider(n_components=self.n_components, covariance_type=self.covariance_type,
+                             init_params=self.init_params, reg_covar=float(self.reg_covar),
+                             inits=self._inits(source.n_features), random_state=check_random_state(self.random_state),
+                             seed=self.random_state, func=func, cache=cache)
 
     def _data_source(self, X, sample_weight, func: str, warm: bool, batch: bool = False):
         """X's data source, X and sample_weight checked as scikit-learn checks
@@ -559,12 +563,8 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
         running, steps = getattr(self, "_running", None), getattr(self, "_steps", 0)
         with covariances_must_be_defined(source.dtype):
             if not started:
-                provider = StartProvider(n_components=self.n_components, covariance_type=self.covariance_type,
-                                         init_params=self.init_params, reg_covar=float(self.reg_covar),
-                                         inits=self._inits(source.n_features),
-                                         random_state=check_random_state(self.random_state), seed=self.random_state,
-                                         func=func, cache=None)
-                mixture = _engine.MaximumLikelihood(float(self.reg_covar), 0.0).initial(provider.start(0, source))
+                start = self._start_provider(source, func).start(0, source)
+                mixture = _engine.MaximumLikelihood(float(self.reg_covar), 0.0).initial(start)
                 dtype, history, seen, steps = source.dtype, [], 0, 0
             else:
                 mixture = scoring_mixture(self)
