@@ -12,10 +12,11 @@ update rule (see "The engine" in DESIGN.md).
 * An **update rule** turns merged statistics into the next parameters:
   :class:`MaximumLikelihood` (the core's M-step, its parameters a
   Mixture), gaussmix/_variational.py's ``Variational`` (the variational
-  posterior); a stepwise average is another class with ``initial`` (its
-  parameters from a start: gaussmix/_starts.py's Start), ``mixture`` (the Mixture whose
-  E-step statistics it needs), ``statistics``, ``update`` and
-  ``lower_bound``.
+  posterior): each has ``initial`` (its parameters from a start:
+  gaussmix/_starts.py's Start), ``mixture`` (the Mixture whose E-step
+  statistics it needs), ``statistics``, ``update`` and ``lower_bound``.
+  gaussmix/_stepwise.py's ``Stepwise`` (partial_fit) applies the
+  maximum-likelihood rule's statistics once per batch and blends them.
 * **The loop** (:func:`fit`, :func:`iterate`) is written once: n_init starts
   from a start provider (gaussmix/_starts.py) or the warm start, max_iter=0,
   scikit-learn's convergence rule (the lower bound changed by less than tol),

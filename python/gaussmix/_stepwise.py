@@ -33,7 +33,7 @@ import numpy as np
 
 from . import _core
 from ._covariance import covariance_model
-from ._engine import retaken_statistics
+from ._engine import MaximumLikelihood
 from ._mixture import Mixture
 
 
@@ -47,23 +47,26 @@ class Running(NamedTuple):
 
 
 class Stepwise:
-    """The stepwise update rule: a batch's statistics (``statistics``), their
-    Running form (``averages``), the blend (``blend``) with the step size of
-    the schedule (``step_size``) and the parameters of running statistics
-    (``mixture``)."""
+    """The stepwise update rule, applied once per batch (partial_fit): the
+    maximum-likelihood rule's start (``initial``), statistics and lower
+    bound (``ml``), their Running form (``averages``), the blend (``blend``)
+    with the step size of the schedule (``step_size``) and the parameters of
+    running statistics (``mixture``)."""
 
     def __init__(self, covariance_type: str, reg_covar: float, resp_offset: float, power: float, offset: float):
         self.model = covariance_model(covariance_type)
         self.covariance_type, self.reg_covar, self.resp_offset = covariance_type, reg_covar, resp_offset
         self.power, self.offset = power, offset
+        self.ml = MaximumLikelihood(reg_covar, resp_offset)
 
     def step_size(self, t: int) -> float:
         """eta_t: 1 for the first batch (t = 0), else (t + t0) ** -kappa."""
         return 1.0 if t == 0 else float((t + self.offset) ** -self.power)
 
     def statistics(self, source, mixture: Mixture):
-        """The batch's E-step statistics under mixture (retaken where they would cancel)."""
-        return retaken_statistics(source.for_start(mixture), mixture, self.resp_offset)
+        """The batch's E-step statistics under mixture (the maximum-likelihood
+        rule's, in the kernels' precision that mixture needs)."""
+        return self.ml.statistics(source.for_start(mixture), mixture)
 
     def averages(self, stats) -> Running:
         """A batch's statistics per unit weight: the M-step's parameters without reg_covar."""

@@ -120,7 +120,7 @@ class Variational:
             concentration = tuple(c[keep] for c in concentration)
         else:
             concentration = concentration[keep]
-        shared = self.covariance_type == "tied"  # one covariance and one degrees of freedom for every component
+        shared = covariance_model(self.covariance_type).shared  # one covariance, one degrees of freedom
         return self.assemble(concentration, posterior.mean_precision[keep], posterior.means[keep],
                              posterior.degrees_of_freedom if shared else posterior.degrees_of_freedom[keep],
                              posterior.covariances if shared else posterior.covariances[keep])
@@ -132,7 +132,8 @@ class Variational:
 
     def lower_bound(self, stats, posterior: Posterior) -> float:
         """scikit-learn's lower bound (its constant terms left out): the
-        responsibilities' entropy, less the Wishart and Dirichlet (process)
+        E-step posterior's entropy (latent_entropy: the responsibilities',
+        and the missing entries' given them), less the Wishart and Dirichlet (process)
         normalisers and D/2 sum_k log beta_k."""
         d = len(self.priors.mean)
         nu = np.asarray(posterior.degrees_of_freedom, dtype=np.float64)

@@ -563,8 +563,7 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
         running, steps = getattr(self, "_running", None), getattr(self, "_steps", 0)
         with covariances_must_be_defined(source.dtype):
             if not started:
-                start = self._start_provider(source, func).start(0, source)
-                mixture = _engine.MaximumLikelihood(float(self.reg_covar), 0.0).initial(start)
+                mixture = rule.ml.initial(self._start_provider(source, func).start(0, source))
                 dtype, history, seen, steps = source.dtype, [], 0, 0
             else:
                 mixture = scoring_mixture(self)
@@ -577,7 +576,7 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
             batch = rule.averages(stats)
             running = batch if running is None else rule.blend(running, batch, rule.step_size(steps))
             parameters = rule.mixture(running)
-        lower_bound = float(stats.log_likelihood / stats.weight_sum)
+        lower_bound = rule.ml.lower_bound(stats, parameters)
         history.append(lower_bound)
         set_fitted(self, parameters, dtype, History(False, len(history), lower_bound, history))
         self._running, self._steps = running, steps + 1
