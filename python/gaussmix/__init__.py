@@ -13,13 +13,17 @@ diag, spherical) and weighted rows.
 that name (imported on first use: it needs scikit-learn and SciPy, which a
 plain install brings; ``import gaussmix`` and the PyPR face import neither); it fits
 Dask arrays chunk by chunk, and ``gaussmix.dask_array_from_npy`` opens a
-``.npy`` file larger than memory as one. ``gaussmix.select_model`` fits and
+``.npy`` file larger than memory as one; without Dask, ``fit`` takes a chunk
+source (a callable returning a fresh iterator of row blocks: exact EM, one
+read per iteration), and ``gaussmix.npy_chunks`` and ``gaussmix.parquet_chunks``
+make one of a file. ``gaussmix.select_model`` fits and
 scores every K and covariance model in one call.
 """
 from ._config import config_info, get_num_threads, max_num_threads, set_num_threads, show_config
 from ._mixture import COVARIANCE_TYPES, Mixture
 from ._em_stats import EmResult, SufficientStats, block_stats, fit_em, m_step, merge_stats
 from ._dask import dask_array_from_npy
+from ._chunks import npy_chunks, parquet_chunks
 from .selection import select_model
 from . import gmm, kmeans, stattest
 
@@ -53,4 +57,4 @@ def __dir__():
 __all__ = ["gmm", "kmeans", "stattest", "set_num_threads", "get_num_threads", "max_num_threads", "__version__",
            "show_config", "config_info",
            "Mixture", "COVARIANCE_TYPES", "SufficientStats", "EmResult", "block_stats", "merge_stats", "m_step",
-           "fit_em", "dask_array_from_npy", "select_model"]  # GaussianMixture and StartCache are left out: `import *` must work without scikit-learn
+           "fit_em", "dask_array_from_npy", "npy_chunks", "parquet_chunks", "select_model"]  # GaussianMixture and StartCache are left out: `import *` must work without scikit-learn

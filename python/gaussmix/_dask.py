@@ -74,6 +74,14 @@ def initial_sample_size(n_samples: int, n_components: int) -> int:
     return min(n_samples, max(MIN_SAMPLE, SAMPLE_PER_COMPONENT * n_components))
 
 
+def sample_ranks(n_rows: int, n_components: int, random_state) -> np.ndarray:
+    """The sorted ranks (among n_rows rows: those of positive weight) of the
+    uniform sample without replacement a start is drawn from
+    (initial_sample_size rows, from random_state): a Dask array's and a
+    chunk source's fits draw the same rows."""
+    return np.sort(random_state.choice(n_rows, size=initial_sample_size(n_rows, n_components), replace=False))
+
+
 def data_array(X, func: str, n_features: int | None = None):
     """X as a 2-D floating Dask array in one column chunk (rechunked if needed)."""
     _, da = _dask()
@@ -340,7 +348,7 @@ class DaskData(DataSource):
         of initial_sample_size rows (of positive weight), in row order."""
         dask, _ = _dask()
         n_rows = sum(self.positive_counts)
-        index = np.sort(random_state.choice(n_rows, size=initial_sample_size(n_rows, n_components), replace=False))
+        index = sample_ranks(n_rows, n_components, random_state)
         if n_rows < self.n_samples:  # index holds ranks among the rows of positive weight
             bounds = np.searchsorted(index, np.cumsum([0] + self.positive_counts))
             index = np.concatenate(dask.compute(*[

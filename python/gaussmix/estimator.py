@@ -39,7 +39,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _core, _dask, _engine, _missing, _model_file
+from . import _chunks, _core, _dask, _engine, _missing, _model_file
 from ._conditioning import ConditioningMixin
 from ._config import threads_for_core
 from ._covariance import covariance_model
@@ -91,13 +91,21 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), Dask array, or chunk source
             float64 or float32 (kept: float32 data gives a float32 model).
-            NaN marks a missing value: EM on the observed entries.
+            NaN marks a missing value: EM on the observed entries. A Dask
+            array is fitted where its chunks live. A *chunk source* is a
+            callable that returns a fresh iterator of row blocks (arrays, or
+            ``(rows, sample_weight)`` pairs) each time it is called, e.g.
+            ``lambda: (np.load(f) for f in files)`` or
+            :func:`gaussmix.npy_chunks`: exact EM reading it once per
+            iteration, holding one chunk at a time (rows without NaN; the
+            start from a sample of the rows, as for Dask).
         y : ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Finite, >= 0, positive sum; an integer weight counts a row that
-            many times, a weight of 0 removes it.
+            many times, a weight of 0 removes it. (A chunk source gives its
+            weights in its chunks.)
         progress : callable, optional
             Called after every EM iteration with a :class:`FitProgress`
             (initialisation, iteration, lower bound, its change, seconds so
@@ -126,15 +134,18 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,), int64
         """
-        x = self._fit(X, sample_weight, progress=progress, starts=starts)
-        if _dask.is_dask_array(x):
-            return self.predict(x)
-        return self._labels(x, self._scoring_mixture())
+        source = self._fit(X, sample_weight, progress=progress, starts=starts)
+        if isinstance(source, _dask.DaskData):
+            return self.predict(source.data)
+        mixture = self._scoring_mixture()
+        if isinstance(source, _chunks.ChunkData):  # one more pass
+            return source.labels(lambda rows: self._labels(rows, mixture))
+        return self._labels(source.data, mixture)
 
     def _fit(self, X, sample_weight, progress=None, starts=None):
         """The fit: the engine's loop over X's data source with the
-        estimator's update rule; returns X as the source holds it (for
-        fit_predict's labels)."""
+        estimator's update rule; returns the source (for fit_predict's
+        labels)."""
         self._check_params()
         func = f"{type(self).__name__}.fit"
         max_iter = int(self.max_iter)
@@ -149,7 +160,7 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
         if not best.converged and max_iter > 0:
             warn_at_caller(NOT_CONVERGED, ConvergenceWarning)
         self._set_fitted(best, source, rule)
-        return source.data
+        return source
 
     def _start_provider(self, source, func: str, cache=None) -> StartProvider:
         """The starts of a fit of source (gaussmix/_starts.py): init_params or
@@ -166,6 +177,12 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
         partial_fit, which may hold fewer rows than components (one, even)."""
         if _dask.is_dask_array(X):
             return _dask.fit_source(self, X, sample_weight, func, warm)
+        _chunks.refuse_iterator(X, func)
+        if _chunks.is_chunk_source(X):
+            if batch or func.endswith("partial_fit"):
+                raise TypeError(f"{func}(): takes one batch of rows as an array; fit a chunk source with fit, or "
+                                "pass its chunks one at a time")
+            return _chunks.fit_source(self, X, sample_weight, func, warm)
         # The values are checked from the core's one pass below (scikit-learn's own check is another pass).
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1 if batch else 2,
                           ensure_all_finite=False, reset=not batch)
