@@ -303,7 +303,7 @@ def _rows_per_chunk(rows: int | None, row_bytes: int, func: str) -> int:
 class NpyChunks:
     """A chunk source of a ``.npy`` file's rows (see :func:`npy_chunks`)."""
 
-    def __init__(self, path, rows: int | None = None):
+    def __init__(self, path, rows: int | None = None, columns=None):
         func = "npy_chunks"
         self.path = os.fspath(path)
         try:
@@ -324,12 +324,16 @@ class NpyChunks:
         self.fortran = mapped.ndim == 2 and mapped.flags.f_contiguous and not mapped.flags.c_contiguous
         del mapped
         self.rows = _rows_per_chunk(rows, self.dtype.itemsize * self.n_features, func)
+        self.columns = None if columns is None else _column_indices(columns, self.n_features, func)
 
     def __repr__(self) -> str:
-        return f"npy_chunks({self.path!r}, rows={self.rows})"
+        return f"npy_chunks({self.path!r}, rows={self.rows}, columns={self.columns!r})"
 
     def __call__(self):
-        return self._read()
+        blocks = self._read()
+        if self.columns is None:
+            return blocks
+        return (block[:, self.columns] for block in blocks)
 
     def _read(self):
         if self.fortran:  # rows are not contiguous in the file: a memory map's row slices, copied
@@ -349,17 +353,26 @@ class NpyChunks:
                 yield block.reshape(count, self.n_features)
 
 
-def npy_chunks(path, rows: int | None = None) -> NpyChunks:
+def _column_indices(columns, width: int, func: str) -> list[int]:
+    picked = [int(j) if isinstance(j, (int, np.integer)) and not isinstance(j, bool) else None for j in columns]
+    if not picked or None in picked or not all(0 <= j < width for j in picked) or len(set(picked)) != len(picked):
+        raise ValueError(f"{func}(): columns must be distinct 0-based column indices in 0..{width - 1}, got "
+                         f"{list(columns)!r}")
+    return picked
+
+
+def npy_chunks(path, rows: int | None = None, columns=None) -> NpyChunks:
     """A chunk source of a ``.npy`` file: ``GaussianMixture().fit(npy_chunks(path))``
     fits it by exact EM, one read of the file per iteration, holding one
-    chunk of ``rows`` rows in memory at a time (default: 64 MiB of rows).
+    chunk of ``rows`` rows in memory at a time (default: 64 MiB of rows);
+    ``columns``: the 0-based indices of the columns to fit (default all).
 
     The chunks are plain reads at their offsets in the file (no memory map,
     so the process's memory stays one chunk whatever the file's size). A 1-D
     array is one column. float32 files give float32 chunks (and a float32
     model); other numbers are converted to float64 by the fit.
     """
-    return NpyChunks(path, rows)
+    return NpyChunks(path, rows, columns)
 
 
 class ParquetChunks:

@@ -322,6 +322,42 @@ def _from_npy(path: str, tokens) -> Table:
     return Table(data, None, picked, None)
 
 
+def chunk_source(path: str, columns: str | None, rows: int):
+    """(a chunk source of rows rows per chunk, its column names or None) of a
+    .npy or Parquet file, for fitting a file larger than memory
+    (gaussmix/_chunks.py); columns: --columns."""
+    from ._chunks import npy_chunks, parquet_chunks
+
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    ext = os.path.splitext(path)[1].lower()
+    tokens = _tokens(columns)
+    try:
+        if ext == ".npy":
+            source = npy_chunks(path, rows)
+            picked = _pick(tokens, None, source.n_features, path, None)
+            return (source if tokens is None else npy_chunks(path, rows, picked)), None
+        if ext in (".parquet", ".pq"):
+            names = parquet_column_names(path)
+            picked = _pick(tokens, names, len(names), path, None)
+            return parquet_chunks(path, [names[j] for j in picked], rows), [names[j] for j in picked]
+    except (ValueError, TypeError) as exc:
+        raise InputError(str(exc).split("(): ", 1)[-1].replace("with columns=[...]", "with --columns")) from None
+    raise InputError(f"--chunk-rows reads .npy and Parquet files, not {path}: a text file is read whole; convert it "
+                     "once (numpy.save or DataFrame.to_parquet), or leave out --chunk-rows")
+
+
+def parquet_column_names(path: str) -> list[str]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError("reading Parquet needs pyarrow: pip install pyarrow") from None
+    try:
+        return [str(n) for n in pq.ParquetFile(path).schema_arrow.names]
+    except Exception as exc:  # pyarrow's errors have no common base worth naming
+        raise InputError(f"{path} is not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+
+
 def read_data(path: str, columns: str | None = None, header: bool | None = None, delimiter: str | None = None,
               encoding: str = "utf-8-sig", wanted: list | None = None) -> Table:
     """The Table of a data file (see the module's formats).

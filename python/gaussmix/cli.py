@@ -4,6 +4,7 @@ predict with it, sample from it and plot it, without writing a program.
     gaussmix fit data.csv -k 3 -o model.npz
     gaussmix fit data.csv -k 1..10 --covariance full,diag --criterion bic -o model.npz
     gaussmix fit data.csv -k 10 --bayesian -o model.npz
+    gaussmix fit big.npy -k 16 --chunk-rows 1000000 -o model.npz
     gaussmix info model.npz
     gaussmix predict model.npz data.csv --proba > proba.csv
     gaussmix sample model.npz -n 1000 > samples.csv
@@ -18,6 +19,9 @@ header when any of its fields is not a number (``--header``/``--no-header``
 decide instead). An empty field, ``nan`` or ``NA`` is a missing value.
 ``--columns`` picks columns by name or 0-based index before anything is
 parsed, so a column left out (an id, a name) may hold anything.
+``fit --chunk-rows N`` reads a ``.npy`` or Parquet file N rows at a time,
+once per EM iteration (gaussmix/_chunks.py: exact EM, memory one chunk), for
+files larger than memory; a text file is read whole.
 
 Rows in messages: a text file's rows are its lines, counted from 1 as an
 editor counts them ("line 7"; the header and blank lines count); the rows of
@@ -49,6 +53,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import os
 import sys
 
@@ -237,17 +242,60 @@ def _one_model(args, params: dict):
     return GaussianMixture(args.k[0], **common)
 
 
-def _fitted_summary(model, data) -> str:
-    """The line fit prints about one fitted model."""
-    shape = f"to {plural(len(data), 'row')} x {plural(data.shape[1], 'column')}"
+def _fitted_summary(model, n_rows: int, score: float) -> str:
+    """The line fit prints about one fitted model (score: its mean log-density per row)."""
+    shape = f"to {plural(n_rows, 'row')} x {plural(model.n_features_in_, 'column')}"
     run = f"{'converged' if model.converged_ else 'NOT converged'} after {plural(model.n_iter_, 'iteration')}"
     if _is_bayesian(model):
         return (f"fitted a variational Bayesian mixture of up to K = {model.n_components}, {model.covariance_type}, "
                 f"{model.weight_concentration_prior_type} weight prior, {shape}: {run}, "
                 f"{plural(len(model.weights_), 'component')} ({_effective_components(model)}), log-density per row "
-                f"{model.score(data):.6g}")
+                f"{score:.6g}")
+    bic = -2 * score * n_rows + model._n_parameters() * math.log(n_rows)  # scikit-learn's bic(X)
     return (f"fitted K = {model.n_components}, {model.covariance_type}, {shape}: {run}, log-likelihood per row "
-            f"{model.score(data):.6g}, BIC {model.bic(data):.3f}")
+            f"{score:.6g}, BIC {bic:.3f}")
+
+
+def _chunked_score(model, source) -> tuple[int, float]:
+    """(rows, mean log-density per row) of a chunk source's rows under model: one more pass."""
+    sums, rows = [], 0
+    for block in source():
+        sums.append(float(model.score_samples(block).sum()))
+        rows += len(block)
+    return rows, math.fsum(sums) / rows
+
+
+def cmd_fit_chunks(args, params: dict) -> int:
+    """fit --chunk-rows: exact EM over a .npy or Parquet file read a chunk at a time, one pass per iteration."""
+    from ._data_files import chunk_source
+    from ._progress import ProgressBar
+
+    if len(args.k) != 1 or len(args.covariance) != 1:
+        raise InputError("--chunk-rows fits one model: give one K and one --covariance model (a sweep would read "
+                         "the file once per iteration of every fit)")
+    if args.missing:
+        raise InputError("--chunk-rows fits complete rows: EM with missing values (--missing) needs the rows in "
+                         "memory; leave out --chunk-rows")
+    source, names = chunk_source(args.data, args.columns, args.chunk_rows)
+    model = _one_model(args, params)
+    bar = ProgressBar(enabled=False if args.quiet else None)
+    try:
+        model.fit(source, progress=lambda p: bar.fit_iteration(p, label="one read of the file per iteration"))
+    finally:
+        bar.close()
+    print(_fitted_summary(model, *_chunked_score(model, source)))
+    _save(model, names, args.output)
+    return 0
+
+
+def _save(model, names, path: str) -> None:
+    if names is not None:
+        model.feature_names_in_ = np.asarray(names, dtype=object)
+    try:
+        model.save(path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"wrote {path}")
 
 
 def cmd_fit(args) -> int:
@@ -258,6 +306,9 @@ def cmd_fit(args) -> int:
     if not args.bayesian and (args.weight_prior is not None or args.weight_concentration is not None):
         raise InputError("--weight-prior and --weight-concentration set the prior of a variational mixture: add "
                          "--bayesian")
+    params = dict(max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar, init_params=args.init)
+    if args.chunk_rows is not None:
+        return cmd_fit_chunks(args, params)
     from ._progress import ProgressBar
     from .selection import select_model
 
@@ -279,14 +330,13 @@ def cmd_fit(args) -> int:
                              "it out with --columns")
     if len(data) < _largest(args.k):
         raise InputError(f"{args.data} has {plural(len(data), 'row')}, fewer than K = {_largest(args.k)}")
-    params = dict(max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar, init_params=args.init)
     bar = ProgressBar(enabled=False if args.quiet else None)
     try:
         if args.bayesian or (len(args.k) == 1 and len(args.covariance) == 1):
             model = _one_model(args, params)
             model.fit(data, progress=bar.fit_iteration)
             bar.close()
-            print(_fitted_summary(model, data))
+            print(_fitted_summary(model, len(data), model.score(data)))
         else:
             sweep = select_model(data, list(args.k), args.covariance, criterion=args.criterion, n_init=args.n_init,
                                  random_state=args.seed, progress=bar.sweep_fit, **params)
@@ -296,13 +346,7 @@ def cmd_fit(args) -> int:
             print(f"best by {args.criterion.upper()}: K = {model.n_components}, {model.covariance_type}")
     finally:
         bar.close()
-    if table.names is not None:
-        model.feature_names_in_ = np.asarray(table.names, dtype=object)
-    try:
-        model.save(args.output)
-    except OSError as exc:
-        raise InputError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    print(f"wrote {args.output}")
+    _save(model, table.names, args.output)
     return 0
 
 
@@ -492,7 +536,8 @@ def add_commands(sub) -> dict:
     """The data commands on an argparse subparsers object; returns name -> handler."""
     p = _subparser(sub, "fit", "fit a Gaussian mixture to a data file and write a model file",
                    "gaussmix fit data.csv -k 1..10 --covariance full,diag --criterion bic -o model.npz\n"
-                   "  gaussmix fit data.csv -k 10 --bayesian -o model.npz")
+                   "  gaussmix fit data.csv -k 10 --bayesian -o model.npz\n"
+                   "  gaussmix fit big.npy -k 16 --chunk-rows 1000000 -o model.npz")
     _data_options(p)
     p.add_argument("-k", "--components", dest="k", type=parse_k, required=True, metavar="K",
                    help="number of components: K, a range LO..HI or a list K1,K2 (several: a selection sweep)")
@@ -517,6 +562,10 @@ def add_commands(sub) -> dict:
     p.add_argument("--weight-concentration", type=positive_float, default=None, metavar="FLOAT",
                    help="with --bayesian: the weight prior's concentration (default 1/K); smaller leaves more "
                         "components empty")
+    p.add_argument("--chunk-rows", type=count(1), default=None, metavar="N",
+                   help="read a .npy or Parquet file N rows at a time, once per EM iteration, for data larger than "
+                        "memory (exact EM: the fit in memory's; the start from a sample of the rows; one K and one "
+                        "covariance model)")
     p.add_argument("-o", "--output", default="model.npz", metavar="MODEL", help="model file (default model.npz)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     handlers = {"fit": cmd_fit}
