@@ -111,12 +111,16 @@ class ChunkData(DataSource):
                              f"{_NOT_REITERABLE}")
         self._previous_iterator = iterator
         self.passes += 1
-        rows = 0
-        for index, chunk in enumerate(iterator):
+        rows, index = 0, 0
+        # Not enumerate(iterator): its cached result tuple would hold the last chunk while the next is read.
+        for chunk in iterator:
             block = self._block(chunk, index, rows)
+            del chunk
             rows += len(block.x)
             if len(block.x):
                 yield index, block
+            del block  # before the next chunk is read: one chunk in memory, not two
+            index += 1
         if self.dtype is not None and rows != self.n_samples:
             raise ValueError(f"{self.func}(): the chunk source gave {rows} rows on pass {self.passes} but "
                              f"{self.n_samples} on its first; {_NOT_REITERABLE}, over the same rows")
@@ -175,6 +179,7 @@ class ChunkData(DataSource):
             else:
                 totals.append(float(len(block.x)))
                 positive += len(block.x)
+            del block  # before the next chunk is read
         if not parts:
             raise ValueError(f"{self.func}(): the chunk source gave no rows; it must return an iterator over at "
                              "least one non-empty chunk")
@@ -224,6 +229,7 @@ class ChunkData(DataSource):
                 continue
             part = mixture.factorised.accumulate_stats(block.x, block.w, threads, shifts)
             merged = part if merged is None else _core.merge_stats([merged, part])
+            del block  # before the next chunk is read
         return merged
 
     def start_rows(self, n_components: int, random_state):
@@ -351,6 +357,7 @@ class NpyChunks:
                     raise ValueError(f"{self.path} ended at row {start + block.size // self.n_features} of the "
                                      f"{self.n_rows} its header gives: the file is truncated")
                 yield block.reshape(count, self.n_features)
+                del block  # before the next read
 
 
 def _column_indices(columns, width: int, func: str) -> list[int]:
