@@ -13,7 +13,7 @@ same given parameters (16 rows of the file as means, equal weights, unit
 covariances), K = 16, full, tol 0, 2 threads.
 
 * Chunk source (npy_chunks' default chunks: 64 MiB), each fit in a fresh
-  child process whose peak resident set (getrusage's ru_maxrss) is
+  child process whose peak resident set (VmHWM) is
   reported: seconds of the check pass (a fit with max_iter=0 from a given
   start reads the file once and nothing else), seconds per pass by the
   difference of a 1- and a --iters-iteration fit, and the start from a
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -92,7 +91,8 @@ def child(args) -> None:
         seconds, bound = timed(GaussianMixture(K, max_iter=0, random_state=0), source)
     else:
         seconds, bound = timed(GaussianMixture(K, tol=0, max_iter=int(args.child), **start_of(args.path)), source)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM: this process's peak resident set since its exec (ru_maxrss would count the parent's before the exec).
+    peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
     print(json.dumps(dict(seconds=seconds, bound=bound, peak=peak, rows=source.rows)))
 
 

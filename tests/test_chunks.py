@@ -117,6 +117,24 @@ def test_start_is_drawn_from_the_sample_a_dask_fit_draws(init_params):
     assert source.calls == 2 + len(iterations)
 
 
+def test_sample_ranks_are_a_uniform_sample_without_replacement():
+    from gaussmix._dask import initial_sample_size, sample_ranks
+
+    n, k = 10**6, 3  # a sample of 10,000: 1% of the rows, drawn with repeats redrawn
+    counts, firsts = np.zeros(20), []
+    for seed in range(30):
+        ranks = sample_ranks(n, k, np.random.RandomState(seed))
+        assert len(ranks) == initial_sample_size(n, k) == 10_000
+        assert np.all(np.diff(ranks) > 0) and ranks[0] >= 0 and ranks[-1] < n  # sorted, distinct, in range
+        counts += np.bincount(ranks * 20 // n, minlength=20)
+        firsts.append(ranks[0])
+    # Each twentieth of the rows holds 1/20 of 300,000 draws: 15,000, sd ~ 119.
+    assert np.abs(counts - 15_000).max() < 6 * 119, counts
+    assert len(set(firsts)) == 30  # the random state decides the sample
+    # A large share of the rows: all of them when there are fewer than the sample size.
+    np.testing.assert_array_equal(sample_ranks(5000, k, np.random.RandomState(0)), np.arange(5000))
+
+
 def test_reads_once_per_iteration_with_a_sampled_start():
     source = Counted(X)
     calls = []
