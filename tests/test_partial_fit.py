@@ -171,3 +171,52 @@ def test_scikit_learns_partial_fit_check(ctype):
     from sklearn.utils.estimator_checks import check_estimators_partial_fit_n_features
 
     check_estimators_partial_fit_n_features("GaussianMixture", GaussianMixture(2, covariance_type=ctype))
+
+
+@pytest.mark.parametrize("ctype", ["full", "diag"])
+def test_a_later_batch_with_nan_is_the_stepwise_update_of_its_expected_statistics(ctype):
+    """Later float64 batches are checked by the statistics pass itself: one with
+    NaN must still take the missing-data E-step (reg_covar 0: the expected
+    complete-data moments, conditional covariances included)."""
+    import reference_missing as ref_missing
+
+    start = given_start(ctype)
+    model = GaussianMixture(K, covariance_type=ctype, reg_covar=0.0, **start)
+    first, second = X[:600], X[600:1200].copy()
+    second[3::7, 1] = np.nan
+    second[::11, 0] = np.nan  # every row keeps an observed entry
+    model.partial_fit(first).partial_fit(second)
+    # The transcription: the first batch's update, then the expected moments of the second under its parameters.
+    start_covariances = np.linalg.inv(start["precisions_init"]) if ctype == "full" else 1 / start["precisions_init"]
+    weights, means, covariances = reference_stepwise([(first, None)], start["weights_init"], start["means_init"],
+                                                     start_covariances, ctype, reg_covar=0.0)
+    resp, _, completed, conditional = ref_missing.expected_statistics(second, weights, means, covariances, ctype)
+    total = len(second)
+    s0 = resp.sum(axis=0) / total
+    s1 = np.einsum("nk,nkd->kd", resp, completed) / total
+    s2 = (np.einsum("nk,nkd,nke->kde", resp, completed, completed) + np.einsum("nk,nkde->kde", resp, conditional)) / total
+    eta = (1 + 2.0) ** -0.6
+    r0, r1, r2 = ((1 - eta) * a + eta * b for a, b in zip(moments_of(weights, means, covariances, ctype, 0.0),
+                                                          (s0, s1, s2)))
+    want_means = r1 / r0[:, None]
+    full = r2 / r0[:, None, None] - np.einsum("kd,ke->kde", want_means, want_means)
+    want_cov = full if ctype == "full" else np.diagonal(full, axis1=1, axis2=2)
+    assert_same(model, (r0 / r0.sum(), want_means, want_cov), rtol=1e-9)
+
+
+def test_a_later_batch_with_infinity_is_refused():
+    model = GaussianMixture(K, random_state=0).partial_fit(X[:500])
+    bad = X[500:600].copy()
+    bad[40, 2] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity or a value too large"):  # scikit-learn's
+        model.partial_fit(bad)
+    assert model.n_samples_seen_ == 500  # the refused batch changed nothing
+
+
+def test_a_later_batch_beyond_float64s_squares_is_refused_by_the_scale_check():
+    model = GaussianMixture(K, random_state=0).partial_fit(X[:500])
+    huge = X[500:600].copy()
+    huge[:, 1] *= 1e300  # finite, but its squared deviations are not: the statistics are not finite either
+    with pytest.raises(ValueError, match=r"column 1 of X has spread .* rescale X"):
+        model.partial_fit(huge)
+    assert model.n_samples_seen_ == 500

@@ -23,12 +23,13 @@ Eigen::VectorXd diag_add_vector(const DoubleArray& diag_add, Index d) {
  *  given shifts: accumulate_stats_around), the GIL released for the pass. */
 template <typename Scalar>
 SufficientStats statistics(const Mixture<Scalar>& mix, const DataRef<Scalar>& x, const py::object& sample_weight,
-                           int n_threads, const py::object& shifts) {
+                           int n_threads, const py::object& shifts, bool check_finite = false) {
   const SampleWeights w(sample_weight, x.rows());
   const auto around = optional_shifts(shifts);
   py::gil_scoped_release release;  // reads only C++ objects and the X and weight buffers
-  if (around) return accumulate_stats_around<Scalar>(x, mix, *around, python_execution(n_threads), w.ref());
-  return accumulate_stats<Scalar>(x, mix, python_execution(n_threads), w.ref());
+  if (around)
+    return accumulate_stats_around<Scalar>(x, mix, *around, python_execution(n_threads), w.ref(), check_finite);
+  return accumulate_stats<Scalar>(x, mix, python_execution(n_threads), w.ref(), check_finite);
 }
 
 /** The one binding of the statistics under a given assignment of the rows
@@ -124,9 +125,14 @@ void register_em_for(py::module_& m) {
       .def(
           "accumulate_stats",
           [](FactorisedMixture& self, const DataRef<Scalar>& x, const py::object& sample_weight, int n_threads,
-             const py::object& shifts) { return statistics(self.kernels<Scalar>(), x, sample_weight, n_threads, shifts); },
+             const py::object& shifts, bool check_finite) {
+            return statistics(self.kernels<Scalar>(), x, sample_weight, n_threads, shifts, check_finite);
+          },
           py::arg("X").noconvert(), py::arg("sample_weight"), py::arg("n_threads"), py::arg("shifts") = py::none(),
-          accumulate_doc);
+          py::arg("check_finite") = false,
+          "E-step statistics of the rows of X (a SufficientStats); shifts (K, D): every component's around its row "
+          "(a retake that recentred_shifts asked for), None: around the mixture's; check_finite: raise "
+          "NonFiniteData on a row with NaN or infinity, found as the pass reads it.");
   def_assignment_stats<Scalar, Eigen::Ref<const RowMatrix<double>>>(
       m, "responsibility_stats", "resp", false,
       [](const auto&... args) { return responsibility_stats<Scalar>(args...); },

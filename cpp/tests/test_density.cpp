@@ -194,6 +194,13 @@ TEST_CASE("NaN or infinity in any block of X is NonFiniteData from every scoring
         CHECK_THROWS(gaussmix::log_prob_components<double>(data, mix, per_component), gaussmix::NonFiniteData);
         CHECK_THROWS(gaussmix::log_likelihood<double>(data, mix), gaussmix::NonFiniteData);
         CHECK_THROWS(gaussmix::assign_to_component<double>(data, mix, labels), gaussmix::NonFiniteData);
+        // EM's statistics check the rows only when asked (a stream's batch: rows nobody checked before).
+        CHECK_THROWS(gaussmix::accumulate_stats<double>(data, mix, {}, gaussmix::detail::no_sample_weight(), true),
+                     gaussmix::NonFiniteData);
+        CHECK_THROWS(gaussmix::accumulate_stats_around<double>(data, mix, RowMatrix::Zero(2, 2), {},
+                                                               gaussmix::detail::no_sample_weight(), true),
+                     gaussmix::NonFiniteData);
+        gaussmix::accumulate_stats<double>(data, mix);  // unchecked: no throw (the caller checked the rows)
         CHECK_THROWS(gaussmix::log_density<double>(data, mix, per_row), std::invalid_argument);  // a bad argument
         entry = kept;
         gaussmix::log_density<double>(contiguous ? gaussmix::DataRef<double>(x) : strided, mix, per_row);

@@ -120,7 +120,8 @@ class FactorisedMixture:
     def log_density_and_map(self, X: FloatArray, n_threads: int = 0) -> tuple[F64, F64]: ...
     def assign_to_component(self, X: FloatArray, n_threads: int = 0) -> I64: ...
     def accumulate_stats(
-        self, X: FloatArray, sample_weight: Optional[F64], n_threads: int, shifts: Optional[F64] = None
+        self, X: FloatArray, sample_weight: Optional[F64], n_threads: int, shifts: Optional[F64] = None,
+        check_finite: bool = False,
     ) -> SufficientStats: ...
 
 def accumulate_stats(

@@ -271,7 +271,10 @@ class InMemory(DataSource):
 
     x: C-contiguous float64 or float32 (its dtype is the fitted model's);
     w: float64 weights or None; column_stats: x's ColumnStats (every check
-    against a start is decided from them: one pass over x per fit)."""
+    against a start is decided from them: one pass over x per fit), or None
+    for float64 rows nobody checked (a later batch of partial_fit): the
+    statistics pass checks them as it reads them, raising NonFiniteData,
+    instead of a pass of its own (0.85 of a 6 ms call at 100,000 x 8)."""
 
     def __init__(self, x: np.ndarray, w, func: str, column_stats, kernel_x: np.ndarray | None = None):
         self.x = self.data = x
@@ -287,14 +290,14 @@ class InMemory(DataSource):
 
     @property
     def rough_centre(self):
-        return self.column_stats.mean
+        return None if self.column_stats is None else self.column_stats.mean
 
     def moments(self, full: bool, reg_covar: float) -> Moments:
         """Unweighted variances are the column statistics' (the pass that
         checked x took them: 26 ms of a 0.59 s fit at 1e6 x 32); else
         DataSource.moments."""
         stats = self.column_stats
-        if full or self.w is not None or not np.isfinite(stats.var).all():
+        if stats is None or full or self.w is not None or not np.isfinite(stats.var).all():
             return super().moments(full, reg_covar)
         return Moments(float(self.n_samples), stats.mean.copy(), stats.var.copy())
 
@@ -302,15 +305,18 @@ class InMemory(DataSource):
         return self.x, self.w, self.column_stats
 
     def for_start(self, start: Mixture) -> "InMemory":
+        if self.column_stats is None:  # unchecked float64 rows: their kernels are float64
+            return self
         kernel_x = fit_data(self.x, self.func, means=start.means, variances=start.variances(),
                             stats=self.column_stats)
         return InMemory(self.x, self.w, self.func, self.column_stats, kernel_x)
 
     def stats(self, mixture: Mixture, shifts=None):
-        return mixture.factorised.accumulate_stats(self.kx, self.w, threads_for_core(), shifts)
+        return mixture.factorised.accumulate_stats(self.kx, self.w, threads_for_core(), shifts,
+                                                   check_finite=self.column_stats is None)
 
     def run_in_core(self, rule, start, previous, settings, on_iteration):
-        if type(rule) is not MaximumLikelihood:
+        if type(rule) is not MaximumLikelihood or self.column_stats is None:
             return None
         callback = None
         if on_iteration is not None:

@@ -170,11 +170,14 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
                              inits=self._inits(source.n_features), random_state=check_random_state(self.random_state),
                              seed=self.random_state, func=func, cache=cache)
 
-    def _data_source(self, X, sample_weight, func: str, warm: bool, batch: bool = False):
+    def _data_source(self, X, sample_weight, func: str, warm: bool, batch: bool = False, checked: bool = True):
         """X's data source, X and sample_weight checked as scikit-learn checks
-        them: a Dask array's chunks (gaussmix/_dask.py), rows with NaN
-        (gaussmix/_missing.py), or rows in memory. batch: a later batch of
-        partial_fit, which may hold fewer rows than components (one, even)."""
+        them: a Dask array's chunks (gaussmix/_dask.py), a chunk source
+        (gaussmix/_chunks.py), rows with NaN (gaussmix/_missing.py), or rows
+        in memory. batch: a later batch of partial_fit, which may hold fewer
+        rows than components (one, even); with checked False, its float64
+        values are checked by the statistics pass (_engine.InMemory), not by
+        a pass of their own."""
         if _dask.is_dask_array(X):
             return _dask.fit_source(self, X, sample_weight, func, warm)
         _chunks.refuse_iterator(X, func)
@@ -187,6 +190,8 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1 if batch else 2,
                           ensure_all_finite=False, reset=not batch)
         x = data_matrix(X, func, check_finite=False)
+        if batch and not checked and x.dtype == np.float64:
+            return _engine.InMemory(x, sample_weight_vector(sample_weight, len(x), func), func, None)
         stats = column_stats(x)  # infinity, NaN, and every start's and run's data checks: one pass over X
         if stats.has_inf.any():
             raise infinity_error(x.dtype)
@@ -573,7 +578,7 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
             raise TypeError(f"{func}(): takes batches in memory (NumPy arrays); fit a Dask array with fit, or pass "
                             "its chunks one at a time (chunk.compute())")
         started = hasattr(self, "converged_")
-        source = self._data_source(X, sample_weight, func, warm=started, batch=started)
+        source = self._data_source(X, sample_weight, func, warm=started, batch=started, checked=False)
         rule = Stepwise(self.covariance_type, float(self.reg_covar),
                         resp_offset(source.dtype, source.weight_total, source.n_samples),
                         float(self.step_size_power), float(self.step_size_offset))
@@ -589,7 +594,15 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
                 if running is None:  # continuing a fit (or a loaded model): its parameters, as batches of this size
                     running = rule.of_mixture(mixture)
                     steps = max(1, seen // source.n_samples)
-            stats = rule.statistics(source, mixture)
+            try:
+                stats = rule.statistics(source, mixture)
+            except _core.NonFiniteData:
+                stats = None
+            if stats is None or not math.isfinite(stats.log_likelihood):
+                # NaN (missing values), infinity, or values whose squares overflow: the checked route, which
+                # fits NaN by EM on the observed entries and refuses the others with their messages.
+                source = self._data_source(X, sample_weight, func, warm=started, batch=started)
+                stats = rule.statistics(source, mixture)
             batch = rule.averages(stats)
             running = batch if running is None else rule.blend(running, batch, rule.step_size(steps))
             parameters = rule.mixture(running)

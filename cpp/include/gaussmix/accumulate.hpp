@@ -290,7 +290,8 @@ void add_moments(const Eigen::MatrixXd& moments, const Mixture<Scalar>& mix, Suf
 template <typename Scalar>
 const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWeightRef& w, const Mixture<Scalar>& mix,
                                         int n_threads, StopCheck& stop, EmWorkspace<Scalar>& ws,
-                                        const RowMatrix<Scalar>* around = nullptr) {
+                                        const RowMatrix<Scalar>* around = nullptr,
+                                        FiniteCheck check = FiniteCheck::none) {
   const Index k = mix.n_components(), d = mix.dim();
   const CovarianceType type = mix.covariance_type();
   const bool given = around != nullptr;
@@ -333,7 +334,7 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
   ws.chunk_latent_entropy.assign(n_chunks, 0.0);
   ws.chunk_weight_sum.assign(n_chunks, 0.0);
   ws.chunk_rows.assign(n_chunks, 0);
-  for_each_scored_block(x, mix, threads, stop, true, FiniteCheck::none, ws.blocks,
+  for_each_scored_block(x, mix, threads, stop, true, check, ws.blocks,
                         [&](int thread, Index chunk, Index begin, const auto& xb, auto& bw) {
                           const auto t = static_cast<std::size_t>(thread), c = static_cast<std::size_t>(chunk);
                           const Index b = xb.rows();
@@ -371,18 +372,24 @@ const SufficientStats& accumulate_stats(const DataRef<Scalar>& x, const SampleWe
  * One E-step over x with the statistics the M-step needs, in one pass: the
  * statistics of these rows (with these weights) under these parameters.
  * @param sample_weight  N weights (finite, >= 0, positive sum) or empty.
+ * @param check_finite  check each block of rows as the pass reads it (for
+ *        rows nobody checked before: a batch of a stream), at no extra pass.
  * @return statistics around mix's means (see SufficientStats).
  * @throws std::invalid_argument on a shape mismatch or bad weights.
+ * @throws NonFiniteData with check_finite, when a row holds NaN or infinity.
  * @throws Cancelled when execution.should_stop asked to stop.
  */
 template <typename Scalar>
 SufficientStats accumulate_stats(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
                                  const Execution& execution = {},
-                                 const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+                                 const SampleWeightRef& sample_weight = detail::no_sample_weight(),
+                                 bool check_finite = false) {
   detail::check_sample_weight("accumulate_stats", sample_weight, x.rows());
   detail::EmWorkspace<Scalar> ws;
   detail::StopCheck stop(execution);
-  return detail::accumulate_stats(x, sample_weight, mix, execution.n_threads, stop, ws);
+  return detail::accumulate_stats(x, sample_weight, mix, execution.n_threads, stop, ws,
+                                  static_cast<const RowMatrix<Scalar>*>(nullptr),
+                                  check_finite ? detail::FiniteCheck::each_block : detail::FiniteCheck::none);
 }
 
 /**
@@ -392,12 +399,14 @@ SufficientStats accumulate_stats(const DataArg<Scalar>& x, const Mixture<Scalar>
  * that recentred_shifts asks for. The E-step is mix's, as in accumulate_stats.
  * @throws std::invalid_argument on a shape mismatch, bad weights, or shifts
  *         that are not finite in the data's precision.
+ * @throws NonFiniteData with check_finite, when a row holds NaN or infinity.
  * @throws Cancelled when execution.should_stop asked to stop.
  */
 template <typename Scalar>
 SufficientStats accumulate_stats_around(const DataArg<Scalar>& x, const Mixture<Scalar>& mix,
                                         const RowMatrix<double>& shifts, const Execution& execution = {},
-                                        const SampleWeightRef& sample_weight = detail::no_sample_weight()) {
+                                        const SampleWeightRef& sample_weight = detail::no_sample_weight(),
+                                        bool check_finite = false) {
   detail::check_sample_weight("accumulate_stats_around", sample_weight, x.rows());
   if (shifts.rows() != mix.n_components() || shifts.cols() != mix.dim())
     detail::invalid_argument("accumulate_stats_around: shifts must be K x D (" + std::to_string(mix.n_components()) +
@@ -408,7 +417,8 @@ SufficientStats accumulate_stats_around(const DataArg<Scalar>& x, const Mixture<
     detail::invalid_argument("accumulate_stats_around: shifts must be finite in the data's precision");
   detail::EmWorkspace<Scalar> ws;
   detail::StopCheck stop(execution);
-  return detail::accumulate_stats(x, sample_weight, mix, execution.n_threads, stop, ws, &around);
+  return detail::accumulate_stats(x, sample_weight, mix, execution.n_threads, stop, ws, &around,
+                                  check_finite ? detail::FiniteCheck::each_block : detail::FiniteCheck::none);
 }
 
 namespace detail {
