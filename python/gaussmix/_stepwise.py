@@ -34,7 +34,7 @@ import numpy as np
 from . import _core
 from ._covariance import covariance_model
 from ._engine import MaximumLikelihood
-from ._mixture import Mixture
+from ._mixture import Mixture, mixture_from_core
 
 
 class Running(NamedTuple):
@@ -91,6 +91,9 @@ class Stepwise:
         return Running(weights / weights.sum(), means, model.from_mass_weighted(scatter, weights))
 
     def mixture(self, running: Running) -> Mixture:
-        """The M-step of running statistics: their parameters with reg_covar."""
-        return Mixture(running.weights, running.means, self.model.regularised(running.covariances, self.reg_covar),
-                       self.covariance_type)
+        """The M-step of running statistics: their parameters with reg_covar
+        (factorised by the core, which refuses a covariance it cannot
+        factorise: Cov_problem, as the maximum-likelihood M-step's)."""
+        return mixture_from_core(_core.FactorisedMixture(
+            running.weights, running.means, self.model.regularised(running.covariances, self.reg_covar),
+            self.covariance_type))

@@ -186,9 +186,17 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
                 raise TypeError(f"{func}(): takes one batch of rows as an array; fit a chunk source with fit, or "
                                 "pass its chunks one at a time")
             return _chunks.fit_source(self, X, sample_weight, func, warm)
-        # The values are checked from the core's one pass below (scikit-learn's own check is another pass).
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1 if batch else 2,
-                          ensure_all_finite=False, reset=not batch)
+        if (batch and type(X) is np.ndarray and X.ndim == 2 and X.dtype in (np.float64, np.float32)
+                and X.shape[0] >= 1 and not hasattr(self, "feature_names_in_")):
+            # A later batch as a plain array: what validate_data would check of it is its width (its
+            # feature-name checks cost a fifth of a 100-row call).
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                                 f"{self.n_features_in_} features as input.")
+        else:
+            # The values are checked from the core's one pass below (scikit-learn's own check is another pass).
+            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1 if batch else 2,
+                              ensure_all_finite=False, reset=not batch)
         x = data_matrix(X, func, check_finite=False)
         if batch and not checked and x.dtype == np.float64:
             return _engine.InMemory(x, sample_weight_vector(sample_weight, len(x), func), func, None)
