@@ -81,7 +81,6 @@ def e_step(X, posterior, prior_type, covariance_type):
 def m_step(resp, completed, conditional, w, priors, prior_type, covariance_type, reg_covar):
     """The next posterior (concentration, beta, means, nu, covariances) from
     the expected statistics, scikit-learn's conjugate updates."""
-    gamma0, beta0, mean0, nu0, cov0 = priors
     N, K, D = completed.shape
     wr = resp * w[:, None]
     nk = wr.sum(axis=0) + 10 * np.finfo(np.float64).eps * w.sum() / N
@@ -90,6 +89,15 @@ def m_step(resp, completed, conditional, w, priors, prior_type, covariance_type,
     for k in range(K):
         diff = completed[:, k] - xk[k]
         sk[k] = (np.einsum("i,id,ie->de", wr[:, k], diff, diff) + np.einsum("i,ide->de", wr[:, k], conditional[:, k])) / nk[k]
+    return conjugate_update(nk, xk, sk, priors, prior_type, covariance_type, reg_covar)
+
+
+def conjugate_update(nk, xk, sk, priors, prior_type, covariance_type, reg_covar):
+    """The posterior (concentration, beta, means, nu, covariances) of the
+    statistics N_k (K,), xbar_k (K, D) and S_k (K, D, D) (without
+    reg_covar): scikit-learn's conjugate updates."""
+    gamma0, beta0, mean0, nu0, cov0 = priors
+    K, D = xk.shape
     if prior_type == "dirichlet_process":
         concentration = (1.0 + nk, gamma0 + np.concatenate([np.cumsum(nk[::-1])[-2::-1], [0.0]]))
     else:

@@ -48,10 +48,13 @@ class Running(NamedTuple):
 
 class Stepwise:
     """The stepwise update rule, applied once per batch (partial_fit): the
-    maximum-likelihood rule's start (``initial``), statistics and lower
-    bound (``ml``), their Running form (``averages``), the blend (``blend``)
-    with the step size of the schedule (``step_size``) and the parameters of
-    running statistics (``mixture``)."""
+    maximum-likelihood rule's start (``initial``), statistics (``ml``),
+    their Running form (``averages``), the blend (``blend``) with the step
+    size of the schedule (``step_size``), the parameters of running
+    statistics (``parameters``) and back (``running_of``: continuing a fit),
+    and the batch's lower bound (``batch_bound``). The parameters are a
+    Mixture; :class:`StochasticVariational` is the same blend for a
+    variational posterior."""
 
     def __init__(self, covariance_type: str, reg_covar: float, resp_offset: float, power: float, offset: float):
         self.model = covariance_model(covariance_type)
@@ -63,17 +66,31 @@ class Stepwise:
         """eta_t: 1 for the first batch (t = 0), else (t + t0) ** -kappa."""
         return 1.0 if t == 0 else float((t + self.offset) ** -self.power)
 
-    def statistics(self, source, mixture: Mixture):
-        """The batch's E-step statistics under mixture (the maximum-likelihood
-        rule's, in the kernels' precision that mixture needs)."""
+    def initial(self, start) -> Mixture:
+        """The parameters of a start (gaussmix/_starts.py's Start)."""
+        return self.ml.initial(start)
+
+    def e_step(self, parameters: Mixture) -> Mixture:
+        """The mixture of the parameters' E-step."""
+        return parameters
+
+    def statistics(self, source, parameters):
+        """The batch's E-step statistics under the parameters (the
+        maximum-likelihood rule's, in the kernels' precision their E-step's
+        mixture needs)."""
+        mixture = self.e_step(parameters)
         return self.ml.statistics(source.for_start(mixture), mixture)
+
+    def batch_bound(self, stats, parameters) -> float:
+        """The batch's mean log-likelihood under the parameters it was taken under."""
+        return self.ml.lower_bound(stats, parameters)
 
     def averages(self, stats) -> Running:
         """A batch's statistics per unit weight: the M-step's parameters without reg_covar."""
         weights, means, covariances = _core.m_step_parameters(stats, 0.0, self.resp_offset)
         return Running(np.asarray(weights), np.asarray(means), np.asarray(covariances))
 
-    def of_mixture(self, mixture: Mixture) -> Running:
+    def running_of(self, mixture: Mixture) -> Running:
         """The running statistics a fitted mixture stands for (its covariances less reg_covar)."""
         return Running(np.array(mixture.weights), np.array(mixture.means),
                        self.model.regularised(np.array(mixture.covariances), -self.reg_covar))
@@ -90,10 +107,56 @@ class Stepwise:
                    + model.moved_scatter(b, new.means - means))
         return Running(weights / weights.sum(), means, model.from_mass_weighted(scatter, weights))
 
-    def mixture(self, running: Running) -> Mixture:
+    def parameters(self, running: Running, total: float) -> Mixture:
         """The M-step of running statistics: their parameters with reg_covar
         (factorised by the core, which refuses a covariance it cannot
-        factorise: Cov_problem, as the maximum-likelihood M-step's)."""
+        factorise: Cov_problem, as the maximum-likelihood M-step's). total,
+        the weight of the rows seen, does not matter to it."""
         return mixture_from_core(_core.FactorisedMixture(
             running.weights, running.means, self.model.regularised(running.covariances, self.reg_covar),
             self.covariance_type))
+
+
+class StochasticVariational(Stepwise):
+    """Stochastic variational inference (Hoffman, Blei, Wang and Paisley
+    2013) for BayesianGaussianMixture.partial_fit: the same blend over the
+    variational rule (gaussmix/_variational.py).
+
+    The natural parameters of the conjugate posterior are the prior's plus
+    N times the expected statistics per unit weight, so SVI's step on them,
+    lambda <- (1 - eta) lambda + eta lambda_batch (lambda_batch: the
+    posterior as if all N rows were like the batch), is the stepwise blend
+    of the running averages followed by the conjugate update of the blended
+    averages standing for N rows. N is the weight of every row seen so far
+    (a stream's: a row seen twice counts twice), so after one pass over a
+    data set the posterior stands for its rows, as batch variational EM's.
+    The E-step is the variational one (the posterior's ``e_step`` mixture);
+    partial_fit does not prune."""
+
+    def __init__(self, variational, power: float, offset: float):
+        super().__init__(variational.covariance_type, variational.ml.reg_covar, variational.ml.resp_offset, power,
+                         offset)
+        self.variational = variational
+        self.priors = variational.priors
+
+    def initial(self, start):
+        return self.variational.initial(start)
+
+    def e_step(self, posterior) -> Mixture:
+        return posterior.e_step
+
+    def batch_bound(self, stats, posterior) -> float:
+        """The batch's mean log-density under the posterior before the step
+        (what score gives it: the variational E-step's log normaliser)."""
+        return float(stats.log_likelihood / stats.weight_sum) + posterior.log_offset
+
+    def parameters(self, running: Running, total: float):
+        """The posterior of the running averages standing for total's weight of rows."""
+        return self.variational.posterior(total * running.weights + self.resp_offset, running.means,
+                                          self.model.regularised(running.covariances, self.reg_covar))
+
+    def running_of(self, posterior) -> Running:
+        """The running averages a posterior stands for (the inverse of the
+        conjugate update: Variational.statistics_of), and their weight."""
+        nk, xk, sk = self.variational.statistics_of(posterior)
+        return Running(nk / nk.sum(), xk, self.model.regularised(sk, -self.reg_covar))

@@ -186,6 +186,38 @@ class Variational:
             covariances = (p.covariance + nk * (sk + shrink * np.mean(diff ** 2, axis=1))) / nu
         return self.assemble(concentration, beta, means, nu, covariances)
 
+    def statistics_of(self, posterior: Posterior) -> tuple:
+        """(N_k, xbar_k, S_k): the statistics whose :meth:`posterior` this
+        is (its inverse: N_k = beta_k - beta_0, then the means' and the
+        scales' updates solved for xbar_k and S_k, reg_covar included). A
+        component with N_k ~ 0 gets xbar_k = its mean and S_k = 0: it weighs
+        nothing where these are used."""
+        p = self.priors
+        beta = np.asarray(posterior.mean_precision, dtype=np.float64)
+        means = np.asarray(posterior.means, dtype=np.float64)
+        nk = np.maximum(beta - p.mean_precision, 0.0)
+        held = nk > 1e-12 * max(float(nk.sum()), 1e-300)
+        safe = np.where(held, nk, 1.0)
+        xk = np.where(held[:, None], (beta[:, None] * means - p.mean_precision * p.mean) / safe[:, None], means)
+        diff = xk - p.mean
+        shrink = p.mean_precision / beta
+        nu = np.asarray(posterior.degrees_of_freedom, dtype=np.float64)
+        scale = np.asarray(posterior.covariances, dtype=np.float64) * (nu if nu.ndim == 0 else
+                                                                        nu.reshape((-1,) + (1,) * (np.ndim(
+                                                                            posterior.covariances) - 1)))
+        if self.covariance_type == "full":
+            sk = (scale - p.covariance) / safe[:, None, None] - shrink[:, None, None] * diff[:, :, None] * diff[:, None, :]
+        elif self.covariance_type == "tied":
+            k = len(nk)
+            sk = (scale - p.covariance - p.mean_precision / k * ((nk / beta)[:, None] * diff).T @ diff) / (nk.sum() / k)
+        elif self.covariance_type == "diag":
+            sk = (scale - p.covariance) / safe[:, None] - shrink[:, None] * diff ** 2
+        else:
+            sk = (scale - p.covariance) / safe - shrink * np.mean(diff ** 2, axis=1)
+        if self.covariance_type != "tied":
+            sk = np.where(held.reshape((-1,) + (1,) * (sk.ndim - 1)), sk, 0.0)
+        return nk, xk, sk
+
     def assemble(self, concentration, mean_precision, means, degrees_of_freedom, covariances) -> Posterior:
         """The posterior of these attributes (scikit-learn's fitted ones),
         with its E-step's mixture."""

@@ -30,7 +30,9 @@ __all__ = ["BayesianGaussianMixture", "EFFECTIVE_WEIGHT"]
 EFFECTIVE_WEIGHT = 1e-3
 
 #: The constraints of gaussmix's own parameters (scikit-learn's cover the rest).
-_OWN_CONSTRAINTS = {"prune_threshold": [Interval(Real, 0.0, 1.0, closed="neither"), None]}
+_OWN_CONSTRAINTS = {"prune_threshold": [Interval(Real, 0.0, 1.0, closed="neither"), None],
+                    "step_size_power": [Interval(Real, 0.5, 1.0, closed="right")],
+                    "step_size_offset": [Interval(Real, 0.0, None, closed="left")]}
 
 
 class BayesianGaussianMixture(ConditioningMixin, MixtureEstimator):
@@ -65,6 +67,11 @@ class BayesianGaussianMixture(ConditioningMixin, MixtureEstimator):
         labels index the kept components. The lower bound never decreases
         between prunings; a pruning step changes it (a smaller model).
         None (the default) keeps every component, as scikit-learn.
+    step_size_power, step_size_offset : float, default=0.6 and 2.0
+        gaussmix's: the step sizes of :meth:`partial_fit` (stochastic
+        variational inference), eta_t = (t + step_size_offset) **
+        -step_size_power, step_size_power in (0.5, 1], as
+        :class:`gaussmix.GaussianMixture`'s.
 
     Attributes
     ----------
@@ -118,14 +125,20 @@ class BayesianGaussianMixture(ConditioningMixin, MixtureEstimator):
       of one Gaussian fitted to the observed entries (EM, missing at
       random). Rows with NaN are scored on their observed entries.
     * Dask arrays: fit and scoring run chunk by chunk (the start from a
-      sample, as :class:`gaussmix.GaussianMixture`'s).
+      sample, as :class:`gaussmix.GaussianMixture`'s); so do chunk sources.
+    * :meth:`partial_fit`: stochastic variational inference over batches
+      (gaussmix/_stepwise.py's StochasticVariational). The priors are the
+      first batch's (or the fit's, continuing one); the posterior stands
+      for every row seen (a pass over the same rows again counts them
+      again: for exact variational EM over data larger than memory, fit a
+      chunk source); prune_threshold does not apply.
     """
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
                  init_params="kmeans", weight_concentration_prior_type="dirichlet_process",
                  weight_concentration_prior=None, mean_precision_prior=None, mean_prior=None,
                  degrees_of_freedom_prior=None, covariance_prior=None, random_state=None, warm_start=False,
-                 verbose=0, verbose_interval=10, prune_threshold=None):
+                 verbose=0, verbose_interval=10, prune_threshold=None, step_size_power=0.6, step_size_offset=2.0):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -144,6 +157,8 @@ class BayesianGaussianMixture(ConditioningMixin, MixtureEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.prune_threshold = prune_threshold
+        self.step_size_power = step_size_power
+        self.step_size_offset = step_size_offset
 
     # ------------------------------------------------------------------ the engine's hooks
 
@@ -155,6 +170,10 @@ class BayesianGaussianMixture(ConditioningMixin, MixtureEstimator):
                                            self.get_params(deep=False), caller_name=type(self).__name__)
         except _ScikitLearnInvalidParameter as exc:
             raise InvalidParameterError(str(exc)) from None
+        for name in ("step_size_power", "step_size_offset"):  # a bool is a Real to scikit-learn's Interval
+            if isinstance(getattr(self, name), bool):
+                raise InvalidParameterError(f"The {name!r} parameter of {type(self).__name__} must be a float, not "
+                                            f"a bool; got {getattr(self, name)!r}.")
 
     def _inits(self, n_features: int) -> Inits:
         return Inits(None, None, None)
@@ -174,6 +193,32 @@ class BayesianGaussianMixture(ConditioningMixin, MixtureEstimator):
         # Pruned once more: a component that fell below the threshold in the last update goes too.
         self._set_posterior(rule.pruned(best.parameters), rule.priors,
                             History(best.converged, best.n_iter, best.lower_bound, best.lower_bounds))
+        self._fitted_rows(source)
+
+    def _stepwise_rule(self, source, offset: float, started: bool):
+        from ._stepwise import StochasticVariational
+
+        if self.prune_threshold is not None:
+            raise ValueError(f"{type(self).__name__}.partial_fit(): prune_threshold applies to fit; a stream's "
+                             "posterior keeps its components (a component empty now may fill later): set "
+                             "prune_threshold=None")
+        priors = self._posterior_priors() if started else self._check_priors(source)
+        return StochasticVariational(self._variational_rule(priors, offset), float(self.step_size_power),
+                                     float(self.step_size_offset))
+
+    def _stepwise_parameters(self) -> Posterior:
+        return self._scored_posterior()
+
+    def _set_stepwise(self, posterior: Posterior, rule, source, history: History) -> None:
+        self._set_posterior(posterior, rule.priors, history)
+
+    def _rows_seen(self) -> tuple:
+        """A model without the record of its rows (a model file's): the rows
+        its posterior stands for, sum_k (beta_k - beta_0)."""
+        if hasattr(self, "n_samples_seen_"):
+            return super()._rows_seen()
+        weight = float(np.sum(np.asarray(self.mean_precision_) - self.mean_precision_prior_))
+        return int(round(weight)), weight
 
     def _variational_rule(self, priors: Priors, resp_offset: float = 0.0) -> Variational:
         """The update rule of this estimator's parameters, under priors."""

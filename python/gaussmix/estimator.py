@@ -67,8 +67,10 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
     gave), _update_rule, _warm_start (the parameters and lower bound to
     continue from), _set_fitted, _scoring_mixture (the mixture whose
     E-step scores rows), _log_density_offset (what score_samples adds
-    to its log-densities) and _missing_value_penalty (the penalty the
-    statistics of rows with NaN carry)."""
+    to its log-densities), _missing_value_penalty (the penalty the
+    statistics of rows with NaN carry), and for partial_fit _stepwise_rule
+    (gaussmix/_stepwise.py's rule), _stepwise_parameters (the fitted
+    parameters, to continue from) and _set_stepwise."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -212,7 +214,107 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
             return _missing.MissingData(x, w, func, self._missing_value_penalty())
         return _engine.InMemory(x, w, func, stats)
 
+    # ------------------------------------------------------------------ stepwise EM
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step on a batch of rows: stepwise EM (GaussianMixture) or
+        stochastic variational inference (BayesianGaussianMixture);
+        gaussmix's, scikit-learn's mixtures have no partial_fit.
+
+        The batch's E-step statistics under the current parameters, averaged
+        per unit of sample weight, are blended into running statistics,
+        ``s <- (1 - eta_t) s + eta_t s_batch``, and the parameters become
+        those of the running statistics (the M-step, with reg_covar; for a
+        variational posterior, the conjugate update of the running
+        statistics standing for every row seen), with
+
+            eta_t = (t + step_size_offset) ** -step_size_power,
+
+        t the number of batches blended before this one (t counts batches,
+        not rows: a batch's rows weigh by their sample_weight inside it). The
+        first call starts the model from the batch (init_params, or the
+        given initial parameters; its first initialisation, whatever n_init)
+        and takes one step on it (eta_0 = 1). Called on a model fitted by
+        :meth:`fit`, it continues from the fitted parameters, which count as
+        the batches of this batch's size that the fit's rows make (so that
+        one batch does not undo a fit on many rows). Cappe and Moulines
+        (2009), Liang and Klein (2009), Nguyen, Forbes and McLachlan (2020);
+        Hoffman, Blei, Wang and Paisley (2013) for the variational posterior:
+        with step_size_power in (0.5, 1], the stepwise updates approach the
+        batch fit's optimum within a few passes over the data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One batch: float64 or float32, NaN as missing values; any number
+            of rows after the first batch (which needs n_components).
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+
+        After the call: ``n_iter_`` is the number of batches blended (since
+        the last fit), ``lower_bound_`` the batch's mean log-likelihood
+        (log-density, for a variational posterior: what ``score`` gives it)
+        under the parameters before the step (``lower_bounds_``: every
+        batch's), ``converged_`` False (there is no stopping rule),
+        ``n_samples_seen_`` the rows seen, a fit's included.
+        """
+        self._check_params()
+        func = f"{type(self).__name__}.partial_fit"
+        if _dask.is_dask_array(X):
+            raise TypeError(f"{func}(): takes batches in memory (NumPy arrays); fit a Dask array with fit, or pass "
+                            "its chunks one at a time (chunk.compute())")
+        started = hasattr(self, "converged_")
+        source = self._data_source(X, sample_weight, func, warm=started, batch=started, checked=False)
+        rule = self._stepwise_rule(source, resp_offset(source.dtype, source.weight_total, source.n_samples), started)
+        running, steps = getattr(self, "_running", None), getattr(self, "_steps", 0)
+        with covariances_must_be_defined(source.dtype):
+            if not started:
+                parameters = rule.initial(self._start_provider(source, func).start(0, source))
+                history, seen, weight_seen, steps = [], 0, 0.0, 0
+            else:
+                parameters = self._stepwise_parameters()
+                seen, weight_seen = self._rows_seen()
+                if running is None:  # continuing a fit (or a loaded model): its parameters, as batches of this size
+                    running, history, steps = rule.running_of(parameters), [], max(1, seen // source.n_samples)
+                else:
+                    history = list(self.lower_bounds_)
+            try:
+                stats = rule.statistics(source, parameters)
+            except _core.NonFiniteData:
+                stats = None
+            if stats is None or not math.isfinite(stats.log_likelihood):
+                # NaN (missing values), infinity, or values whose squares overflow: the checked route, which
+                # fits NaN by EM on the observed entries and refuses the others with their messages.
+                source = self._data_source(X, sample_weight, func, warm=started, batch=started)
+                stats = rule.statistics(source, parameters)
+            batch = rule.averages(stats)
+            running = batch if running is None else rule.blend(running, batch, rule.step_size(steps))
+            weight_seen += source.weight_total
+            updated = rule.parameters(running, weight_seen)
+        lower_bound = rule.batch_bound(stats, parameters)
+        history.append(lower_bound)
+        self._set_stepwise(updated, rule, source, History(False, len(history), lower_bound, history))
+        self._running, self._steps = running, steps + 1
+        self.n_samples_seen_, self._weight_seen = seen + source.n_samples, weight_seen
+        return self
+
+    def _rows_seen(self) -> tuple:
+        """(rows, their weight) that a fitted model's parameters stand for: a
+        fit's or the batches', or for a model without that record (a model
+        file's), none."""
+        seen = getattr(self, "n_samples_seen_", 0)
+        return seen, getattr(self, "_weight_seen", float(seen))
+
     # ------------------------------------------------------------------ fitted state and scoring
+
+    def _fitted_rows(self, source) -> None:
+        """A fit's record of its rows, which partial_fit continues from."""
+        self.n_samples_seen_, self._weight_seen = source.n_samples, float(source.weight_total)
+        self._running = None  # partial_fit continues from the fitted parameters
 
     def _rows(self, X, func: str, **validate) -> np.ndarray:
         check_is_fitted(self)
@@ -531,95 +633,19 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
     def _set_fitted(self, best, source, rule) -> None:
         set_fitted(self, best.parameters, source.dtype,
                    History(best.converged, best.n_iter, best.lower_bound, best.lower_bounds))
-        self.n_samples_seen_ = source.n_samples
-        self._running = None  # partial_fit continues from the fitted parameters
+        self._fitted_rows(source)
 
-    # ------------------------------------------------------------------ stepwise EM
-
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """One step of stepwise EM on a batch of rows (gaussmix's; scikit-learn's
-        GaussianMixture has no partial_fit).
-
-        The batch's E-step statistics under the current parameters, averaged
-        per unit of sample weight, are blended into running statistics,
-        ``s <- (1 - eta_t) s + eta_t s_batch``, and the parameters become the
-        M-step of the running statistics (with reg_covar), with
-
-            eta_t = (t + step_size_offset) ** -step_size_power,
-
-        t the number of batches blended before this one (t counts batches,
-        not rows: a batch's rows weigh by their sample_weight inside it). The
-        first call starts the model from the batch (init_params, or
-        weights_init / means_init / precisions_init; its first
-        initialisation, whatever n_init) and takes one EM step on it
-        (eta_0 = 1). Called on a model fitted by :meth:`fit`, it continues
-        from the fitted parameters, which count as the batches of this
-        batch's size that the fit's rows make (so that one batch does not
-        undo a fit on many rows). Cappe and Moulines (2009), Liang and Klein
-        (2009), Nguyen, Forbes and McLachlan (2020): with step_size_power in
-        (0.5, 1], stepwise EM approaches batch EM's optimum within a few
-        passes over the data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            One batch: float64 or float32, NaN as missing values; any number
-            of rows after the first batch (which needs n_components).
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self
-
-        After the call: ``n_iter_`` is the number of batches blended (since
-        the last fit), ``lower_bound_`` the batch's mean log-likelihood under
-        the parameters before the step (``lower_bounds_``: every batch's),
-        ``converged_`` False (stepwise EM has no stopping rule),
-        ``n_samples_seen_`` the rows seen, a fit's included.
-        """
+    def _stepwise_rule(self, source, offset: float, started: bool):
         from ._stepwise import Stepwise
 
-        self._check_params()
-        func = f"{type(self).__name__}.partial_fit"
-        if _dask.is_dask_array(X):
-            raise TypeError(f"{func}(): takes batches in memory (NumPy arrays); fit a Dask array with fit, or pass "
-                            "its chunks one at a time (chunk.compute())")
-        started = hasattr(self, "converged_")
-        source = self._data_source(X, sample_weight, func, warm=started, batch=started, checked=False)
-        rule = Stepwise(self.covariance_type, float(self.reg_covar),
-                        resp_offset(source.dtype, source.weight_total, source.n_samples),
-                        float(self.step_size_power), float(self.step_size_offset))
-        running, steps = getattr(self, "_running", None), getattr(self, "_steps", 0)
-        with covariances_must_be_defined(source.dtype):
-            if not started:
-                mixture = rule.ml.initial(self._start_provider(source, func).start(0, source))
-                dtype, history, seen, steps = source.dtype, [], 0, 0
-            else:
-                mixture = scoring_mixture(self)
-                dtype, seen = self.means_.dtype, getattr(self, "n_samples_seen_", 0)
-                history = list(self.lower_bounds_) if running is not None else []
-                if running is None:  # continuing a fit (or a loaded model): its parameters, as batches of this size
-                    running = rule.of_mixture(mixture)
-                    steps = max(1, seen // source.n_samples)
-            try:
-                stats = rule.statistics(source, mixture)
-            except _core.NonFiniteData:
-                stats = None
-            if stats is None or not math.isfinite(stats.log_likelihood):
-                # NaN (missing values), infinity, or values whose squares overflow: the checked route, which
-                # fits NaN by EM on the observed entries and refuses the others with their messages.
-                source = self._data_source(X, sample_weight, func, warm=started, batch=started)
-                stats = rule.statistics(source, mixture)
-            batch = rule.averages(stats)
-            running = batch if running is None else rule.blend(running, batch, rule.step_size(steps))
-            parameters = rule.mixture(running)
-        lower_bound = rule.ml.lower_bound(stats, parameters)
-        history.append(lower_bound)
-        set_fitted(self, parameters, dtype, History(False, len(history), lower_bound, history))
-        self._running, self._steps = running, steps + 1
-        self.n_samples_seen_ = seen + source.n_samples
-        return self
+        return Stepwise(self.covariance_type, float(self.reg_covar), offset, float(self.step_size_power),
+                        float(self.step_size_offset))
+
+    def _stepwise_parameters(self) -> Mixture:
+        return scoring_mixture(self)
+
+    def _set_stepwise(self, parameters: Mixture, rule, source, history: History) -> None:
+        set_fitted(self, parameters, self.means_.dtype if hasattr(self, "means_") else source.dtype, history)
 
     def _scoring_mixture(self) -> Mixture:
         return scoring_mixture(self)
