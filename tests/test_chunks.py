@@ -21,27 +21,19 @@ import gaussmix  # noqa: E402
 from gaussmix import BayesianGaussianMixture, GaussianMixture, npy_chunks, parquet_chunks  # noqa: E402
 from gaussmix._chunks import merged_column_stats  # noqa: E402
 from gaussmix._validation import column_stats  # noqa: E402
+from helpers import spread_start, three_clusters  # noqa: E402
 
 N, D, K = 6000, 3, 3
 CHUNK = 1100  # 6 chunks, the last one short
 MODELS = ["full", "tied", "diag", "spherical"]
 
 
-def make_data(seed=0):
-    rng = np.random.default_rng(seed)
-    centres = np.array([[0.0, 0.0, 0.0], [4.0, 1.0, -2.0], [-3.0, 5.0, 2.0]])
-    X = centres[rng.integers(K, size=N)] + rng.normal(size=(N, D)) * rng.uniform(0.6, 1.6, D)
-    return X, rng.uniform(0.0, 2.0, N)
-
-
-X, W = make_data()
+X, W = three_clusters(N, 0.0)
+W = 2 * W  # in [0, 2)
 
 
 def start_for(ctype):
-    means = X[[0, N // 2, N - 1]] + 0.1
-    precisions = {"full": np.stack([np.eye(D)] * K), "tied": np.eye(D), "diag": np.ones((K, D)),
-                  "spherical": np.ones(K)}[ctype]
-    return dict(weights_init=np.full(K, 1.0 / K), means_init=means, precisions_init=precisions)
+    return spread_start(X, ctype)
 
 
 class Counted:

@@ -24,16 +24,14 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from gaussmix import GaussianMixture  # noqa: E402
 from gaussmix import _dask  # noqa: E402
+from helpers import spread_start, three_clusters  # noqa: E402
 
 N, D, K = 9000, 3, 3
 CHUNK = 2000  # 5 chunks, the last one short
 
 
 def make_data(seed=0):
-    rng = np.random.default_rng(seed)
-    centres = np.array([[0.0, 0.0, 0.0], [4.0, 1.0, -2.0], [-3.0, 5.0, 2.0]])
-    X = centres[rng.integers(K, size=N)] + rng.normal(size=(N, D)) * rng.uniform(0.6, 1.6, D)
-    return X, rng.uniform(0.5, 1.5, N)
+    return three_clusters(N, 0.5, seed)
 
 
 X, W = make_data()
@@ -41,10 +39,7 @@ X, W = make_data()
 
 def start_for(ctype):
     """A start every fit shares: K spread rows, equal weights, unit covariances."""
-    means = X[[0, N // 2, N - 1]] + 0.1
-    precisions = {"full": np.stack([np.eye(D)] * K), "tied": np.eye(D), "diag": np.ones((K, D)),
-                  "spherical": np.ones(K)}[ctype]
-    return dict(weights_init=np.full(K, 1.0 / K), means_init=means, precisions_init=precisions)
+    return spread_start(X, ctype)
 
 
 def quiet_cluster(n_workers):
