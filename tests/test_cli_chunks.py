@@ -12,6 +12,8 @@ import pytest
 pytest.importorskip("sklearn")
 da = pytest.importorskip("dask.array")
 
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+
 from gaussmix import GaussianMixture, dask_array_from_npy  # noqa: E402
 from gaussmix.estimator import MixtureEstimator  # noqa: E402
 
@@ -68,3 +70,16 @@ def test_refusals_name_the_remedy(tmp_path):
     assert "--chunk-rows" in err
     err = gaussmix("fit", "x.npy", "-k", "2", "--chunk-rows", "10", "--columns", "5", cwd=tmp_path, check_rc=1).stderr
     assert "not an index" in err
+
+
+def test_bayesian_fit_in_chunks_is_the_dask_fit_of_the_file(tmp_path):
+    from gaussmix import BayesianGaussianMixture
+
+    np.save(tmp_path / "x.npy", X)
+    gaussmix("fit", "x.npy", "-k", "3", "--bayesian", "--chunk-rows", "4000", "--seed", "2", "--max-iter", "20",
+             "-o", "m.npz", cwd=tmp_path, check_rc=None)
+    model = MixtureEstimator.load(tmp_path / "m.npz")
+    with pytest.warns(ConvergenceWarning):
+        reference = BayesianGaussianMixture(3, random_state=2, max_iter=20).fit(dask_array_from_npy(tmp_path / "x.npy"))
+    np.testing.assert_allclose(model.means_, reference.means_, rtol=1e-9)
+    np.testing.assert_allclose(model.weight_concentration_, reference.weight_concentration_, rtol=1e-9)
