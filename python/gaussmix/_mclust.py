@@ -1,0 +1,165 @@
+"""mclust's family of covariance models (Celeux and Govaert 1995; Fraley and
+Raftery 2002; Browne and McNicholas 2014) as M-steps over the engine's
+statistics: issue 27, in progress. Not yet public: the estimator does not
+take these names yet; tests/test_mclust_models.py checks the M-steps and
+:func:`me` against R's mclust 6 (tests/mclust_reference.json, written by
+tools/mclust_references.R).
+
+Each component's covariance is Sigma_k = lambda_k D_k A_k D_k^T: volume
+lambda_k, shape A_k (diagonal, det 1), orientation D_k. A model's name says
+which of the three are Equal across components, Variable, or the Identity:
+EII, VII, EEI, VEI, EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV.
+scikit-learn's spherical, diag, tied and full are VII, VVI, EEE and VVV.
+
+The M-step of a model takes the components' masses n_k and scatter matrices
+W_k = sum_i r_ik (x_i - xbar_k)(x_i - xbar_k)^T (the maximum-likelihood
+statistics every E-step gives) to the covariances that maximise the
+expected complete-data log-likelihood under the model's constraints:
+
+* closed forms (Celeux and Govaert 1995): EII, VII, EEI, VVI, EEE, VVV;
+  EVI (lambda = sum_k |diag W_k|^(1/d) / n, A_k = diag W_k / |diag W_k|^(1/d));
+  EVV (the same with W_k); EEV (W_k = L_k O_k L_k^T, eigenvalues in
+  decreasing order: A = sum_k O_k normalised, lambda = |sum_k O_k|^(1/d) / n,
+  D_k = L_k);
+* iterative: VEI alternates the volumes lambda_k = tr(W_k A^-1) / (d n_k)
+  and the shape A = diag(sum_k W_k / lambda_k) normalised to det 1, as
+  mclust's mevei does: from lambda = 1, A = I at the fit's first M-step,
+  each later M-step starting where the previous one stopped, until the
+  largest relative change of a lambda_k or a diagonal entry of A,
+  |old - new| / (1 + new), is at most tol (mclust's default
+  sqrt(machine epsilon)), with no cap on the inner iterations.
+  VEE, EVE, VVE and VEV: still to come.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: mclust's names, in its order.
+MCLUST_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")
+#: The models whose M-step is built so far.
+BUILT = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EEV", "EVV", "VVV")
+#: mclust's inner tolerance: emControl()'s tol[2].
+INNER_TOL = float(np.sqrt(np.finfo(np.float64).eps))
+
+
+def n_covariance_parameters(model: str, k: int, d: int) -> int:
+    """Free parameters of the covariances, as mclust counts them (nVarParams)."""
+    rotation = d * (d - 1) // 2
+    return {
+        "EII": 1, "VII": k, "EEI": d, "VEI": k + d - 1, "EVI": 1 + k * (d - 1), "VVI": k * d,
+        "EEE": d * (d + 1) // 2, "VEE": k + d - 1 + rotation, "EVE": 1 + k * (d - 1) + rotation,
+        "VVE": k * d + rotation, "EEV": d + k * rotation, "VEV": k + d - 1 + k * rotation,
+        "EVV": 1 + k * (d * (d + 1) // 2 - 1), "VVV": k * d * (d + 1) // 2,
+    }[model]
+
+
+def n_parameters(model: str, k: int, d: int) -> int:
+    """Free parameters of the mixture: the covariances', K D means, K - 1 weights (mclust's nMclustParams)."""
+    return n_covariance_parameters(model, k, d) + k * d + k - 1
+
+
+def _geometric_mean(values: np.ndarray, axis=-1) -> np.ndarray:
+    return np.exp(np.mean(np.log(values), axis=axis))
+
+
+class ConstrainedMStep:
+    """The M-step of one of mclust's models: covariances(n_k, W_k). It keeps
+    what an iterative M-step continues from (VEI's volumes and shape), so
+    one instance serves one EM run."""
+
+    def __init__(self, model: str, inner_tol: float = INNER_TOL, inner_max_iter: int | None = None):
+        if model not in MCLUST_MODELS:
+            raise ValueError(f"unknown mclust model {model!r}; one of {', '.join(MCLUST_MODELS)}")
+        if model not in BUILT:
+            raise NotImplementedError(f"mclust's {model} model is not built yet")
+        self.model, self.inner_tol = model, inner_tol
+        self.inner_max_iter = np.iinfo(np.int32).max if inner_max_iter is None else inner_max_iter
+        self._volumes = self._shape = None
+        self.inner_iterations = 0
+
+    def covariances(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
+        """(K, D, D) covariances from the masses n_k (K,) and scatter matrices W_k (K, D, D)."""
+        nk = np.asarray(nk, dtype=np.float64)
+        scatter = np.asarray(scatter, dtype=np.float64)
+        k, d, _ = scatter.shape
+        n = nk.sum()
+        eye = np.eye(d)
+        diag = np.diagonal(scatter, axis1=1, axis2=2)  # (K, D)
+        model = self.model
+        if model == "EII":
+            return np.broadcast_to(np.trace(scatter, axis1=1, axis2=2).sum() / (n * d) * eye, (k, d, d)).copy()
+        if model == "VII":
+            return (np.trace(scatter, axis1=1, axis2=2) / (nk * d))[:, None, None] * eye
+        if model == "EEI":
+            return np.broadcast_to(np.diag(diag.sum(axis=0) / n), (k, d, d)).copy()
+        if model == "VVI":
+            return np.stack([np.diag(v) for v in diag / nk[:, None]])
+        if model == "EEE":
+            return np.broadcast_to(scatter.sum(axis=0) / n, (k, d, d)).copy()
+        if model == "VVV":
+            return scatter / nk[:, None, None]
+        if model == "EVI":
+            size = _geometric_mean(diag)  # |diag W_k|^(1/d)
+            return np.stack([np.diag(v) for v in diag / size[:, None] * (size.sum() / n)])
+        if model == "EVV":
+            size = np.exp(np.linalg.slogdet(scatter)[1] / d)  # |W_k|^(1/d)
+            return scatter / size[:, None, None] * (size.sum() / n)
+        if model == "EEV":
+            values, vectors = np.linalg.eigh(scatter)  # ascending in every component: their ranks pair up
+            total = values.sum(axis=0)
+            size = _geometric_mean(total)
+            shape = total / size
+            return (size / n) * np.einsum("kij,j,klj->kil", vectors, shape, vectors)
+        return self._vei(nk, diag)
+
+    def _vei(self, nk: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """VEI: mclust's alternation (see the module), continued from the
+        previous M-step's volumes and shape."""
+        k, d = w.shape
+        volumes = np.ones(k) if self._volumes is None else self._volumes
+        shape = np.ones(d) if self._shape is None else self._shape
+        inner = 0
+        while True:
+            inner += 1
+            old_volumes, old_shape = volumes, shape
+            volumes = (w / shape).sum(axis=1) / (d * nk)
+            shape = (w / volumes[:, None]).sum(axis=0)
+            shape = shape / _geometric_mean(shape)
+            change = max(np.max(np.abs(old_volumes - volumes) / (1 + volumes)),
+                         np.max(np.abs(old_shape - shape) / (1 + shape)))
+            if not (change > self.inner_tol and inner <= self.inner_max_iter):
+                break
+        self._volumes, self._shape, self.inner_iterations = volumes, shape, inner
+        return volumes[:, None, None] * np.diag(shape)
+
+
+def me(x: np.ndarray, z: np.ndarray, model: str, n_iter: int, threads: int | None = None):
+    """mclust's me(modelName, data, z) with n_iter rounds and no early stop:
+    the M-step of z, then n_iter - 1 rounds of E-step + M-step, on the
+    core's E-step statistics. Returns (weights, means, covariances (K, D, D),
+    the log-likelihood of the last parameters)."""
+    from . import _core
+    from ._config import threads_for_core
+
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    threads = threads_for_core() if threads is None else threads
+    step = ConstrainedMStep(model)
+    shifts = np.broadcast_to(x.mean(axis=0), (z.shape[1], x.shape[1])).copy()
+    stats = _core.responsibility_stats(x, np.ascontiguousarray(z, dtype=np.float64), "full", shifts, None, threads)
+    log_likelihood = None
+    for _ in range(n_iter):
+        weights, means, scatter = _moments(stats)
+        covariances = step.covariances(weights * stats.weight_sum, scatter)
+        mixture = _core.FactorisedMixture(weights, means, covariances, "full")
+        stats = mixture.accumulate_stats(x, None, threads)
+        log_likelihood = float(stats.log_likelihood)
+    return weights, means, covariances, log_likelihood
+
+
+def _moments(stats):
+    """(weights, means, scatter W_k) of E-step statistics (no offsets: mclust's n_k = sum_i z_ik)."""
+    from . import _core
+
+    weights, means, covariances = (np.asarray(a) for a in _core.m_step_parameters(stats, 0.0, 0.0))
+    nk = weights * stats.weight_sum
+    return weights, means, covariances * nk[:, None, None]
