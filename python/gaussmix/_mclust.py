@@ -28,7 +28,11 @@ expected complete-data log-likelihood under the model's constraints:
   largest relative change of a lambda_k or a diagonal entry of A,
   |old - new| / (1 + new), is at most tol (mclust's default
   sqrt(machine epsilon)), with no cap on the inner iterations.
-  VEE, EVE, VVE and VEV: still to come.
+  VEE alternates C = sum_k W_k / lambda_k normalised to det 1 and
+  lambda_k = tr(W_k C^-1) / (d n_k), as mclust's mevee: from lambda = 1 at
+  every M-step, until the relative change of its target
+  n d + d sum_k n_k log lambda_k, |new - old| / (1 + |new|), is at most tol.
+  EVE, VVE and VEV: still to come.
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ import numpy as np
 #: mclust's names, in its order.
 MCLUST_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")
 #: The models whose M-step is built so far.
-BUILT = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EEV", "EVV", "VVV")
+BUILT = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EEV", "EVV", "VVV")
 #: mclust's inner tolerance: emControl()'s tol[2].
 INNER_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
@@ -110,7 +114,27 @@ class ConstrainedMStep:
             size = _geometric_mean(total)
             shape = total / size
             return (size / n) * np.einsum("kij,j,klj->kil", vectors, shape, vectors)
+        if model == "VEE":
+            return self._vee(nk, scatter)
         return self._vei(nk, diag)
+
+    def _vee(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
+        """VEE: mclust's alternation (see the module), from lambda = 1."""
+        k, d, _ = scatter.shape
+        volumes = np.ones(k)
+        previous, inner = np.inf, 0
+        while True:
+            inner += 1
+            shared = (scatter / volumes[:, None, None]).sum(axis=0)
+            shared = shared / _geometric_mean(np.linalg.eigvalsh(shared))
+            volumes = np.trace(np.linalg.solve(shared, scatter), axis1=1, axis2=2) / (d * nk)
+            target = nk.sum() * d + d * np.sum(np.log(volumes) * nk)
+            change = abs(target - previous) / (1 + abs(target))
+            previous = target
+            if not (change > self.inner_tol and inner < self.inner_max_iter):
+                break
+        self.inner_iterations = inner
+        return volumes[:, None, None] * shared
 
     def _vei(self, nk: np.ndarray, w: np.ndarray) -> np.ndarray:
         """VEI: mclust's alternation (see the module), continued from the
