@@ -32,7 +32,13 @@ expected complete-data log-likelihood under the model's constraints:
   lambda_k = tr(W_k C^-1) / (d n_k), as mclust's mevee: from lambda = 1 at
   every M-step, until the relative change of its target
   n d + d sum_k n_k log lambda_k, |new - old| / (1 + |new|), is at most tol.
-  EVE, VVE and VEV: still to come.
+  VEV: W_k = L_k O_k L_k^T (eigenvalues in one order for every
+  component); alternates lambda_k = sum_j O_kj / A_j / (d n_k) and
+  A = sum_k O_k / lambda_k normalised to det 1, as mclust's mevev: A from
+  sum_k O_k (normalised) at the fit's first M-step, each later M-step
+  starting from the previous A, until the largest relative change of an
+  entry of A or of a lambda_k is below tol; D_k = L_k.
+  EVE and VVE (the MM algorithm for a shared orientation): still to come.
 """
 from __future__ import annotations
 
@@ -41,7 +47,7 @@ import numpy as np
 #: mclust's names, in its order.
 MCLUST_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")
 #: The models whose M-step is built so far.
-BUILT = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EEV", "EVV", "VVV")
+BUILT = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EEV", "VEV", "EVV", "VVV")
 #: mclust's inner tolerance: emControl()'s tol[2].
 INNER_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
@@ -116,7 +122,33 @@ class ConstrainedMStep:
             return (size / n) * np.einsum("kij,j,klj->kil", vectors, shape, vectors)
         if model == "VEE":
             return self._vee(nk, scatter)
+        if model == "VEV":
+            return self._vev(nk, scatter)
         return self._vei(nk, diag)
+
+    def _vev(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
+        """VEV: mclust's alternation (see the module), its shape continued from the previous M-step's."""
+        k, d, _ = scatter.shape
+        values, vectors = np.linalg.eigh(scatter)  # (K, D) ascending in every component
+        if self._shape is None:
+            shape = values.sum(axis=0)
+            shape = shape / _geometric_mean(shape)
+        else:
+            shape = self._shape
+        volumes = np.zeros(k) if self._volumes is None else self._volumes
+        inner = 0
+        while True:
+            inner += 1
+            old_volumes, old_shape = volumes, shape
+            volumes = (values / old_shape).sum(axis=1) / (nk * d)
+            shape = (values / volumes[:, None]).sum(axis=0)
+            shape = shape / _geometric_mean(shape)
+            change = max(np.max(np.abs(old_shape - shape) / (1 + shape)),
+                         np.max(np.abs(volumes - old_volumes) / (1 + volumes)))
+            if not (change >= self.inner_tol and inner < self.inner_max_iter):
+                break
+        self._volumes, self._shape, self.inner_iterations = volumes, shape, inner
+        return np.einsum("kij,kj,klj->kil", vectors, volumes[:, None] * shape, vectors)
 
     def _vee(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
         """VEE: mclust's alternation (see the module), from lambda = 1."""
