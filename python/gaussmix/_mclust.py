@@ -38,7 +38,20 @@ expected complete-data log-likelihood under the model's constraints:
   sum_k O_k (normalised) at the fit's first M-step, each later M-step
   starting from the previous A, until the largest relative change of an
   entry of A or of a lambda_k is below tol; D_k = L_k.
-  EVE and VVE (the MM algorithm for a shared orientation): still to come.
+  EVE and VVE: the shared orientation D by the two MM steps of Browne and
+  McNicholas (2014) as mclust's meeve and mevve take them (with omega_k the
+  largest eigenvalue of W_k: F = sum_k A_k^-1 D^T W_k - omega_k A_k^-1 D^T,
+  D^T = P R^T of F's SVD P B R^T; then F = sum_k W_k D A_k^-1 -
+  max_j(1 / a_kj) W_k D, D = P R^T), then each A_k = diag(D^T W_k D)
+  normalised to det 1 (VVE: lambda_k its geometric mean / n_k; EVE:
+  lambda = the target / (n d)); the target sum_k tr(W_k D A_k^-1 D^T); from
+  D = I and A_k = I at the fit's first M-step, each later M-step starting
+  from the previous D and A_k, until the target's relative change is at
+  most tol.
+
+Every M-step is checked against R's mclust 6 (tests/test_mclust_models.py);
+the inner loops replicate mclust's starts and stopping rules so that both
+stop at the same iterate, not just near the same optimum.
 """
 from __future__ import annotations
 
@@ -46,8 +59,6 @@ import numpy as np
 
 #: mclust's names, in its order.
 MCLUST_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")
-#: The models whose M-step is built so far.
-BUILT = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EEV", "VEV", "EVV", "VVV")
 #: mclust's inner tolerance: emControl()'s tol[2].
 INNER_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
@@ -80,11 +91,9 @@ class ConstrainedMStep:
     def __init__(self, model: str, inner_tol: float = INNER_TOL, inner_max_iter: int | None = None):
         if model not in MCLUST_MODELS:
             raise ValueError(f"unknown mclust model {model!r}; one of {', '.join(MCLUST_MODELS)}")
-        if model not in BUILT:
-            raise NotImplementedError(f"mclust's {model} model is not built yet")
         self.model, self.inner_tol = model, inner_tol
         self.inner_max_iter = np.iinfo(np.int32).max if inner_max_iter is None else inner_max_iter
-        self._volumes = self._shape = None
+        self._volumes = self._shape = self._orientation = None
         self.inner_iterations = 0
 
     def covariances(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
@@ -124,6 +133,8 @@ class ConstrainedMStep:
             return self._vee(nk, scatter)
         if model == "VEV":
             return self._vev(nk, scatter)
+        if model in ("EVE", "VVE"):
+            return self._common_orientation(nk, scatter, variable_volume=model == "VVE")
         return self._vei(nk, diag)
 
     def _vev(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
@@ -149,6 +160,39 @@ class ConstrainedMStep:
                 break
         self._volumes, self._shape, self.inner_iterations = volumes, shape, inner
         return np.einsum("kij,kj,klj->kil", vectors, volumes[:, None] * shape, vectors)
+
+    def _common_orientation(self, nk: np.ndarray, scatter: np.ndarray, variable_volume: bool) -> np.ndarray:
+        """EVE and VVE: mclust's MM iterations (see the module), continued
+        from the previous M-step's orientation and shapes."""
+        k, d, _ = scatter.shape
+        largest = np.linalg.eigvalsh(scatter)[:, -1]
+        shapes = np.ones((k, d)) if self._shape is None else self._shape
+        turn = np.eye(d) if self._orientation is None else self._orientation  # D: its columns are the axes
+        previous, inner = np.inf, 0
+        while True:
+            inner += 1
+            scaled = turn.T[None, :, :] / shapes[:, :, None]  # A_k^-1 D^T
+            f = np.einsum("kij,kjl->il", scaled, scatter) - np.einsum("k,kij->ij", largest, scaled)
+            u, _, vt = np.linalg.svd(f)
+            turn = (u @ vt).T
+            rotated = scatter @ turn  # W_k D
+            f = (rotated / shapes[:, None, :] - (1 / shapes).max(axis=1)[:, None, None] * rotated).sum(axis=0)
+            u, _, vt = np.linalg.svd(f)
+            turn = u @ vt
+            spread = np.einsum("ji,kjl,li->ki", turn, scatter, turn)  # diag(D^T W_k D)
+            if variable_volume:
+                spread = spread / nk[:, None]
+            volumes = _geometric_mean(spread)
+            shapes = spread / volumes[:, None]
+            target = float(np.sum(np.einsum("ji,kjl,li->ki", turn, scatter, turn) / shapes))
+            change = abs(target - previous) / (1 + abs(target))
+            previous = target
+            if not (change > self.inner_tol and inner < self.inner_max_iter):
+                break
+        self._shape, self._orientation, self.inner_iterations = shapes, turn, inner
+        if not variable_volume:
+            volumes = np.full(k, target / (nk.sum() * d))
+        return np.einsum("ij,kj,lj->kil", turn, volumes[:, None] * shapes, turn)
 
     def _vee(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
         """VEE: mclust's alternation (see the module), from lambda = 1."""
