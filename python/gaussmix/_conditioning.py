@@ -50,15 +50,21 @@ class ConditioningMixin:
 
     def _derived_estimator(self, n_components: int):
         """The unfitted estimator that holds a marginal or conditional of
-        this model (this class, with its parameters, the initial ones unset)."""
-        return type(self)(**{**self.get_params(), "weights_init": None, "means_init": None, "precisions_init": None})
+        this model (this class, with its parameters, the initial ones unset;
+        an mclust model's marginals and conditionals keep its kernel's form,
+        not its constraints, so they hold that form's name)."""
+        params = {**self.get_params(), "weights_init": None, "means_init": None, "precisions_init": None,
+                  "covariance_type": covariance_model(self.covariance_type).kernel}
+        if "resp_init" in params:
+            params["resp_init"] = None
+        return type(self)(**params)
 
     def _derived(self, weights, means, dense_covariances, kept: np.ndarray):
         """A fitted model over the features kept, from a core marginal or
         conditional (dense covariances, which have this model's structure)."""
         model = self._derived_estimator(len(weights))
-        mixture = Mixture(weights, means, covariance_model(self.covariance_type).from_dense(dense_covariances),
-                          self.covariance_type)
+        form = covariance_model(self.covariance_type)
+        mixture = Mixture(weights, means, form.from_dense(dense_covariances), form.kernel)
         set_fitted(model, mixture, self.means_.dtype, GIVEN)
         names = getattr(self, "feature_names_in_", None)
         if names is not None:

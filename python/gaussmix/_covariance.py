@@ -20,11 +20,24 @@ import numpy as np
 class CovarianceModel:
     """One covariance model. ``matrix``: the covariances are full matrices
     (with correlations), else diagonals; ``shared``: one covariance serves
-    every component."""
+    every component; ``kernel``: the core's covariance type that holds the
+    model's covariances and runs its E-step (the model's own name for
+    scikit-learn's four); ``mclust``: the model's name in mclust's family
+    (scikit-learn's four are VVV, EEE, VVI and VII)."""
 
     name: str
     matrix: bool
     shared: bool
+    mclust: str
+
+    @property
+    def kernel(self) -> str:
+        return self.name
+
+    @property
+    def constrained(self) -> bool:
+        """The M-step is one of mclust's constrained ones (gaussmix/_mclust.py), not the core's."""
+        return False
 
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         """The shape of the model's covariances (scikit-learn's ``covariances_``)."""
@@ -144,7 +157,7 @@ class CovarianceModel:
 
 
 class Full(CovarianceModel):
-    name, matrix, shared = "full", True, False
+    name, matrix, shared, mclust = "full", True, False, "VVV"
 
     def covariance_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
@@ -166,7 +179,7 @@ class Full(CovarianceModel):
 
 
 class Tied(CovarianceModel):
-    name, matrix, shared = "tied", True, True
+    name, matrix, shared, mclust = "tied", True, True, "EEE"
 
     def covariance_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
@@ -194,7 +207,7 @@ class Tied(CovarianceModel):
 
 
 class Diag(CovarianceModel):
-    name, matrix, shared = "diag", False, False
+    name, matrix, shared, mclust = "diag", False, False, "VVI"
 
     def covariance_parameters(self, n_components, n_features):
         return n_components * n_features
@@ -216,7 +229,7 @@ class Diag(CovarianceModel):
 
 
 class Spherical(CovarianceModel):
-    name, matrix, shared = "spherical", False, False
+    name, matrix, shared, mclust = "spherical", False, False, "VII"
 
     def covariance_parameters(self, n_components, n_features):
         return n_components
@@ -240,11 +253,51 @@ class Spherical(CovarianceModel):
 #: The models by name, in scikit-learn's order.
 COVARIANCE_MODELS: dict[str, CovarianceModel] = {model.name: model for model in (Full(), Tied(), Diag(), Spherical())}
 
-#: scikit-learn's covariance_type names, in its order.
+#: scikit-learn's covariance_type names, in its order: the core's kernels, and Mixture's types.
 COVARIANCE_TYPES = tuple(COVARIANCE_MODELS)
 
 
+def _mclust_model(name: str) -> CovarianceModel:
+    """mclust's model ``name`` (gaussmix/_mclust.py): its covariances held,
+    scored and checked in the form of the core's kernel that fits its
+    structure (full (K, D, D) when it has orientations, diag (K, D) when it is
+    axis-aligned, spherical (K,) for EII and VII), its parameters counted as
+    mclust counts them, its M-step mclust's."""
+    from ._mclust import n_covariance_parameters
+
+    form = Spherical if name[1:] == "II" else Diag if name[2] == "I" else Full
+
+    class Mclust(form):
+        mclust = name
+        kernel = form.name
+
+        @property
+        def constrained(self) -> bool:
+            return True
+
+        def covariance_parameters(self, n_components, n_features):
+            return n_covariance_parameters(name, n_components, n_features)
+
+    model = Mclust()
+    model.name = name
+    return model
+
+
+def _mclust_names() -> tuple:
+    from ._mclust import MCLUST_MODELS
+
+    return MCLUST_MODELS
+
+
+#: mclust's fourteen models, by name (scikit-learn's four are among them under other names).
+MCLUST_COVARIANCE_MODELS: dict[str, CovarianceModel] = {name: _mclust_model(name) for name in _mclust_names()}
+
+#: What an estimator's covariance_type may be: scikit-learn's four, then mclust's fourteen.
+ESTIMATOR_COVARIANCE_TYPES = COVARIANCE_TYPES + tuple(MCLUST_COVARIANCE_MODELS)
+
+
 def covariance_model(covariance_type: str) -> CovarianceModel:
-    """The model called covariance_type (one of :data:`COVARIANCE_TYPES`; the
-    caller has checked the name)."""
-    return COVARIANCE_MODELS[covariance_type]
+    """The model called covariance_type (one of :data:`ESTIMATOR_COVARIANCE_TYPES`;
+    the caller has checked the name)."""
+    model = COVARIANCE_MODELS.get(covariance_type)
+    return MCLUST_COVARIANCE_MODELS[covariance_type] if model is None else model

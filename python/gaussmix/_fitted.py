@@ -106,7 +106,7 @@ def scoring_mixture(model) -> Mixture:
     try:
         covariances = covariance_model(covariance_type).covariances_from_precisions_cholesky(
             np.asarray(model.precisions_cholesky_, dtype=np.float64))
-        return Mixture(model.weights_, model.means_, covariances, covariance_type)
+        return Mixture(model.weights_, model.means_, covariances, covariance_model(covariance_type).kernel)
     except (ValueError, np.linalg.LinAlgError, KeyError) as exc:
         raise ValueError(f"{type(model).__name__}: weights_, means_ and precisions_cholesky_ do not form a valid "
                          f"{covariance_type} mixture ({exc}); refit, or set consistent attributes") from None

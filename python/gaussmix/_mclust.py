@@ -263,3 +263,61 @@ def _moments(stats):
     weights, means, covariances = (np.asarray(a) for a in _core.m_step_parameters(stats, 0.0, 0.0))
     nk = weights * stats.weight_sum
     return weights, means, covariances * nk[:, None, None]
+
+
+class Constrained:
+    """The engine's update rule of an mclust model (gaussmix/_engine.py):
+    the maximum-likelihood rule's statistics and lower bound, with the
+    model's constrained M-step (:class:`ConstrainedMStep`) in place of the
+    core's, reg_covar added to every variance after it (as scikit-learn
+    adds it), resp_offset to every n_k. The E-step is the core's kernel of
+    the model's form (full, diag or spherical)."""
+
+    def __init__(self, covariance_type: str, reg_covar: float, resp_offset: float):
+        from ._covariance import covariance_model
+        from ._engine import MaximumLikelihood
+
+        self.model = covariance_model(covariance_type)
+        self.ml = MaximumLikelihood(reg_covar, resp_offset)
+        self.reg_covar, self.resp_offset = reg_covar, resp_offset
+        self.step = ConstrainedMStep(self.model.mclust)
+
+    def initial(self, start):
+        """The model's M-step of the statistics a start stands for (n_k its
+        weights x its mass, W_k = n_k (its covariances less reg_covar)): a
+        start from responsibilities becomes their constrained M-step, as
+        mclust's me() takes it. Each run starts the inner iterations afresh."""
+        self.step = ConstrainedMStep(self.model.mclust)
+        weights = np.asarray(start.weights, dtype=np.float64)
+        means = np.asarray(start.means, dtype=np.float64)
+        k, d = means.shape
+        nk = weights * start.mass
+        dense = self.model.dense(self.model.regularised(np.asarray(start.covariances, dtype=np.float64),
+                                                        -self.reg_covar), k, d)
+        return self._mixture(weights, means, self.step.covariances(nk, dense * nk[:, None, None]))
+
+    def mixture(self, parameters):
+        return parameters
+
+    def statistics(self, source, parameters):
+        return self.ml.statistics(source, parameters)
+
+    def update(self, stats):
+        from . import _core
+
+        weights, means, covariances = (np.asarray(a) for a in _core.m_step_parameters(stats, 0.0, self.resp_offset))
+        nk = np.asarray(stats.resp_sum, dtype=np.float64) + self.resp_offset
+        k, d = means.shape
+        dense = self.model.dense(covariances, k, d) * nk[:, None, None]
+        return self._mixture(weights, means, self.step.covariances(nk, dense))
+
+    def lower_bound(self, stats, parameters) -> float:
+        return self.ml.lower_bound(stats, parameters)
+
+    def _mixture(self, weights, means, dense):
+        """The Mixture of the kernel's form, reg_covar on every variance."""
+        from . import _core
+        from ._mixture import mixture_from_core
+
+        covariances = self.model.regularised(self.model.from_dense(dense), self.reg_covar)
+        return mixture_from_core(_core.FactorisedMixture(weights, means, covariances, self.model.kernel))

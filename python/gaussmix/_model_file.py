@@ -433,7 +433,7 @@ def _read_mixture(model, members, version: int, means: np.ndarray, covariances: 
     ctype = model.covariance_type
     weights = members.array("mixture_weights", "float64", (K,))
     try:
-        mixture = Mixture(weights, means, covariances, ctype)
+        mixture = Mixture(weights, means, covariances, covariance_model(ctype).kernel)
     except (ValueError, TypeError) as exc:
         raise _Defect(f"its mixture is invalid ({exc})") from None
 

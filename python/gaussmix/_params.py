@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from ._covariance import COVARIANCE_TYPES, covariance_model
+from ._covariance import COVARIANCE_TYPES, ESTIMATOR_COVARIANCE_TYPES, covariance_model
 
 #: scikit-learn's init_params values.
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -61,7 +61,9 @@ def _options(values) -> str:
 #: with an InvalidParameterError, which is a TypeError too.
 PARAMETER_RULES = {
     "n_components": ("an int in the range [1, inf)", lambda v: is_int(v) and v >= 1),
-    "covariance_type": (_options(COVARIANCE_TYPES), lambda v: isinstance(v, str) and v in COVARIANCE_TYPES),
+    "covariance_type": (_options(COVARIANCE_TYPES) + " or one of mclust's models (" +
+                        ", ".join(ESTIMATOR_COVARIANCE_TYPES[len(COVARIANCE_TYPES):]) + ")",
+                        lambda v: isinstance(v, str) and v in ESTIMATOR_COVARIANCE_TYPES),
     "tol": ("a float in the range [0.0, inf)", _finite_real_at_least(0.0)),
     "reg_covar": ("a float in the range [0.0, inf)", _finite_real_at_least(0.0)),
     "max_iter": ("an int in the range [0, inf)", _integral_at_least(0)),
@@ -78,6 +80,8 @@ PARAMETER_RULES = {
     "verbose": ("an int in the range [0, inf), an instance of 'bool' or an instance of 'numpy.bool'",
                 lambda v: isinstance(v, (bool, np.bool_)) or (is_int(v) and v >= 0)),
     "verbose_interval": ("an int in the range [1, inf)", _integral_at_least(1)),
+    # gaussmix's own: a start from given responsibilities (mclust's me(modelName, data, z))
+    "resp_init": ("an array-like or None", _array_like_or_none),
     # gaussmix's own: partial_fit's step sizes (gaussmix/_stepwise.py)
     "step_size_power": ("a float in the range (0.5, 1.0]",
                         lambda v: isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and 0.5 < v <= 1.0),

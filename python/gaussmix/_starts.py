@@ -96,7 +96,7 @@ class StartProvider:
     """The start of each initialisation of one fit (see the module)."""
 
     def __init__(self, *, n_components: int, covariance_type: str, init_params: str, reg_covar: float,
-                 inits: Inits, random_state, seed, func: str, cache: StartCache | None = None):
+                 inits: Inits, random_state, seed, func: str, cache: StartCache | None = None, resp=None):
         if cache is not None and not isinstance(cache, StartCache):
             raise TypeError(f"{func}(): starts must be a gaussmix.StartCache, got {type(cache).__name__}")
         if cache is not None and not is_int(seed):
@@ -105,6 +105,7 @@ class StartProvider:
         self.n_components, self.covariance_type = n_components, covariance_type
         self.init_params, self.reg_covar, self.inits = init_params, reg_covar, inits
         self.random_state, self.seed, self.func, self.cache = random_state, seed, func, cache
+        self.resp = resp  # given responsibilities (resp_init), checked against the rows by start()
 
     @property
     def given_in_full(self) -> bool:
@@ -118,7 +119,10 @@ class StartProvider:
             return Start(*inits, self.covariance_type, source.weight_total)
         x, w, stats = source.start_rows(self.n_components, self.random_state)
         xk = fit_data(x, self.func, stats=stats)
-        resp, labels = self._assignment(init, xk, w, stats.var)
+        if self.resp is not None:
+            resp, labels = self._given_responsibilities(source, len(xk)), None
+        else:
+            resp, labels = self._assignment(init, xk, w, stats.var)
         total = float(len(xk) if w is None else w.sum())
         # The offset is the data's precision's, also when the kernels need float64 (as scikit-learn's on the same data).
         weights, means, covariances = self._from_assignment(xk, w, resp, labels, resp_offset(x.dtype, total, len(x)),
@@ -129,6 +133,28 @@ class StartProvider:
         return Start(weights if inits.weights is None else inits.weights,
                      means if inits.means is None else inits.means,
                      covariances if inits.covariances is None else inits.covariances, self.covariance_type, mass)
+
+    def _given_responsibilities(self, source, n_rows: int) -> np.ndarray:
+        """resp_init, checked: (N, K) for the N rows of the fit, finite, >= 0, rows summing to 1."""
+        resp = np.asarray(self.resp)
+        if resp.dtype == object or not (np.issubdtype(resp.dtype, np.floating) or np.issubdtype(resp.dtype, np.integer)):
+            raise TypeError(f"{self.func}(): resp_init must hold real numbers, got dtype {resp.dtype}")
+        if source.n_samples != n_rows:
+            raise ValueError(f"{self.func}(): resp_init needs the rows in memory (the start of a Dask array or chunk "
+                             "source is drawn from a sample of its rows); fit an array")
+        shape = (n_rows, self.n_components)
+        if resp.shape != shape:
+            raise ValueError(f"{self.func}(): resp_init must have shape {shape} (a row of responsibilities per row "
+                             f"of X, one per component), got {resp.shape}")
+        resp = np.ascontiguousarray(resp, dtype=np.float64)
+        if not np.isfinite(resp).all() or resp.min() < 0:
+            raise ValueError(f"{self.func}(): resp_init must be finite and >= 0")
+        sums = resp.sum(axis=1)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
+        if bad.size:
+            raise ValueError(f"{self.func}(): every row of resp_init must sum to 1; row {bad[0]} sums to "
+                             f"{sums[bad[0]]:.10g} (divide each row by its sum)")
+        return resp
 
     def _assignment(self, init: int, xk: np.ndarray, w, column_variances: np.ndarray):
         if self.cache is None:

@@ -136,12 +136,13 @@ def _largest(ks) -> int:
 
 
 def parse_models(text: str) -> list[str]:
-    from ._mixture import COVARIANCE_TYPES
+    from ._covariance import ESTIMATOR_COVARIANCE_TYPES
 
     values = [t.strip() for t in text.split(",")]
-    bad = [v for v in values if v not in COVARIANCE_TYPES]
+    bad = [v for v in values if v not in ESTIMATOR_COVARIANCE_TYPES]
     if bad:
-        raise argparse.ArgumentTypeError(f"{bad[0]!r} is not one of {', '.join(COVARIANCE_TYPES)}")
+        raise argparse.ArgumentTypeError(f"{bad[0]!r} is not one of {', '.join(ESTIMATOR_COVARIANCE_TYPES)} "
+                                         "(scikit-learn's four, then mclust's fourteen)")
     return values
 
 
@@ -542,7 +543,8 @@ def add_commands(sub) -> dict:
     p.add_argument("-k", "--components", dest="k", type=parse_k, required=True, metavar="K",
                    help="number of components: K, a range LO..HI or a list K1,K2 (several: a selection sweep)")
     p.add_argument("--covariance", type=parse_models, default=["full"], metavar="MODEL[,MODEL]",
-                   help="full, tied, diag, spherical or a list of them (default full)")
+                   help="full, tied, diag, spherical, one of mclust's models (EII, VII, EEI, VEI, EVI, VVI, EEE, "
+                        "VEE, EVE, VVE, EEV, VEV, EVV, VVV) or a list of them (default full)")
     p.add_argument("--criterion", choices=["bic", "aic", "icl"], default="bic",
                    help="how a sweep chooses (lower is better; default bic)")
     p.add_argument("--n-init", type=count(1), default=1, help="initialisations per fit (default 1)")

@@ -167,10 +167,12 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
     def _start_provider(self, source, func: str, cache=None) -> StartProvider:
         """The starts of a fit of source (gaussmix/_starts.py): init_params or
         the given initial parameters, from random_state."""
-        return StartProvider(n_components=self.n_components, covariance_type=self.covariance_type,
+        return StartProvider(n_components=self.n_components,
+                             covariance_type=covariance_model(self.covariance_type).kernel,
                              init_params=self.init_params, reg_covar=float(self.reg_covar),
                              inits=self._inits(source.n_features), random_state=check_random_state(self.random_state),
-                             seed=self.random_state, func=func, cache=cache)
+                             seed=self.random_state, func=func, cache=cache,
+                             resp=getattr(self, "resp_init", None))
 
     def _data_source(self, X, sample_weight, func: str, warm: bool, batch: bool = False, checked: bool = True):
         """X's data source, X and sample_weight checked as scikit-learn checks
@@ -502,9 +504,21 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
     ----------
     n_components : int, default=1
         Number of mixture components K.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    covariance_type : {'full', 'tied', 'diag', 'spherical'} or one of mclust's fourteen, default='full'
         'full': each component its own covariance; 'tied': one shared;
         'diag': each its own diagonal; 'spherical': each its own variance.
+        gaussmix's: mclust's models by name (Celeux and Govaert 1995),
+        each covariance lambda_k D_k A_k D_k^T with its volume, shape and
+        orientation Equal across components, Variable, or the Identity:
+        'EII', 'VII', 'EEI', 'VEI', 'EVI', 'VVI', 'EEE', 'VEE', 'EVE',
+        'VVE', 'EEV', 'VEV', 'EVV', 'VVV' ('spherical' is VII, 'diag' VVI,
+        'tied' EEE, 'full' VVV). Their M-steps are mclust's
+        (gaussmix/_mclust.py; the same fits as R's mclust 6 from the same
+        start), covariances_ is (K, D, D) for the models with orientations,
+        (K, D) for the axis-aligned ones and (K,) for EII and VII, and bic,
+        aic count parameters as mclust does. Given initial parameters are
+        first taken to the model's form (its M-step of the statistics they
+        stand for).
     tol : float, default=1e-3
         EM stops when the lower bound (the mean log-likelihood per unit of
         sample weight) changed by less than tol.
@@ -524,6 +538,12 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
     precisions_init : array-like, default=None
         Initial parameters that replace those of ``init_params``
         (precisions in the shape of ``covariances_``).
+    resp_init : array-like of shape (n_samples, n_components), default=None
+        gaussmix's: initial responsibilities (rows of non-negative numbers
+        summing to 1, one row per row of X), as mclust's
+        me(modelName, data, z) takes them: the first parameters are their
+        M-step, under the covariance model, instead of init_params'. Needs
+        the rows in memory (not a Dask array or chunk source).
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and :meth:`sample`; an int gives the same
         initialisation as scikit-learn's with that int.
@@ -598,7 +618,8 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
                  init_params="kmeans", weights_init=None, means_init=None, precisions_init=None, random_state=None,
-                 warm_start=False, verbose=0, verbose_interval=10, step_size_power=0.6, step_size_offset=2.0):
+                 warm_start=False, verbose=0, verbose_interval=10, step_size_power=0.6, step_size_offset=2.0,
+                 resp_init=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -615,6 +636,7 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
         self.verbose_interval = verbose_interval
         self.step_size_power = step_size_power
         self.step_size_offset = step_size_offset
+        self.resp_init = resp_init
 
     # ------------------------------------------------------------------ the engine's hooks
 
@@ -625,6 +647,10 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
         return check_inits(self, n_features)
 
     def _update_rule(self, source, offset: float):
+        if covariance_model(self.covariance_type).constrained:
+            from ._mclust import Constrained
+
+            return Constrained(self.covariance_type, float(self.reg_covar), offset)
         return _engine.MaximumLikelihood(float(self.reg_covar), offset)
 
     def _warm_start(self) -> tuple:
@@ -637,6 +663,11 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
 
     def _stepwise_rule(self, source, offset: float, started: bool):
         from ._stepwise import Stepwise
+
+        if covariance_model(self.covariance_type).constrained:
+            raise ValueError(f"{type(self).__name__}.partial_fit(): stepwise EM takes scikit-learn's covariance "
+                             f"models ('full', 'tied', 'diag', 'spherical'), not mclust's {self.covariance_type!r} "
+                             "yet; fit it, or use its scikit-learn equivalent where it has one")
 
         return Stepwise(self.covariance_type, float(self.reg_covar), offset, float(self.step_size_power),
                         float(self.step_size_offset))

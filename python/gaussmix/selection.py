@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _core
 from ._config import get_num_threads, side_by_side_threads, threads_for_core
-from ._covariance import COVARIANCE_TYPES, covariance_model
+from ._covariance import COVARIANCE_TYPES, ESTIMATOR_COVARIANCE_TYPES, covariance_model
 from ._fitted import scoring_mixture
 
 CRITERIA = ("bic", "aic", "icl")
@@ -151,10 +151,10 @@ def _components(n_components) -> list[int]:
 
 def _models(covariance_types) -> list[str]:
     values = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
-    bad = [v for v in values if v not in COVARIANCE_TYPES]
+    bad = [v for v in values if v not in ESTIMATOR_COVARIANCE_TYPES]
     if not values or bad:
-        raise ValueError(f"select_model(): covariance_types must be among {', '.join(COVARIANCE_TYPES)}, got "
-                         f"{covariance_types!r}")
+        raise ValueError(f"select_model(): covariance_types must be among {', '.join(COVARIANCE_TYPES)} or mclust's "
+                         f"{', '.join(ESTIMATOR_COVARIANCE_TYPES[len(COVARIANCE_TYPES):])}, got {covariance_types!r}")
     return list(dict.fromkeys(values))
 
 
