@@ -119,3 +119,43 @@ def test_select_model_sweeps_mclust_names():
     assert (sweep.best_.n_components, sweep.best_.covariance_type) == (best.n_components, best.covariance_type)
     with pytest.raises(ValueError, match="covariance_types must be among .* or mclust's EII"):
         select_model(x, [2], ["QQQ"])
+
+
+def prior_cases():
+    for name, data in SETS.items():
+        for run in data["runs"]:
+            if run["prior"] and run["ok"]:
+                yield pytest.param(name, run, id=f"{name}-{run['model']}-{run['n_iter']}-prior")
+
+
+@pytest.mark.parametrize("name, run", list(prior_cases()))
+def test_mclusts_default_prior_gives_mclusts_fit(name, run):
+    data = SETS[name]
+    x, z, k = np.array(data["x"]), np.array(data["z"]), data["G"]
+    model = fitted(x, n_components=k, covariance_type=run["model"], resp_init=z, reg_covar=0.0,
+                   max_iter=run["n_iter"] - 1, tol=0.0, prior="mclust")
+    np.testing.assert_allclose(model.score(x) * len(x), run["loglik"], rtol=1e-9)
+    np.testing.assert_allclose(model.means_, run["mean"], rtol=1e-7)
+    want = np.array(run["covariances"])
+    dense = covariance_model(run["model"]).dense(model.covariances_, k, x.shape[1])
+    np.testing.assert_allclose(dense, want, rtol=1e-6, atol=1e-9 * np.abs(want).max())
+    np.testing.assert_allclose(-model.bic(x), run["bic"], rtol=1e-9)
+
+
+def test_the_prior_under_scikit_learns_names_and_its_refusals():
+    data = SETS["iris"]
+    x, z = np.array(data["x"]), np.array(data["z"])
+    run = next(r for r in data["runs"] if r["model"] == "VVV" and r["prior"] and r["n_iter"] == 5)
+    full = fitted(x, n_components=3, covariance_type="full", resp_init=z, reg_covar=0.0, max_iter=4, tol=0.0,
+                  prior="mclust")
+    np.testing.assert_allclose(full.covariances_, run["covariances"], rtol=1e-6)
+    # A dict replaces defaults: a huge shrinkage pulls every mean to the prior mean.
+    pulled = fitted(x, n_components=3, covariance_type="VVV", resp_init=z, max_iter=0,
+                    prior={"shrinkage": 1e9, "mean": np.zeros(4)})
+    np.testing.assert_allclose(pulled.means_, 0.0, atol=1e-5)
+    with pytest.raises(ValueError, match="conjugate prior applies to .* none for EVE"):
+        GaussianMixture(3, covariance_type="EVE", prior="mclust").fit(x)
+    with pytest.raises(ValueError, match=r"prior\['mean'\] must be finite with shape \(4,\)"):
+        GaussianMixture(3, covariance_type="VVV", prior={"mean": [0.0]}).fit(x)
+    with pytest.raises(ValueError, match="'prior' parameter of GaussianMixture must be None, 'mclust' or a dict"):
+        GaussianMixture(3, prior="jeffreys").fit(x)

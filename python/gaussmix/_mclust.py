@@ -61,6 +61,8 @@ stop at the same iterate, not just near the same optimum.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 #: mclust's names, in its order.
@@ -141,7 +143,13 @@ class ConstrainedMStep:
             return self._vev(nk, scatter)
         if model in ("EVE", "VVE"):
             return self._common_orientation(nk, scatter, variable_volume=model == "VVE")
-        return self._vei(nk, diag)
+        return self._vei(diag, d * nk)
+
+    def step(self, nk: np.ndarray, xbar: np.ndarray, scatter: np.ndarray) -> tuple:
+        """(means, (K, D, D) covariances): the M-step of the masses n_k, the
+        component means xbar_k and the scatter matrices W_k around them
+        (without a prior, the means are xbar_k)."""
+        return np.asarray(xbar, dtype=np.float64), self.covariances(nk, scatter)
 
     def _vev(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
         """VEV: mclust's alternation (see the module), its shape continued from the previous M-step's."""
@@ -218,9 +226,11 @@ class ConstrainedMStep:
         self.inner_iterations = inner
         return volumes[:, None, None] * shared
 
-    def _vei(self, nk: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def _vei(self, w: np.ndarray, denominators: np.ndarray) -> np.ndarray:
         """VEI: mclust's alternation (see the module), continued from the
-        previous M-step's volumes and shape."""
+        previous M-step's volumes and shape; w: the diagonals of the W_k
+        (K, D); each volume is sum_j w_kj / a_j over its denominator (d n_k;
+        with a prior, mclust's MAP one)."""
         k, d = w.shape
         volumes = np.ones(k) if self._volumes is None else self._volumes
         shape = np.ones(d) if self._shape is None else self._shape
@@ -228,7 +238,7 @@ class ConstrainedMStep:
         while True:
             inner += 1
             old_volumes, old_shape = volumes, shape
-            volumes = (w / shape).sum(axis=1) / (d * nk)
+            volumes = (w / shape).sum(axis=1) / denominators
             shape = (w / volumes[:, None]).sum(axis=0)
             shape = shape / _geometric_mean(shape)
             change = max(np.max(np.abs(old_volumes - volumes) / (1 + volumes)),
@@ -239,9 +249,15 @@ class ConstrainedMStep:
         return volumes[:, None, None] * np.diag(shape)
 
 
-def me(x: np.ndarray, z: np.ndarray, model: str, n_iter: int, threads: int | None = None):
-    """mclust's me(modelName, data, z) with n_iter rounds and no early stop:
-    the M-step of z, then n_iter - 1 rounds of E-step + M-step, on the
+def m_step(model: str, prior: Prior | None = None) -> ConstrainedMStep:
+    """A fresh M-step of the model (under the prior, if given): one per EM run."""
+    return ConstrainedMStep(model) if prior is None else MapMStep(model, prior)
+
+
+def me(x: np.ndarray, z: np.ndarray, model: str, n_iter: int, prior: Prior | None = None,
+       threads: int | None = None):
+    """mclust's me(modelName, data, z, prior) with n_iter rounds and no early
+    stop: the M-step of z, then n_iter - 1 rounds of E-step + M-step, on the
     core's E-step statistics. Returns (weights, means, covariances (K, D, D),
     the log-likelihood of the last parameters)."""
     from . import _core
@@ -249,13 +265,13 @@ def me(x: np.ndarray, z: np.ndarray, model: str, n_iter: int, threads: int | Non
 
     x = np.ascontiguousarray(x, dtype=np.float64)
     threads = threads_for_core() if threads is None else threads
-    step = ConstrainedMStep(model)
+    step = m_step(model, prior)
     shifts = np.broadcast_to(x.mean(axis=0), (z.shape[1], x.shape[1])).copy()
     stats = _core.responsibility_stats(x, np.ascontiguousarray(z, dtype=np.float64), "full", shifts, None, threads)
     log_likelihood = None
     for _ in range(n_iter):
-        weights, means, scatter = _moments(stats)
-        covariances = step.covariances(weights * stats.weight_sum, scatter)
+        weights, xbar, scatter = _moments(stats)
+        means, covariances = step.step(weights * stats.weight_sum, xbar, scatter)
         mixture = _core.FactorisedMixture(weights, means, covariances, "full")
         stats = mixture.accumulate_stats(x, None, threads)
         log_likelihood = float(stats.log_likelihood)
@@ -279,28 +295,27 @@ class Constrained:
     adds it), resp_offset to every n_k. The E-step is the core's kernel of
     the model's form (full, diag or spherical)."""
 
-    def __init__(self, covariance_type: str, reg_covar: float, resp_offset: float):
+    def __init__(self, covariance_type: str, reg_covar: float, resp_offset: float, prior: Prior | None = None):
         from ._covariance import covariance_model
         from ._engine import MaximumLikelihood
 
         self.model = covariance_model(covariance_type)
         self.ml = MaximumLikelihood(reg_covar, resp_offset)
-        self.reg_covar, self.resp_offset = reg_covar, resp_offset
-        self.step = ConstrainedMStep(self.model.mclust)
+        self.reg_covar, self.resp_offset, self.prior = reg_covar, resp_offset, prior
+        self.step = m_step(self.model.mclust, prior)
 
     def initial(self, start):
         """The model's M-step of the statistics a start stands for (n_k its
         weights x its mass, W_k = n_k (its covariances less reg_covar)): a
         start from responsibilities becomes their constrained M-step, as
         mclust's me() takes it. Each run starts the inner iterations afresh."""
-        self.step = ConstrainedMStep(self.model.mclust)
+        self.step = m_step(self.model.mclust, self.prior)
         weights = np.asarray(start.weights, dtype=np.float64)
-        means = np.asarray(start.means, dtype=np.float64)
-        k, d = means.shape
+        k, d = np.shape(start.means)
         nk = weights * start.mass
         dense = self.model.dense(self.model.regularised(np.asarray(start.covariances, dtype=np.float64),
                                                         -self.reg_covar), k, d)
-        return self._mixture(weights, means, self.step.covariances(nk, dense * nk[:, None, None]))
+        return self._mixture(weights, *self.step.step(nk, start.means, dense * nk[:, None, None]))
 
     def mixture(self, parameters):
         return parameters
@@ -315,7 +330,7 @@ class Constrained:
         nk = np.asarray(stats.resp_sum, dtype=np.float64) + self.resp_offset
         k, d = means.shape
         dense = self.model.dense(covariances, k, d) * nk[:, None, None]
-        return self._mixture(weights, means, self.step.covariances(nk, dense))
+        return self._mixture(weights, *self.step.step(nk, means, dense))
 
     def lower_bound(self, stats, parameters) -> float:
         return self.ml.lower_bound(stats, parameters)
@@ -327,3 +342,112 @@ class Constrained:
 
         covariances = self.model.regularised(self.model.from_dense(dense), self.reg_covar)
         return mixture_from_core(_core.FactorisedMixture(weights, means, covariances, self.model.kernel))
+
+
+# --------------------------------------------------------------------------- the conjugate prior
+
+
+class Prior(NamedTuple):
+    """mclust's conjugate prior (Fraley and Raftery 2007): the means' prior
+    mean and shrinkage (kappa_P), the covariances' degrees of freedom
+    (nu_P) and scale (Lambda_P: a number for the models without
+    orientations, a (D, D) matrix for the others)."""
+
+    shrinkage: float
+    mean: np.ndarray
+    dof: float
+    scale: float | np.ndarray
+
+
+#: The models mclust's conjugate prior applies to (mclust 6 has none for VEE, EVE, VVE and EVV).
+PRIOR_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EEV", "VEV", "VVV")
+
+
+def default_prior(model: str, mean: np.ndarray, covariance: np.ndarray, n_rows: int, n_components: int) -> Prior:
+    """mclust's defaultPrior (priorControl()): shrinkage 0.01, the data's
+    mean, D + 2 degrees of freedom, and as scale the data's covariance
+    (ddof 1) divided by G^(2/D): its mean variance for the models without
+    orientations, the matrix for the others (its diagonal when there are no
+    more rows than columns)."""
+    d = len(mean)
+    factor = (1.0 / n_components) ** (2.0 / d)
+    covariance = np.asarray(covariance, dtype=np.float64)
+    if model[2] == "I":
+        scale = factor * float(np.trace(covariance)) / d
+    else:
+        scale = factor * (covariance if n_rows > d else np.diag(np.diag(covariance)))
+    return Prior(0.01, np.asarray(mean, dtype=np.float64), d + 2.0, scale)
+
+
+class MapMStep(ConstrainedMStep):
+    """The M-step of one of mclust's models under its conjugate prior: the
+    maximum a posteriori means and covariances, exactly as mclust 6's
+    me<model>p Fortran routines compute them (its EM with a prior), quirks
+    included, so that the fits are mclust's: with c_k = kappa n_k / (n_k +
+    kappa), B_k = W_k + c_k (xbar_k - mu_P)(xbar_k - mu_P)^T and t = 1 when
+    kappa > 0,
+
+    * the means are (n_k xbar_k + kappa mu_P) / (n_k + kappa), except EEI's,
+      which mclust leaves at xbar_k;
+    * VVV: (Lambda + B_k) / (nu + n_k + d + 1 + t); EEE: (Lambda + sum_k B_k)
+      / (nu + n + d + 1 + t G); VII: (Lambda + tr B_k) / (nu + d n_k + 2 +
+      t d) I; EII: sum_k tr B_k / (nu + (n + G) d + 2) I (mclust leaves
+      Lambda out there); VVI: diag(Lambda + B_k) / (nu + n_k + 2 + t); EEI:
+      diag(Lambda + sum_k B_k) / (nu + n + 1 + t); EVI: lambda = sum_k
+      |diag(Lambda + B_k)|^(1/d) / (nu + n + 1 + t), A_k the normalised
+      diagonal; EEV: the eigenvalues of Lambda + B_k summed into A, lambda =
+      |A|^(1/d) / (nu + n + d + 1 + t); VEI: its alternation over
+      diag(Lambda + B_k) with volumes over d n_k + nu + 2 + t; VEV: its
+      alternation over the eigenvalues of Lambda + B_k, volumes over d n_k
+      (mclust leaves nu out there).
+    """
+
+    def __init__(self, model: str, prior: Prior, inner_tol: float = INNER_TOL, inner_max_iter: int | None = None):
+        super().__init__(model, inner_tol, inner_max_iter)
+        if model not in PRIOR_MODELS:
+            raise ValueError(f"mclust's conjugate prior applies to {', '.join(PRIOR_MODELS)}, not {model}")
+        self.prior = prior
+
+    def step(self, nk: np.ndarray, xbar: np.ndarray, scatter: np.ndarray) -> tuple:
+        prior = self.prior
+        nk = np.asarray(nk, dtype=np.float64)
+        xbar = np.asarray(xbar, dtype=np.float64)
+        k, d = xbar.shape
+        n, nu, kappa = nk.sum(), prior.dof, prior.shrinkage
+        t = 1.0 if kappa > 0 else 0.0
+        deviation = xbar - prior.mean
+        c = kappa * nk / (nk + kappa)
+        b = np.asarray(scatter, dtype=np.float64) + c[:, None, None] * deviation[:, :, None] * deviation[:, None, :]
+        diag = np.diagonal(b, axis1=1, axis2=2)
+        scale = prior.scale
+        means = (nk[:, None] * xbar + kappa * prior.mean) / (nk + kappa)[:, None]
+        eye = np.eye(d)
+        model = self.model
+        if model == "EII":
+            covariances = np.broadcast_to(np.trace(b, axis1=1, axis2=2).sum() / (nu + (n + k) * d + 2) * eye,
+                                          (k, d, d)).copy()
+        elif model == "VII":
+            covariances = ((scale + np.trace(b, axis1=1, axis2=2)) / (nu + d * nk + 2 + t * d))[:, None, None] * eye
+        elif model == "EEI":
+            means = xbar.copy()
+            covariances = np.broadcast_to(np.diag((scale + diag.sum(axis=0)) / (nu + n + 1 + t)), (k, d, d)).copy()
+        elif model == "VVI":
+            covariances = np.stack([np.diag(v) for v in (scale + diag) / (nu + nk + 2 + t)[:, None]])
+        elif model == "VEI":
+            covariances = self._vei(scale + diag, d * nk + nu + 2 + t)
+        elif model == "EVI":
+            s = scale + diag
+            size = _geometric_mean(s)
+            covariances = np.stack([np.diag(v) for v in s / size[:, None] * (size.sum() / (nu + n + 1 + t))])
+        elif model == "EEE":
+            covariances = np.broadcast_to((scale + b.sum(axis=0)) / (nu + n + d + 1 + t * k), (k, d, d)).copy()
+        elif model == "EEV":
+            values, vectors = np.linalg.eigh(scale + b)
+            total = values.sum(axis=0)
+            size = _geometric_mean(total)
+            covariances = (size / (nu + n + d + 1 + t)) * np.einsum("kij,j,klj->kil", vectors, total / size, vectors)
+        elif model == "VEV":
+            covariances = self._vev(nk, scale + b)
+        else:  # VVV
+            covariances = (scale + b) / (nu + nk + d + 1 + t)[:, None, None]
+        return means, covariances

@@ -80,6 +80,10 @@ PARAMETER_RULES = {
     "verbose": ("an int in the range [0, inf), an instance of 'bool' or an instance of 'numpy.bool'",
                 lambda v: isinstance(v, (bool, np.bool_)) or (is_int(v) and v >= 0)),
     "verbose_interval": ("an int in the range [1, inf)", _integral_at_least(1)),
+    # gaussmix's own: mclust's conjugate prior (gaussmix/_mclust.py)
+    "prior": ("None, 'mclust' or a dict with some of the keys 'shrinkage', 'mean', 'dof', 'scale'",
+              lambda v: v is None or (isinstance(v, str) and v == "mclust")
+              or (isinstance(v, dict) and set(v) <= {"shrinkage", "mean", "dof", "scale"})),
     # gaussmix's own: a start from given responsibilities (mclust's me(modelName, data, z))
     "resp_init": ("an array-like or None", _array_like_or_none),
     # gaussmix's own: partial_fit's step sizes (gaussmix/_stepwise.py)

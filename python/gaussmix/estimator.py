@@ -538,6 +538,18 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
     precisions_init : array-like, default=None
         Initial parameters that replace those of ``init_params``
         (precisions in the shape of ``covariances_``).
+    prior : None, 'mclust' or dict, default=None
+        gaussmix's: mclust's conjugate prior (Fraley and Raftery 2007):
+        'mclust' is priorControl()'s defaults (shrinkage 0.01, the data's
+        mean, n_features + 2 degrees of freedom, the data's covariance
+        divided by n_components^(2 / n_features) as scale: its mean variance
+        for the models without orientations); a dict replaces some of
+        'shrinkage', 'mean', 'dof', 'scale'. The M-step is then mclust's
+        maximum a posteriori one (gaussmix/_mclust.py's MapMStep), for the
+        models mclust has it for (EII, VII, EEI, VEI, EVI, VVI, EEE, EEV,
+        VEV, VVV; 'spherical', 'diag', 'tied', 'full' as VII, VVI, EEE, VVV).
+        lower_bound_ and score stay log-likelihoods, and bic is mclust's
+        (the log-likelihood at the posterior mode).
     resp_init : array-like of shape (n_samples, n_components), default=None
         gaussmix's: initial responsibilities (rows of non-negative numbers
         summing to 1, one row per row of X), as mclust's
@@ -619,7 +631,7 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
                  init_params="kmeans", weights_init=None, means_init=None, precisions_init=None, random_state=None,
                  warm_start=False, verbose=0, verbose_interval=10, step_size_power=0.6, step_size_offset=2.0,
-                 resp_init=None):
+                 resp_init=None, prior=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -637,6 +649,7 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
         self.step_size_power = step_size_power
         self.step_size_offset = step_size_offset
         self.resp_init = resp_init
+        self.prior = prior
 
     # ------------------------------------------------------------------ the engine's hooks
 
@@ -647,11 +660,44 @@ class GaussianMixture(ConditioningMixin, MixtureEstimator):
         return check_inits(self, n_features)
 
     def _update_rule(self, source, offset: float):
-        if covariance_model(self.covariance_type).constrained:
+        if covariance_model(self.covariance_type).constrained or self.prior is not None:
             from ._mclust import Constrained
 
-            return Constrained(self.covariance_type, float(self.reg_covar), offset)
+            return Constrained(self.covariance_type, float(self.reg_covar), offset, self._conjugate_prior(source))
         return _engine.MaximumLikelihood(float(self.reg_covar), offset)
+
+    def _conjugate_prior(self, source):
+        """The prior parameter as gaussmix/_mclust.py's Prior (None without
+        one): mclust's defaultPrior from the rows' mean and covariance
+        (ddof 1, weights counting rows), each given entry replacing its
+        default."""
+        if self.prior is None:
+            return None
+        from ._mclust import PRIOR_MODELS, Prior, default_prior
+
+        func = f"{type(self).__name__}.fit"
+        model = covariance_model(self.covariance_type).mclust
+        if model not in PRIOR_MODELS:
+            raise ValueError(f"{func}(): mclust's conjugate prior applies to {', '.join(PRIOR_MODELS)} (mclust 6 has "
+                             f"none for {self.covariance_type}); set prior=None or pick one of those models")
+        given = {} if self.prior == "mclust" else dict(self.prior)
+        moments = source.moments(True, float(self.reg_covar))
+        if moments.total <= 1.0:
+            raise ValueError(f"{func}(): mclust's default prior needs the rows' covariance with ddof = 1, and the "
+                             "rows weigh at most one; give prior={'scale': ...}")
+        covariance = moments.covariance * moments.total / (moments.total - 1.0)
+        prior = default_prior(model, moments.mean, covariance, source.n_samples, int(self.n_components))
+        d = source.n_features
+        values = {}
+        for name, value in given.items():
+            array = np.asarray(value, dtype=np.float64)
+            wanted = {"shrinkage": (), "dof": (), "mean": (d,), "scale": () if model[2] == "I" else (d, d)}[name]
+            if array.shape != wanted or not np.isfinite(array).all():
+                raise ValueError(f"{func}(): prior[{name!r}] must be finite with shape {wanted}, got {array.shape}")
+            values[name] = float(array) if wanted == () else array
+        if values.get("shrinkage", 0.0) < 0 or values.get("dof", d) <= d - 1:
+            raise ValueError(f"{func}(): prior['shrinkage'] must be >= 0 and prior['dof'] > n_features - 1")
+        return prior._replace(**values)
 
     def _warm_start(self) -> tuple:
         return scoring_mixture(self), self.lower_bound_
