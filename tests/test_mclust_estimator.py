@@ -159,3 +159,19 @@ def test_the_prior_under_scikit_learns_names_and_its_refusals():
         GaussianMixture(3, covariance_type="VVV", prior={"mean": [0.0]}).fit(x)
     with pytest.raises(ValueError, match="'prior' parameter of GaussianMixture must be None, 'mclust' or a dict"):
         GaussianMixture(3, prior="jeffreys").fit(x)
+
+
+@pytest.mark.parametrize("model", MCLUST_MODELS)
+def test_integer_weights_are_repeated_rows(model):
+    data = SETS["diabetes"]
+    x, z = np.array(data["x"]), np.array(data["z"])
+    counts = np.random.default_rng(1).integers(0, 4, len(x))
+    params = dict(n_components=3, covariance_type=model, reg_covar=0.0, max_iter=5, tol=0.0)
+    kept = counts > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = GaussianMixture(resp_init=z[kept], **params).fit(x[kept], sample_weight=counts[kept])
+        repeated = GaussianMixture(resp_init=np.repeat(z, counts, axis=0), **params).fit(np.repeat(x, counts, axis=0))
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(weighted, name), getattr(repeated, name), rtol=1e-8, err_msg=name)
+    np.testing.assert_allclose(weighted.lower_bound_, repeated.lower_bound_, rtol=1e-10)
