@@ -175,3 +175,15 @@ def test_integer_weights_are_repeated_rows(model):
     for name in ("weights_", "means_", "covariances_"):
         np.testing.assert_allclose(getattr(weighted, name), getattr(repeated, name), rtol=1e-8, err_msg=name)
     np.testing.assert_allclose(weighted.lower_bound_, repeated.lower_bound_, rtol=1e-10)
+
+
+def test_model_files_keep_the_prior_and_leave_resp_init_out(tmp_path):
+    data = SETS["iris"]
+    x, z = np.array(data["x"]), np.array(data["z"])
+    prior = {"shrinkage": 0.5, "mean": np.arange(4.0)}
+    gm = fitted(x, n_components=3, covariance_type="VEV", resp_init=z, prior=prior, max_iter=3)
+    gm.save(tmp_path / "m.npz")
+    loaded = GaussianMixture.load(tmp_path / "m.npz")
+    assert loaded.prior == {"shrinkage": 0.5, "mean": [0.0, 1.0, 2.0, 3.0]} and loaded.resp_init is None
+    refit = fitted(x, **{**loaded.get_params(), "resp_init": z})
+    np.testing.assert_allclose(refit.means_, gm.means_, rtol=1e-12)

@@ -52,7 +52,8 @@ it was.
 
 Parameters that are not JSON values (a RandomState given as random_state)
 are stored as None; array parameters (weights_init, mean_prior, ...) as
-lists. A parameter missing from a file takes its default (what the
+lists, a dict (prior) as an object of them; resp_init (a start as large as
+the data) as None. A parameter missing from a file takes its default (what the
 gaussmix that wrote the file did without it); an unknown one is refused.
 """
 from __future__ import annotations
@@ -136,6 +137,8 @@ class _NewerFormat(Exception):
 
 
 def _json_value(value):
+    if isinstance(value, dict):  # prior={'mean': ..., 'scale': ...}
+        return {str(k): _json_value(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, (np.integer, np.floating, np.bool_)):
@@ -165,6 +168,8 @@ def _members(model) -> dict:
     kind = _kind_of(model, owner)
     version = _KINDS[kind].version
     params = {name: _json_value(value) for name, value in model.get_params(deep=False).items()}
+    if "resp_init" in params:  # a start as large as the data it began: not part of the model
+        params["resp_init"] = None
     members = dict(
         format=np.array(FORMAT), format_version=np.array(version), gaussmix_version=np.array(__version__),
         params=np.array(json.dumps(params)), converged=np.array(bool(model.converged_)),
