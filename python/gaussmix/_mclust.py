@@ -291,9 +291,13 @@ class Constrained:
     """The engine's update rule of an mclust model (gaussmix/_engine.py):
     the maximum-likelihood rule's statistics and lower bound, with the
     model's constrained M-step (:class:`ConstrainedMStep`) in place of the
-    core's, reg_covar added to every variance after it (as scikit-learn
-    adds it), resp_offset to every n_k. The E-step is the core's kernel of
-    the model's form (full, diag or spherical)."""
+    core's, resp_offset added to every n_k. reg_covar goes into the
+    statistics, W_k + n_k reg_covar I, before the constrained step: for
+    scikit-learn's four models that is scikit-learn's covariance + reg_covar
+    exactly, and it keeps the models that normalise a shape by its
+    determinant defined where a variance is zero (a constant column). The
+    E-step is the core's kernel of the model's form (full, diag or
+    spherical)."""
 
     def __init__(self, covariance_type: str, reg_covar: float, resp_offset: float, prior: Prior | None = None):
         from ._covariance import covariance_model
@@ -306,15 +310,15 @@ class Constrained:
 
     def initial(self, start):
         """The model's M-step of the statistics a start stands for (n_k its
-        weights x its mass, W_k = n_k (its covariances less reg_covar)): a
-        start from responsibilities becomes their constrained M-step, as
-        mclust's me() takes it. Each run starts the inner iterations afresh."""
+        weights x its mass, W_k + n_k reg_covar I = n_k times its
+        covariances, which hold reg_covar): a start from responsibilities
+        becomes their constrained M-step, as mclust's me() takes it. Each
+        run starts the inner iterations afresh."""
         self.step = m_step(self.model.mclust, self.prior)
         weights = np.asarray(start.weights, dtype=np.float64)
         k, d = np.shape(start.means)
         nk = weights * start.mass
-        dense = self.model.dense(self.model.regularised(np.asarray(start.covariances, dtype=np.float64),
-                                                        -self.reg_covar), k, d)
+        dense = self.model.dense(np.asarray(start.covariances, dtype=np.float64), k, d)
         return self._mixture(weights, *self.step.step(nk, start.means, dense * nk[:, None, None]))
 
     def mixture(self, parameters):
@@ -326,7 +330,8 @@ class Constrained:
     def update(self, stats):
         from . import _core
 
-        weights, means, covariances = (np.asarray(a) for a in _core.m_step_parameters(stats, 0.0, self.resp_offset))
+        weights, means, covariances = (np.asarray(a) for a in _core.m_step_parameters(stats, self.reg_covar,
+                                                                                       self.resp_offset))
         nk = np.asarray(stats.resp_sum, dtype=np.float64) + self.resp_offset
         k, d = means.shape
         dense = self.model.dense(covariances, k, d) * nk[:, None, None]
@@ -336,12 +341,12 @@ class Constrained:
         return self.ml.lower_bound(stats, parameters)
 
     def _mixture(self, weights, means, dense):
-        """The Mixture of the kernel's form, reg_covar on every variance."""
+        """The Mixture of the kernel's form."""
         from . import _core
         from ._mixture import mixture_from_core
 
-        covariances = self.model.regularised(self.model.from_dense(dense), self.reg_covar)
-        return mixture_from_core(_core.FactorisedMixture(weights, means, covariances, self.model.kernel))
+        return mixture_from_core(_core.FactorisedMixture(weights, means, self.model.from_dense(dense),
+                                                         self.model.kernel))
 
 
 # --------------------------------------------------------------------------- the conjugate prior
