@@ -106,44 +106,7 @@ class ConstrainedMStep:
 
     def covariances(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
         """(K, D, D) covariances from the masses n_k (K,) and scatter matrices W_k (K, D, D)."""
-        nk = np.asarray(nk, dtype=np.float64)
-        scatter = np.asarray(scatter, dtype=np.float64)
-        k, d, _ = scatter.shape
-        n = nk.sum()
-        eye = np.eye(d)
-        diag = np.diagonal(scatter, axis1=1, axis2=2)  # (K, D)
-        model = self.model
-        if model == "EII":
-            return np.broadcast_to(np.trace(scatter, axis1=1, axis2=2).sum() / (n * d) * eye, (k, d, d)).copy()
-        if model == "VII":
-            return (np.trace(scatter, axis1=1, axis2=2) / (nk * d))[:, None, None] * eye
-        if model == "EEI":
-            return np.broadcast_to(np.diag(diag.sum(axis=0) / n), (k, d, d)).copy()
-        if model == "VVI":
-            return np.stack([np.diag(v) for v in diag / nk[:, None]])
-        if model == "EEE":
-            return np.broadcast_to(scatter.sum(axis=0) / n, (k, d, d)).copy()
-        if model == "VVV":
-            return scatter / nk[:, None, None]
-        if model == "EVI":
-            size = _geometric_mean(diag)  # |diag W_k|^(1/d)
-            return np.stack([np.diag(v) for v in diag / size[:, None] * (size.sum() / n)])
-        if model == "EVV":
-            size = np.exp(np.linalg.slogdet(scatter)[1] / d)  # |W_k|^(1/d)
-            return scatter / size[:, None, None] * (size.sum() / n)
-        if model == "EEV":
-            values, vectors = np.linalg.eigh(scatter)  # ascending in every component: their ranks pair up
-            total = values.sum(axis=0)
-            size = _geometric_mean(total)
-            shape = total / size
-            return (size / n) * np.einsum("kij,j,klj->kil", vectors, shape, vectors)
-        if model == "VEE":
-            return self._vee(nk, scatter)
-        if model == "VEV":
-            return self._vev(nk, scatter)
-        if model in ("EVE", "VVE"):
-            return self._common_orientation(nk, scatter, variable_volume=model == "VVE")
-        return self._vei(diag, d * nk)
+        return _ML_STEPS[self.model](self, np.asarray(nk, dtype=np.float64), np.asarray(scatter, dtype=np.float64))
 
     def step(self, nk: np.ndarray, xbar: np.ndarray, scatter: np.ndarray) -> tuple:
         """(means, (K, D, D) covariances): the M-step of the masses n_k, the
@@ -247,6 +210,66 @@ class ConstrainedMStep:
                 break
         self._volumes, self._shape, self.inner_iterations = volumes, shape, inner
         return volumes[:, None, None] * np.diag(shape)
+
+
+def _equal(k: int, covariance: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(covariance, (k,) + covariance.shape).copy()
+
+
+def _diagonals(variances: np.ndarray) -> np.ndarray:
+    """(K, D, D) diagonal matrices of (K, D) variances."""
+    k, d = variances.shape
+    out = np.zeros((k, d, d))
+    out[:, np.arange(d), np.arange(d)] = variances
+    return out
+
+
+def _trace(scatter: np.ndarray) -> np.ndarray:
+    return np.trace(scatter, axis1=1, axis2=2)
+
+
+def _diag(scatter: np.ndarray) -> np.ndarray:
+    return np.diagonal(scatter, axis1=1, axis2=2)
+
+
+def _eev(values_vectors, divisor: float) -> np.ndarray:
+    """EEV: the eigenvalues (ascending in every component, so their ranks
+    pair up) summed into one shape, its size over divisor the volume."""
+    values, vectors = values_vectors
+    total = values.sum(axis=0)
+    size = _geometric_mean(total)
+    return (size / divisor) * np.einsum("kij,j,klj->kil", vectors, total / size, vectors)
+
+
+def _evi(variances: np.ndarray, divisor: float) -> np.ndarray:
+    """EVI: each component's variances normalised to det 1, the sum of their sizes over divisor the volume."""
+    size = _geometric_mean(variances)
+    return _diagonals(variances / size[:, None] * (size.sum() / divisor))
+
+
+def _evv(scatter: np.ndarray, divisor: float) -> np.ndarray:
+    """EVV: each W_k normalised to det 1, the sum of their sizes |W_k|^(1/d) over divisor the volume."""
+    size = np.exp(np.linalg.slogdet(scatter)[1] / scatter.shape[1])
+    return scatter / size[:, None, None] * (size.sum() / divisor)
+
+
+#: Each model's maximum-likelihood M-step: (the M-step, n_k, W_k) -> (K, D, D) covariances.
+_ML_STEPS = {
+    "EII": lambda step, nk, w: _equal(len(nk), _trace(w).sum() / (nk.sum() * w.shape[1]) * np.eye(w.shape[1])),
+    "VII": lambda step, nk, w: (_trace(w) / (nk * w.shape[1]))[:, None, None] * np.eye(w.shape[1]),
+    "EEI": lambda step, nk, w: _equal(len(nk), np.diag(_diag(w).sum(axis=0) / nk.sum())),
+    "VEI": lambda step, nk, w: step._vei(_diag(w), w.shape[1] * nk),
+    "EVI": lambda step, nk, w: _evi(_diag(w), nk.sum()),
+    "VVI": lambda step, nk, w: _diagonals(_diag(w) / nk[:, None]),
+    "EEE": lambda step, nk, w: _equal(len(nk), w.sum(axis=0) / nk.sum()),
+    "VEE": lambda step, nk, w: step._vee(nk, w),
+    "EVE": lambda step, nk, w: step._common_orientation(nk, w, variable_volume=False),
+    "VVE": lambda step, nk, w: step._common_orientation(nk, w, variable_volume=True),
+    "EEV": lambda step, nk, w: _eev(np.linalg.eigh(w), nk.sum()),
+    "VEV": lambda step, nk, w: step._vev(nk, w),
+    "EVV": lambda step, nk, w: _evv(w, nk.sum()),
+    "VVV": lambda step, nk, w: w / nk[:, None, None],
+}
 
 
 def m_step(model: str, prior: Prior | None = None) -> ConstrainedMStep:
@@ -417,42 +440,43 @@ class MapMStep(ConstrainedMStep):
         prior = self.prior
         nk = np.asarray(nk, dtype=np.float64)
         xbar = np.asarray(xbar, dtype=np.float64)
-        k, d = xbar.shape
-        n, nu, kappa = nk.sum(), prior.dof, prior.shrinkage
-        t = 1.0 if kappa > 0 else 0.0
+        kappa = prior.shrinkage
         deviation = xbar - prior.mean
         c = kappa * nk / (nk + kappa)
         b = np.asarray(scatter, dtype=np.float64) + c[:, None, None] * deviation[:, :, None] * deviation[:, None, :]
-        diag = np.diagonal(b, axis1=1, axis2=2)
-        scale = prior.scale
-        means = (nk[:, None] * xbar + kappa * prior.mean) / (nk + kappa)[:, None]
-        eye = np.eye(d)
-        model = self.model
-        if model == "EII":
-            covariances = np.broadcast_to(np.trace(b, axis1=1, axis2=2).sum() / (nu + (n + k) * d + 2) * eye,
-                                          (k, d, d)).copy()
-        elif model == "VII":
-            covariances = ((scale + np.trace(b, axis1=1, axis2=2)) / (nu + d * nk + 2 + t * d))[:, None, None] * eye
-        elif model == "EEI":
-            means = xbar.copy()
-            covariances = np.broadcast_to(np.diag((scale + diag.sum(axis=0)) / (nu + n + 1 + t)), (k, d, d)).copy()
-        elif model == "VVI":
-            covariances = np.stack([np.diag(v) for v in (scale + diag) / (nu + nk + 2 + t)[:, None]])
-        elif model == "VEI":
-            covariances = self._vei(scale + diag, d * nk + nu + 2 + t)
-        elif model == "EVI":
-            s = scale + diag
-            size = _geometric_mean(s)
-            covariances = np.stack([np.diag(v) for v in s / size[:, None] * (size.sum() / (nu + n + 1 + t))])
-        elif model == "EEE":
-            covariances = np.broadcast_to((scale + b.sum(axis=0)) / (nu + n + d + 1 + t * k), (k, d, d)).copy()
-        elif model == "EEV":
-            values, vectors = np.linalg.eigh(scale + b)
-            total = values.sum(axis=0)
-            size = _geometric_mean(total)
-            covariances = (size / (nu + n + d + 1 + t)) * np.einsum("kij,j,klj->kil", vectors, total / size, vectors)
-        elif model == "VEV":
-            covariances = self._vev(nk, scale + b)
-        else:  # VVV
-            covariances = (scale + b) / (nu + nk + d + 1 + t)[:, None, None]
-        return means, covariances
+        terms = _MapTerms(nk, nk.sum(), xbar.shape[1], prior.dof, 1.0 if kappa > 0 else 0.0, b, prior.scale)
+        covariances = _MAP_STEPS[self.model](self, terms)
+        if self.model in _UNSHRUNK_MEANS:
+            return xbar.copy(), covariances
+        return (nk[:, None] * xbar + kappa * prior.mean) / (nk + kappa)[:, None], covariances
+
+
+class _MapTerms(NamedTuple):
+    """What mclust's MAP M-steps read: n_k, n, d, nu, t (1 when kappa > 0),
+    B_k = W_k + c_k (xbar_k - mu_P)(xbar_k - mu_P)^T, and Lambda."""
+
+    nk: np.ndarray
+    n: float
+    d: int
+    nu: float
+    t: float
+    b: np.ndarray
+    scale: float | np.ndarray
+
+
+#: The models whose MAP means mclust leaves at xbar_k (its meeeip does not shrink them).
+_UNSHRUNK_MEANS = frozenset({"EEI"})
+
+#: Each model's MAP M-step as mclust 6's me<model>p computes it (see MapMStep): (the M-step, _MapTerms) -> covariances.
+_MAP_STEPS = {
+    "EII": lambda step, q: _equal(len(q.nk), _trace(q.b).sum() / (q.nu + (q.n + len(q.nk)) * q.d + 2) * np.eye(q.d)),
+    "VII": lambda step, q: ((q.scale + _trace(q.b)) / (q.nu + q.d * q.nk + 2 + q.t * q.d))[:, None, None] * np.eye(q.d),
+    "EEI": lambda step, q: _equal(len(q.nk), np.diag((q.scale + _diag(q.b).sum(axis=0)) / (q.nu + q.n + 1 + q.t))),
+    "VEI": lambda step, q: step._vei(q.scale + _diag(q.b), q.d * q.nk + q.nu + 2 + q.t),
+    "EVI": lambda step, q: _evi(q.scale + _diag(q.b), q.nu + q.n + 1 + q.t),
+    "VVI": lambda step, q: _diagonals((q.scale + _diag(q.b)) / (q.nu + q.nk + 2 + q.t)[:, None]),
+    "EEE": lambda step, q: _equal(len(q.nk), (q.scale + q.b.sum(axis=0)) / (q.nu + q.n + q.d + 1 + q.t * len(q.nk))),
+    "EEV": lambda step, q: _eev(np.linalg.eigh(q.scale + q.b), q.nu + q.n + q.d + 1 + q.t),
+    "VEV": lambda step, q: step._vev(q.nk, q.scale + q.b),
+    "VVV": lambda step, q: (q.scale + q.b) / (q.nu + q.nk + q.d + 1 + q.t)[:, None, None],
+}
