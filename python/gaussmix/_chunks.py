@@ -86,7 +86,7 @@ class ChunkData(DataSource):
     """A chunk source as one EM fit reads it (see the module)."""
 
     def __init__(self, chunks, func: str, n_features: int | None = None):
-        self.data = self.chunks = chunks
+        self.data = chunks  # the callable
         self.func = func
         self.n_features = n_features  # None until the first chunk (a warm fit gives the model's)
         self._width_origin = "the model was fitted to" if n_features is not None else "chunk 0 has"
@@ -102,7 +102,7 @@ class ChunkData(DataSource):
     def _blocks(self):
         """One pass: the chunks as _Blocks, each checked for shape and type
         (values: by the check pass), the row count checked at the end."""
-        iterator = self.chunks()
+        iterator = self.data()
         if not isinstance(iterator, collections.abc.Iterable) or isinstance(iterator, (np.ndarray, tuple)):
             raise TypeError(f"{self.func}(): the chunk source returned {type(iterator).__name__}, not an iterator of "
                             "row blocks; it must return one, e.g. lambda: (np.load(f) for f in files)")
@@ -241,11 +241,13 @@ class ChunkData(DataSource):
             ranks = sample_ranks(self.positive_rows, n_components, random_state)
             xs, ws, seen = [], [], 0
             for _, block in self._blocks():
-                positive = len(block.x) if block.w is None else np.flatnonzero(block.w > 0)
-                n_positive = positive if block.w is None else len(positive)
+                positive = None if block.w is None else np.flatnonzero(block.w > 0)  # None: every row
+                n_positive = len(block.x) if positive is None else len(positive)
                 lo, hi = np.searchsorted(ranks, [seen, seen + n_positive])
                 if hi > lo:
-                    picked = ranks[lo:hi] - seen if block.w is None else positive[ranks[lo:hi] - seen]
+                    picked = ranks[lo:hi] - seen
+                    if positive is not None:
+                        picked = positive[picked]
                     xs.append(block.x[picked])
                     ws.append(None if block.w is None else block.w[picked])
                 seen += n_positive

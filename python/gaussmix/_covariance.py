@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._mclust import MCLUST_MODELS, n_covariance_parameters
+
 
 class CovarianceModel:
     """One covariance model. ``matrix``: the covariances are full matrices
@@ -263,8 +265,6 @@ def _mclust_model(name: str) -> CovarianceModel:
     structure (full (K, D, D) when it has orientations, diag (K, D) when it is
     axis-aligned, spherical (K,) for EII and VII), its parameters counted as
     mclust counts them, its M-step mclust's."""
-    from ._mclust import n_covariance_parameters
-
     form = Spherical if name[1:] == "II" else Diag if name[2] == "I" else Full
 
     class Mclust(form):
@@ -283,14 +283,8 @@ def _mclust_model(name: str) -> CovarianceModel:
     return model
 
 
-def _mclust_names() -> tuple:
-    from ._mclust import MCLUST_MODELS
-
-    return MCLUST_MODELS
-
-
 #: mclust's fourteen models, by name (scikit-learn's four are among them under other names).
-MCLUST_COVARIANCE_MODELS: dict[str, CovarianceModel] = {name: _mclust_model(name) for name in _mclust_names()}
+MCLUST_COVARIANCE_MODELS: dict[str, CovarianceModel] = {name: _mclust_model(name) for name in MCLUST_MODELS}
 
 #: What an estimator's covariance_type may be: scikit-learn's four, then mclust's fourteen.
 ESTIMATOR_COVARIANCE_TYPES = COVARIANCE_TYPES + tuple(MCLUST_COVARIANCE_MODELS)

@@ -8,15 +8,17 @@ update rule (see "The engine" in DESIGN.md).
   it), its dtype, row count and weight total, and does its own data checks.
   :class:`InMemory` is here; the rows with NaN are gaussmix/_missing.py's
   ``MissingData``, a Dask array gaussmix/_dask.py's ``DaskData``, and a chunk
-  iterator will be one more class with the same methods.
+  source (a callable giving row blocks) gaussmix/_chunks.py's ``ChunkData``.
 * An **update rule** turns merged statistics into the next parameters:
   :class:`MaximumLikelihood` (the core's M-step, its parameters a
-  Mixture), gaussmix/_variational.py's ``Variational`` (the variational
-  posterior): each has ``initial`` (its parameters from a start:
+  Mixture), gaussmix/_mclust.py's ``Constrained`` (an mclust model's
+  M-step, over the same statistics), gaussmix/_variational.py's
+  ``Variational`` (the variational posterior): each has ``initial`` (its parameters from a start:
   gaussmix/_starts.py's Start), ``mixture`` (the Mixture whose E-step
   statistics it needs), ``statistics``, ``update`` and ``lower_bound``.
-  gaussmix/_stepwise.py's ``Stepwise`` (partial_fit) applies the
-  maximum-likelihood rule's statistics once per batch and blends them.
+  gaussmix/_stepwise.py's ``Stepwise`` and ``StochasticVariational``
+  (partial_fit) take the maximum-likelihood or variational rule's
+  statistics once per batch and blend them.
 * **The loop** (:func:`fit`, :func:`iterate`) is written once: n_init starts
   from a start provider (gaussmix/_starts.py) or the warm start, max_iter=0,
   scikit-learn's convergence rule (the lower bound changed by less than tol),

@@ -277,37 +277,32 @@ def m_step(model: str, prior: Prior | None = None) -> ConstrainedMStep:
     return ConstrainedMStep(model) if prior is None else MapMStep(model, prior)
 
 
-def me(x: np.ndarray, z: np.ndarray, model: str, n_iter: int, prior: Prior | None = None,
-       threads: int | None = None):
+def me(x: np.ndarray, z: np.ndarray, model: str, n_iter: int, prior: Prior | None = None):
     """mclust's me(modelName, data, z, prior) with n_iter rounds and no early
-    stop: the M-step of z, then n_iter - 1 rounds of E-step + M-step, on the
-    core's E-step statistics. Returns (weights, means, covariances (K, D, D),
-    the log-likelihood of the last parameters)."""
-    from . import _core
+    stop, on the engine (the Constrained rule, without reg_covar or
+    resp_offset, as mclust): the M-step of z, then n_iter - 1 EM iterations.
+    Returns (weights, means, covariances (K, D, D), the log-likelihood of the
+    last parameters)."""
+    import math
+
+    from . import _core, _engine
     from ._config import threads_for_core
+    from ._validation import column_stats
 
     x = np.ascontiguousarray(x, dtype=np.float64)
-    threads = threads_for_core() if threads is None else threads
-    step = m_step(model, prior)
+    rule = Constrained(model, 0.0, 0.0, prior)
+    kernel = rule.model.kernel
     shifts = np.broadcast_to(x.mean(axis=0), (z.shape[1], x.shape[1])).copy()
-    stats = _core.responsibility_stats(x, np.ascontiguousarray(z, dtype=np.float64), "full", shifts, None, threads)
-    log_likelihood = None
-    for _ in range(n_iter):
-        weights, xbar, scatter = _moments(stats)
-        means, covariances = step.step(weights * stats.weight_sum, xbar, scatter)
-        mixture = _core.FactorisedMixture(weights, means, covariances, "full")
-        stats = mixture.accumulate_stats(x, None, threads)
-        log_likelihood = float(stats.log_likelihood)
-    return weights, means, covariances, log_likelihood
-
-
-def _moments(stats):
-    """(weights, means, scatter W_k) of E-step statistics (no offsets: mclust's n_k = sum_i z_ik)."""
-    from . import _core
-
-    weights, means, covariances = (np.asarray(a) for a in _core.m_step_parameters(stats, 0.0, 0.0))
-    nk = weights * stats.weight_sum
-    return weights, means, covariances * nk[:, None, None]
+    parameters = rule.update(_core.responsibility_stats(x, np.ascontiguousarray(z, dtype=np.float64), kernel,
+                                                        shifts, None, threads_for_core()))
+    source = _engine.InMemory(x, None, "me", column_stats(x))
+    if n_iter > 1:  # tol -inf: no early stop
+        parameters = _engine.iterate(source.for_start(parameters), rule, parameters, math.nan,
+                                     _engine.Settings(1, n_iter - 1, -math.inf), None).parameters
+    log_likelihood = float(source.for_start(parameters).stats(parameters).log_likelihood)
+    k, d = parameters.means.shape
+    return (np.asarray(parameters.weights), np.asarray(parameters.means),
+            rule.model.dense(parameters.covariances, k, d), log_likelihood)
 
 
 class Constrained:

@@ -157,6 +157,6 @@ class StochasticVariational(Stepwise):
 
     def running_of(self, posterior) -> Running:
         """The running averages a posterior stands for (the inverse of the
-        conjugate update: Variational.statistics_of), and their weight."""
+        conjugate update: Variational.statistics_of)."""
         nk, xk, sk = self.variational.statistics_of(posterior)
         return Running(nk / nk.sum(), xk, self.model.regularised(sk, -self.reg_covar))

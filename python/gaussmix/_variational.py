@@ -202,9 +202,8 @@ class Variational:
         diff = xk - p.mean
         shrink = p.mean_precision / beta
         nu = np.asarray(posterior.degrees_of_freedom, dtype=np.float64)
-        scale = np.asarray(posterior.covariances, dtype=np.float64) * (nu if nu.ndim == 0 else
-                                                                        nu.reshape((-1,) + (1,) * (np.ndim(
-                                                                            posterior.covariances) - 1)))
+        covariances = np.asarray(posterior.covariances, dtype=np.float64)
+        scale = covariances * nu.reshape(nu.shape + (1,) * (covariances.ndim - nu.ndim))  # the Wishart scales
         if self.covariance_type == "full":
             sk = (scale - p.covariance) / safe[:, None, None] - shrink[:, None, None] * diff[:, :, None] * diff[:, None, :]
         elif self.covariance_type == "tied":

@@ -186,9 +186,6 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
             return _dask.fit_source(self, X, sample_weight, func, warm)
         _chunks.refuse_iterator(X, func)
         if _chunks.is_chunk_source(X):
-            if batch or func.endswith("partial_fit"):
-                raise TypeError(f"{func}(): takes one batch of rows as an array; fit a chunk source with fit, or "
-                                "pass its chunks one at a time")
             return _chunks.fit_source(self, X, sample_weight, func, warm)
         if (batch and type(X) is np.ndarray and X.ndim == 2 and X.dtype in (np.float64, np.float32)
                 and X.shape[0] >= 1 and not hasattr(self, "feature_names_in_")):
@@ -269,6 +266,9 @@ class MixtureEstimator(DensityMixin, BaseEstimator):
         if _dask.is_dask_array(X):
             raise TypeError(f"{func}(): takes batches in memory (NumPy arrays); fit a Dask array with fit, or pass "
                             "its chunks one at a time (chunk.compute())")
+        if _chunks.is_chunk_source(X):
+            raise TypeError(f"{func}(): takes one batch of rows as an array; fit a chunk source with fit, or pass "
+                            "its chunks one at a time")
         started = hasattr(self, "converged_")
         source = self._data_source(X, sample_weight, func, warm=started, batch=started, checked=False)
         rule = self._stepwise_rule(source, resp_offset(source.dtype, source.weight_total, source.n_samples), started)
